@@ -1,0 +1,90 @@
+"""Developer tools against the deployed local stack: `make invoke` and `make logs`.
+
+Function names are the logical names from .echo/stack.json (`audit_ingest`, `audit_api`, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from up import STATE, client
+
+
+def contract() -> dict[str, Any]:
+    path = STATE / "stack.json"
+    if not path.exists():
+        raise SystemExit("no .echo/stack.json: run `make up` first")
+    return json.loads(path.read_text())
+
+
+def physical_name(function: str) -> str:
+    functions = contract()["functions"]
+    if function not in functions:
+        raise SystemExit(f"unknown function {function!r}; deployed: {', '.join(sorted(functions))}")
+    return functions[function]
+
+
+def invoke(function: str, event_file: str) -> int:
+    if not function or not event_file:
+        raise SystemExit("usage: make invoke FN=<function> EVENT=events/<file>.json")
+    payload = Path(event_file).read_bytes()
+    json.loads(payload)  # refuse a broken sample before sending it
+    started = time.perf_counter()
+    response = client("lambda").invoke(FunctionName=physical_name(function), Payload=payload, LogType="Tail")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    result = response["Payload"].read().decode()
+    try:
+        print(json.dumps(json.loads(result), indent=2))
+    except json.JSONDecodeError:
+        print(result)
+    print(f"\n--- status {response['StatusCode']}, {elapsed_ms:.0f} ms", end="")
+    print(f", error: {response['FunctionError']}" if "FunctionError" in response else "")
+    print("--- log tail:")
+    print(base64.b64decode(response.get("LogResult", "")).decode(errors="replace"))
+    return 1 if "FunctionError" in response else 0
+
+
+def follow_logs(function: str) -> int:
+    group = f"/aws/lambda/{physical_name(function)}"
+    logs = client("logs")
+    since = int((time.time() - 300) * 1000)
+    seen: set[str] = set()
+    print(f"following {group} (Ctrl-C to stop)")
+    try:
+        while True:
+            response = logs.filter_log_events(logGroupName=group, startTime=since)
+            for event in response.get("events", []):
+                if event["eventId"] not in seen:
+                    seen.add(event["eventId"])
+                    print(event["message"].rstrip())
+                    since = max(since, event["timestamp"])
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+    except logs.exceptions.ResourceNotFoundException:
+        print(f"{group} has no logs yet")
+        return 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    invoke_parser = sub.add_parser("invoke")
+    invoke_parser.add_argument("function")
+    invoke_parser.add_argument("event")
+    logs_parser = sub.add_parser("logs")
+    logs_parser.add_argument("function")
+    args = parser.parse_args()
+    if args.command == "invoke":
+        return invoke(args.function, args.event)
+    return follow_logs(args.function)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""`make up`: bring the whole platform up on LocalStack, offline, idempotently.
+
+Steps print one line each with elapsed time; full output goes to .echo/logs/<step>.log.
+After deploy, .echo/stack.json is written: the contract that tests, docs and tools read.
+Run with the project venv (needs boto3): `.venv/bin/python localstack/up.py [up|deploy|contract|seed]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("ECHO_STATE_DIR", REPO / ".echo"))
+LOGS = STATE / "logs"
+STAGE = "local"
+REGION = "us-east-1"
+ENDPOINT = os.environ.get("ECHO_ENDPOINT_URL", "http://127.0.0.1:4566")
+STACK_NAME = f"Echo-{STAGE}"
+DEMO_TENANT = "demo"
+# A fixed namespace makes the seed's event ids deterministic, so re-seeding is exactly-once in the audit log.
+SEED_NAMESPACE = uuid.UUID("6f1d3c1e-3b1f-4d7e-9a53-0c2f4f0e6a11")
+
+
+class StepFailed(RuntimeError):
+    """A `make up` step failed; its log file has the details."""
+
+
+def aws_env() -> dict[str, str]:
+    """Environment for AWS clients and the CDK CLI pointed at LocalStack (see LOCALSTACK_OFFLINE.md)."""
+    node_bin = str(REPO / "node_modules/.bin")
+    return {
+        **os.environ,
+        "PATH": f"{node_bin}:{REPO / '.venv/bin'}:{os.environ.get('PATH', '')}",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": ENDPOINT,
+        "AWS_ENDPOINT_URL_S3": ENDPOINT,
+        "AWS_S3_FORCE_PATH_STYLE": "1",
+        "AWS_ENVAR_ALLOWLIST": "AWS_REGION,AWS_DEFAULT_REGION,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        "CDK_DEFAULT_ACCOUNT": "000000000000",
+        "CDK_DEFAULT_REGION": REGION,
+    }
+
+
+def client(service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=ENDPOINT,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106
+    )
+
+
+class Progress:
+    """One line per step; step durations also land in .echo/timings.json for `make bench`."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.timings: dict[str, float] = {}
+
+    def step(self, name: str, action: Callable[[Path], str | None]) -> None:
+        log = LOGS / f"{name.replace(' ', '-')}.log"
+        t0 = time.monotonic()
+        print(f"  … {name}", end="", flush=True)
+        try:
+            detail = action(log)
+        except StepFailed as error:
+            print(f"\r  ✗ {name} ({time.monotonic() - t0:.1f}s) — see {log}")
+            raise SystemExit(str(error)) from error
+        self.timings[name] = round(time.monotonic() - t0, 2)
+        self._record()
+        suffix = f" — {detail}" if detail else ""
+        print(
+            f"\r  ✓ {name} ({time.monotonic() - t0:.1f}s, total {time.monotonic() - self.started:.0f}s){suffix}"
+        )
+
+
+    def _record(self) -> None:
+        path = STATE / "timings.json"
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**previous, **self.timings}, indent=2) + "\n")
+
+
+def run(command: Sequence[str], log: Path, *, env: dict[str, str] | None = None) -> None:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(command)}  # {datetime.now(UTC).isoformat()}\n")
+        out.flush()
+        result = subprocess.run(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise StepFailed(f"{' '.join(command[:3])} exited with {result.returncode}; log: {log}")
+
+
+def cdk(args: Sequence[str], log: Path) -> None:
+    run(
+        [str(REPO / "node_modules/.bin/cdklocal"), *args, "--no-notices", "-c", f"stage={STAGE}"],
+        log,
+        env=aws_env(),
+    )
+
+
+def stack_exists(name: str) -> bool:
+    try:
+        stacks = client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+    except ClientError:
+        return False
+    return bool(stacks) and not stacks[0]["StackStatus"].endswith("_FAILED")
+
+
+def bootstrap(log: Path) -> str:
+    if stack_exists("CDKToolkit"):
+        return "already bootstrapped"
+    cdk(["bootstrap", f"aws://000000000000/{REGION}"], log)
+    return "bootstrapped"
+
+
+def deploy(log: Path) -> str:
+    # Direct deployment: LocalStack's change-set engine has crashed on updates (LOCALSTACK_OFFLINE.md).
+    cdk(["deploy", STACK_NAME, "--require-approval", "never", "--method=direct", "--progress", "events"], log)
+    return STACK_NAME
+
+
+def stack_outputs() -> dict[str, str]:
+    stack = client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def _grouped(outputs: dict[str, str], prefix: str) -> dict[str, str]:
+    def snake(name: str) -> str:
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+    return {snake(key[len(prefix) :]): value for key, value in outputs.items() if key.startswith(prefix)}
+
+
+def write_contract(log: Path) -> str:
+    outputs = stack_outputs()
+    api_id, api_stage = outputs["ApiId"], outputs["ApiStage"]
+    contract: dict[str, Any] = {
+        "stage": STAGE,
+        "region": REGION,
+        "endpoint_url": ENDPOINT,
+        "stack_name": STACK_NAME,
+        "api_id": api_id,
+        "api_stage": api_stage,
+        "api_url": f"{ENDPOINT}/_aws/execute-api/{api_id}/{api_stage}/",
+        "tables": _grouped(outputs, "Table"),
+        "buckets": _grouped(outputs, "Bucket"),
+        "topics": _grouped(outputs, "Topic"),
+        "queues": _grouped(outputs, "Queue"),
+        "functions": _grouped(outputs, "Function"),
+        "keys": _grouped(outputs, "Key"),
+        "demo": {"tenant": DEMO_TENANT},
+    }
+    if "ApiKeyId" in outputs:
+        key = client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)
+        contract["demo"]["api_key"] = key["value"]
+    STATE.mkdir(parents=True, exist_ok=True)
+    path = STATE / "stack.json"
+    path.write_text(json.dumps(contract, indent=2) + "\n")
+    path.chmod(0o600)  # holds the local API key
+    log.write_text(json.dumps({k: v for k, v in contract.items() if k != "demo"}, indent=2))
+    return str(path.relative_to(REPO))
+
+
+def seed(log: Path) -> str:
+    """Announce the demo tenant on the bus; the fixed event id makes a re-seed a no-op in the audit log."""
+    contract = json.loads((STATE / "stack.json").read_text())
+    event = {
+        "event_id": str(uuid.uuid5(SEED_NAMESPACE, f"tenant.created/{DEMO_TENANT}")),
+        "type": "tenant.created",
+        "tenant": DEMO_TENANT,
+        "actor": "system:make-up",
+        "action": "create",
+        "resource": f"tenant/{DEMO_TENANT}",
+        "outcome": "success",
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "request_id": "make-up-seed",
+        "data": {"name": "Demo tenant"},
+    }
+    client("sns").publish(
+        TopicArn=contract["topics"]["events"],
+        Message=json.dumps(event),
+        MessageAttributes={
+            "type": {"DataType": "String", "StringValue": event["type"]},
+            "tenant": {"DataType": "String", "StringValue": event["tenant"]},
+        },
+    )
+    log.write_text(json.dumps(event, indent=2))
+    return f"tenant {DEMO_TENANT!r}"
+
+
+def localstack(command: str) -> Callable[[Path], str | None]:
+    def action(log: Path) -> str | None:
+        run([sys.executable, str(REPO / "localstack/manage.py"), command], log)
+        return None
+
+    return action
+
+
+def print_urls() -> None:
+    contract = json.loads((STATE / "stack.json").read_text())
+    api = contract["api_url"]
+    print("\nEcho is up (stage local, offline):")
+    print(f"  API            {api}")
+    print(f"  health         {api}health")
+    print(f"  audit events   {api}audit/events   (headers: x-api-key, X-Echo-Tenant: {DEMO_TENANT})")
+    print(f"  audit verify   {api}audit/verify")
+    print(f"  app logs       {api}logs")
+    print(f"  LocalStack     {ENDPOINT}")
+    print(f"  contract       {STATE / 'stack.json'}  (API key and demo tenant)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["up", "deploy", "contract", "seed"], nargs="?", default="up")
+    command = parser.parse_args().command
+    progress = Progress()
+    if command == "up":
+        progress.step("install localstack", localstack("install"))
+        progress.step("start localstack", localstack("start"))
+        progress.step("cdk bootstrap", bootstrap)
+    if command in ("up", "deploy"):
+        progress.step("cdk deploy", deploy)
+    if command in ("up", "deploy", "contract"):
+        progress.step("write stack.json", write_contract)
+    if command in ("up", "seed"):
+        progress.step("seed demo tenant", seed)
+    if command == "up":
+        print_urls()
+
+
+if __name__ == "__main__":
+    main()

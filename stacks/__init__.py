@@ -1,0 +1,1 @@
+"""Echo's CDK stacks and constructs. Never imports function code."""

@@ -1,0 +1,105 @@
+"""The audit log: hash-chained records, exactly-once guard, signed checkpoints, the ingest consumer."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.event_bus import EventBus
+from stacks.function import EchoFunction, acknowledge_prefix_grant
+from stacks.settings import StageSettings
+from stacks.storage import bucket, table
+
+
+class AuditLog(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StageSettings,
+        bus: EventBus,
+        layer: lambda_.ILayerVersion,
+        access_logs: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.chain_table = table(
+            self,
+            "ChainTable",
+            settings=settings,
+            name="audit-chain",
+            partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="seq", type=dynamodb.AttributeType.NUMBER),
+        )
+        self.event_ids_table = table(
+            self,
+            "EventIdsTable",
+            settings=settings,
+            name="audit-event-ids",
+            partition_key=dynamodb.Attribute(name="event_id", type=dynamodb.AttributeType.STRING),
+        )
+        self.checkpoint_bucket = bucket(
+            self, "Checkpoints", settings=settings, name="audit-checkpoints", access_logs=access_logs
+        )
+        self.signing_key = kms.Key(
+            self,
+            "CheckpointSigningKey",
+            description="Signs Echo audit chain checkpoints (tenant, seq, head hash)",
+            key_spec=kms.KeySpec.ECC_NIST_P256,
+            key_usage=kms.KeyUsage.SIGN_VERIFY,
+            removal_policy=settings.removal_policy,
+        )
+        self.queue = bus.subscribe_queue("audit", consumer_timeout=settings.consumer_timeout)
+
+        self.ingest = EchoFunction(
+            self,
+            "Ingest",
+            settings=settings,
+            package="audit_ingest",
+            description="Appends every platform event to the tenant's hash-chained audit log",
+            layers=[layer],
+            timeout=settings.consumer_timeout,
+            environment=self.environment,
+        )
+        # Append-only: the ingest role can add records and read the chain, never update or delete.
+        self.ingest.grant(
+            ["dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:GetItem"],
+            [self.chain_table.table_arn],
+        )
+        self.ingest.grant(
+            ["dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
+            [self.event_ids_table.table_arn],
+        )
+        self.ingest.grant(["kms:Sign"], [self.signing_key.key_arn])
+        self.ingest.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
+        acknowledge_prefix_grant(self.ingest, self.checkpoint_bucket, "checkpoints/*")
+        self.ingest.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=10,
+                max_batching_window=cdk.Duration.seconds(1),
+                report_batch_item_failures=True,
+            )
+        )
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {
+            "AUDIT_CHAIN_TABLE": self.chain_table.table_name,
+            "AUDIT_EVENT_IDS_TABLE": self.event_ids_table.table_name,
+            "CHECKPOINT_BUCKET": self.checkpoint_bucket.bucket_name,
+            "CHECKPOINT_KEY_ID": self.signing_key.key_arn,
+        }
+
+    def grant_read(self, function: EchoFunction) -> None:
+        """Readers query the chain and verify checkpoints; they cannot write anything."""
+        function.grant(["dynamodb:Query", "dynamodb:GetItem"], [self.chain_table.table_arn])
+        function.grant(["kms:Verify", "kms:GetPublicKey"], [self.signing_key.key_arn])
+        function.grant(["s3:GetObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
+        acknowledge_prefix_grant(function, self.checkpoint_bucket, "checkpoints/*")
+        function.grant(["s3:ListBucket"], [self.checkpoint_bucket.bucket_arn])

@@ -1,0 +1,111 @@
+"""Docker-free bundling of Python Lambda code and layers.
+
+Wheels are installed for the Lambda platform (manylinux x86_64, CPython 3.13) with uv into the
+asset folder. Requirements files are fully pinned lock files (`make lock`), installed with
+`--no-deps` so a bundle holds exactly what its lock names and nothing the runtime already provides.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_lambda as lambda_
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PYTHON_VERSION = "3.13"
+PLATFORM = "x86_64-manylinux2014"
+ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "requirements.in"]
+
+
+class BundlingError(RuntimeError):
+    """Installing a bundle's pinned dependencies failed."""
+
+
+def _uv() -> str:
+    candidates = [os.environ.get("ECHO_UV"), str(REPO_ROOT / ".echo/uv/bin/uv"), shutil.which("uv")]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise BundlingError("uv not found: run `make deps` (it installs uv under .echo/uv)")
+
+
+def install_requirements(requirements: Path, target: Path) -> None:
+    if not requirements.exists() or not requirements.read_text().strip():
+        return
+    command = [
+        _uv(), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
+        "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION,
+        "--target", str(target), "-r", str(requirements),
+    ]  # fmt: skip
+    env = {**os.environ, "UV_CACHE_DIR": str(REPO_ROOT / ".echo/uv-cache")}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise BundlingError(f"installing {requirements} failed:\n{result.stderr}")
+    for cache in target.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _copy_package(source: Path, destination: Path) -> None:
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*ASSET_EXCLUDES), dirs_exist_ok=True)
+
+
+def bundle_function(name: str, out: Path) -> None:
+    """A function asset: its package at the root, its locked requirements beside it."""
+    source = REPO_ROOT / "functions" / name
+    _copy_package(source, out / name)
+    (out / name / "requirements.txt").unlink(missing_ok=True)
+    install_requirements(source / "requirements.txt", out)
+
+
+def bundle_layer(name: str, out: Path) -> None:
+    """A layer asset: packages and locked requirements under python/ (which plays /opt/python)."""
+    source = REPO_ROOT / "layers" / name
+    site = out / "python"
+    for package in sorted(p for p in source.iterdir() if (p / "__init__.py").exists()):
+        _copy_package(package, site / package.name)
+    install_requirements(source / "requirements.txt", site)
+
+
+@jsii.implements(cdk.ILocalBundling)
+class _LocalBundler:
+    def __init__(self, bundle: Callable[[str, Path], None], name: str) -> None:
+        self._bundle = bundle
+        self._name = name
+
+    def try_bundle(self, output_dir: str, *_: Any, **__: Any) -> bool:
+        self._bundle(self._name, Path(output_dir))
+        return True
+
+
+def _bundling(local: cdk.ILocalBundling) -> cdk.BundlingOptions:
+    # The image is never pulled: local bundling always succeeds or raises.
+    return cdk.BundlingOptions(image=cdk.DockerImage.from_registry("echo/no-docker"), local=local)
+
+
+def function_code(name: str) -> lambda_.Code:
+    source = REPO_ROOT / "functions" / name
+    if not (source / "handler.py").exists():
+        raise BundlingError(f"functions/{name}/handler.py not found")
+    return lambda_.Code.from_asset(
+        str(source),
+        exclude=ASSET_EXCLUDES,
+        asset_hash_type=cdk.AssetHashType.SOURCE,
+        bundling=_bundling(_LocalBundler(bundle_function, name)),
+    )
+
+
+def layer_code(name: str) -> lambda_.Code:
+    source = REPO_ROOT / "layers" / name
+    return lambda_.Code.from_asset(
+        str(source),
+        exclude=ASSET_EXCLUDES,
+        asset_hash_type=cdk.AssetHashType.SOURCE,
+        bundling=_bundling(_LocalBundler(bundle_layer, name)),
+    )

@@ -1,0 +1,105 @@
+"""One Echo environment: the event bus, the audit log, the log sink and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stacks.api import EchoApi
+from stacks.audit import AuditLog
+from stacks.bundling import layer_code
+from stacks.event_bus import EventBus
+from stacks.function import EchoFunction
+from stacks.log_sink import LogSink
+from stacks.settings import StageSettings
+from stacks.storage import bucket
+
+
+class EchoStack(cdk.Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: StageSettings, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+        self.access_logs = bucket(
+            self, "AccessLogs", settings=settings, name="access-logs", access_logs=None, versioned=False
+        )
+        self.shared_layer = lambda_.LayerVersion(
+            self,
+            "SharedLayer",
+            layer_version_name=settings.resource_name("shared"),
+            description="echo_shared: event envelope, publisher, audit chain, observability",
+            code=layer_code("shared"),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            removal_policy=cdk.RemovalPolicy.RETAIN
+            if settings.is_production_like
+            else cdk.RemovalPolicy.DESTROY,
+        )
+        self.bus = EventBus(self, "EventBus", settings=settings)
+        self.audit = AuditLog(
+            self,
+            "Audit",
+            settings=settings,
+            bus=self.bus,
+            layer=self.shared_layer,
+            access_logs=self.access_logs,
+        )
+        self.log_sink = LogSink(self, "LogSink", settings=settings, bus=self.bus, layer=self.shared_layer)
+        self.api = EchoApi(self, "Api", settings=settings)
+        self.functions: dict[str, EchoFunction] = {
+            "audit_ingest": self.audit.ingest,
+            "log_sink": self.log_sink.function,
+        }
+        if settings.audit_api != "disabled":
+            self._add_audit_api()
+        self._add_outputs()
+
+    def _add_audit_api(self) -> None:
+        audit_api = EchoFunction(
+            self,
+            "AuditApi",
+            settings=self.settings,
+            package="audit_api",
+            description="Audit trail query, chain verification and application-log query API",
+            layers=[self.shared_layer],
+            memory_size=1024,
+            timeout=cdk.Duration.seconds(29),
+            environment={
+                **self.audit.environment,
+                **self.log_sink.environment,
+                "AUDIT_API_AUTH_MODE": self.settings.audit_api,
+            },
+        )
+        self.audit.grant_read(audit_api)
+        self.log_sink.grant_read(audit_api)
+        self.functions["audit_api"] = audit_api
+        if self.settings.audit_api == "api-key":
+            api_key = self.api.require_api_key()
+            cdk.CfnOutput(self, "ApiKeyId", value=api_key.key_id)
+        for path in ("/audit/events", "/audit/verify", "/logs"):
+            self.api.route(path, ["GET"], audit_api, access="api-key")
+
+    def _add_outputs(self) -> None:
+        outputs = {
+            "TableAuditChain": self.audit.chain_table.table_name,
+            "TableAuditEventIds": self.audit.event_ids_table.table_name,
+            "TableAppLogs": self.log_sink.table.table_name,
+            "BucketAuditCheckpoints": self.audit.checkpoint_bucket.bucket_name,
+            "BucketAccessLogs": self.access_logs.bucket_name,
+            "TopicEvents": self.bus.topic.topic_arn,
+            "KeyCheckpointSigning": self.audit.signing_key.key_arn,
+            "ApiId": self.api.rest_api.rest_api_id,
+            "ApiStage": self.api.rest_api.deployment_stage.stage_name,
+        }
+        for name, queue in self.bus.queues.items():
+            outputs[f"Queue{name.title()}"] = queue.queue_url
+        for name, queue in self.bus.dead_letter_queues.items():
+            outputs[f"Queue{name.title()}Dlq"] = queue.queue_url
+        for package, function in self.functions.items():
+            outputs["Function" + package.title().replace("_", "")] = function.function.function_name
+        for key, value in outputs.items():
+            cdk.CfnOutput(self, key, value=value)

@@ -1,0 +1,123 @@
+"""`make bench`: run every benchmark section against the deployed local stack, write the results.
+
+Results: .echo/bench/results.json (all figures) and docs/benchmarks.md (the summary tables).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.bench import audit_bench, platform_bench
+from tests.bench.common import REPO, STATE
+
+SECTIONS = {
+    "deploy": platform_bench.deploy_timings,
+    "direct_invoke": platform_bench.invoke_latency,
+    "gateway": platform_bench.gateway_latency,
+    "init": platform_bench.init_time,
+    "audit_throughput": audit_bench.run,
+}
+OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
+
+
+def collect() -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+    }
+    sections = dict(SECTIONS)
+    for name, module in OPTIONAL_SECTIONS.items():
+        if (REPO / (module.replace(".", "/") + ".py")).exists():
+            sections[name] = importlib.import_module(module).run
+    for name, section in sections.items():
+        started = time.perf_counter()
+        print(f"  … {name}", end="", flush=True)
+        results[name] = section()
+        print(f"\r  ✓ {name} ({time.perf_counter() - started:.1f}s)")
+    return results
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:,.0f} KiB"
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {results['measured_at']} by `make bench` on {results['machine']['cpus']} cores "
+        f"(Python {results['machine']['python']}), LocalStack offline. All figures from one run;",
+        "raw numbers in `.echo/bench/results.json`.",
+        "",
+        "## Platform",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+    ]
+    lines += [f"| {step} | {seconds} |" for step, seconds in results["deploy"].items()]
+    lines += [
+        "",
+        "## Functions: direct invoke, bundle size, init",
+        "",
+        "| function | cold invoke ms | warm p50 ms | warm p99 ms | code zipped | layers zipped | handler import ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for function, figures in results["direct_invoke"].items():
+        init = results["init"].get(function, {})
+        lines.append(
+            f"| {function} | {figures['cold_ms']} | {figures['warm']['p50_ms']} | {figures['warm']['p99_ms']} "
+            f"| {_kib(figures['code_zipped_bytes'])} | {_kib(figures['layers_zipped_bytes'])} "
+            f"| {init.get('import_ms', '-')} (bare interpreter {init.get('bare_interpreter_ms', '-')}) |"
+        )
+    lines += [
+        "",
+        "## Through API Gateway",
+        "",
+        "| route | cold ms | warm p50 ms | warm p99 ms |",
+        "|---|---|---|---|",
+    ]
+    for route, figures in results["gateway"].items():
+        warm = figures.get("warm", figures)
+        lines.append(f"| {route} | {figures.get('cold_ms', '-')} | {warm['p50_ms']} | {warm['p99_ms']} |")
+    lines += [
+        "",
+        "## Audit throughput, publish -> stored (events/s)",
+        "",
+        "| tenants | Echo chained | naive PutItem | ratio Echo/naive |",
+        "|---|---|---|---|",
+    ]
+    for label, figures in results["audit_throughput"].items():
+        lines.append(
+            f"| {label} | {figures['echo_chained']['events_per_s']} ({figures['echo_chained']['stored']}"
+            f"/{figures['echo_chained']['events']}) | {figures['naive_put_item']['events_per_s']} "
+            f"| {figures['ratio_echo_to_naive']} |"
+        )
+    for optional in OPTIONAL_SECTIONS:
+        if optional in results:
+            lines += ["", f"## {optional}", "", "```json", json.dumps(results[optional], indent=2), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    results = collect()
+    out = STATE / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (REPO / "docs/benchmarks.md").write_text(render(results))
+    print(f"wrote {out / 'results.json'} and docs/benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""e2e tier: the stack deployed on LocalStack by `make up`, reached through .echo/stack.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("ECHO_STATE_DIR", REPO / ".echo"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def stack() -> dict[str, Any]:
+    path = STATE / "stack.json"
+    assert path.exists(), "no .echo/stack.json: the e2e tier runs after `make up`"
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def aws(stack: dict[str, Any]) -> Callable[[str], Any]:
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=stack["endpoint_url"],
+            region_name=stack["region"],
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    return make
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A fresh tenant per test keeps chains independent and tests order-free."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+class AuditApi:
+    def __init__(self, stack: dict[str, Any]) -> None:
+        self._http = httpx.Client(base_url=stack["api_url"], timeout=30)
+        self._api_key = stack["demo"]["api_key"]
+
+    def get(self, path: str, tenant: str | None, **params: Any) -> httpx.Response:
+        headers = {"x-api-key": self._api_key}
+        if tenant is not None:
+            headers["X-Echo-Tenant"] = tenant
+        return self._http.get(path.lstrip("/"), headers=headers, params=params)
+
+    def events(self, tenant: str, **params: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
+            response = self.get("/audit/events", tenant, **query)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            items.extend(body["items"])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return items
+
+    def verify(self, tenant: str) -> dict[str, Any]:
+        response = self.get("/audit/verify", tenant)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def audit_api(stack: dict[str, Any]) -> AuditApi:
+    return AuditApi(stack)
+
+
+def make_event(tenant: str, type_: str = "document.uploaded", **overrides: Any) -> dict[str, Any]:
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "type": type_,
+        "tenant": tenant,
+        "actor": "user:alice",
+        "action": type_.split(".")[-1],
+        "resource": f"document/{uuid.uuid4().hex[:8]}",
+        "outcome": "success",
+        "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "request_id": f"req-{uuid.uuid4().hex[:8]}",
+        "data": {"size": 42},
+    }
+    event.update(overrides)
+    return event
+
+
+@pytest.fixture(scope="session")
+def publish(stack: dict[str, Any], aws: Callable[[str], Any]) -> Callable[[dict[str, Any]], None]:
+    sns = aws("sns")
+
+    def send(event: dict[str, Any]) -> None:
+        sns.publish(
+            TopicArn=stack["topics"]["events"],
+            Message=json.dumps(event),
+            MessageAttributes={
+                "type": {"DataType": "String", "StringValue": event["type"]},
+                "tenant": {"DataType": "String", "StringValue": event["tenant"]},
+            },
+        )
+
+    return send
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 60, interval: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def audit_queue_drained(stack: dict[str, Any], aws: Callable[[str], Any]) -> Callable[[], bool]:
+    """True once the audit queue holds no visible and no in-flight messages."""
+    sqs = aws("sqs")
+
+    def drained() -> bool:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=stack["queues"]["audit"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return all(value == "0" for value in attributes.values())
+
+    return drained

@@ -1,0 +1,31 @@
+import pytest
+
+from stacks.settings import StageSettings, StageSettingsError
+from tests.infrastructure.conftest import STAGES
+
+
+def test_every_stage_in_cdk_json_is_valid() -> None:
+    for name in ("local", "dev", "staging", "prod"):
+        assert StageSettings.from_context(name, STAGES).name == name
+
+
+@pytest.mark.parametrize(
+    ("stage", "override", "message"),
+    [
+        ("prod", {"removal": "destroy"}, "must retain data"),
+        ("prod", {"audit_api": "api-key"}, "local stage only"),
+        ("dev", {"audit_api": "open"}, "audit_api must be"),
+        ("dev", {"surprise": 1}, "unknown settings"),
+    ],
+)
+def test_unsafe_or_unknown_settings_are_refused(
+    stage: str, override: dict[str, object], message: str
+) -> None:
+    stages = {stage: {**STAGES[stage], **override}}
+    with pytest.raises(StageSettingsError, match=message):
+        StageSettings.from_context(stage, stages)
+
+
+def test_unknown_stage_is_refused() -> None:
+    with pytest.raises(StageSettingsError, match="unknown stage"):
+        StageSettings.from_context("qa", STAGES)

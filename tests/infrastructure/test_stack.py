@@ -1,0 +1,189 @@
+"""Assertions on the synthesized templates: the security and reliability properties we promise."""
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+FUNCTIONS_LOCAL = {"audit_ingest", "log_sink", "audit_api"}
+
+
+def resources(template: Template, type_: str) -> dict[str, Any]:
+    return template.find_resources(type_)
+
+
+def policy_statements(template: Template) -> dict[str, list[dict[str, Any]]]:
+    """Role logical id -> every statement attached to it."""
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            statements.setdefault(role["Ref"], []).extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action
+
+
+def test_every_function_has_its_own_role_and_log_group_with_retention(local: Template) -> None:
+    # Given the local stage's functions
+    functions = resources(local, "AWS::Lambda::Function")
+    # Then each has a distinct role, a JSON log config pointing at its own retained log group
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(functions) == len(FUNCTIONS_LOCAL)
+    assert len(set(roles)) == len(roles)
+    groups = resources(local, "AWS::Logs::LogGroup")
+    for function in functions.values():
+        group_ref = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group_ref]["Properties"]["RetentionInDays"] == 7
+        assert function["Properties"]["Runtime"] == "python3.13"
+        assert function["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def test_no_role_has_managed_policies_or_wildcard_actions(prod: Template) -> None:
+    for role in resources(prod, "AWS::IAM::Role").values():
+        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service") == (
+            "lambda.amazonaws.com"
+        ):
+            assert "ManagedPolicyArns" not in role["Properties"]
+    for statements in policy_statements(prod).values():
+        for statement in statements:
+            assert all("*" not in action for action in actions(statement)), statement
+            if statement["Resource"] == "*":
+                assert set(actions(statement)) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def test_audit_ingest_can_append_but_never_update_or_delete(local: Template) -> None:
+    # Given the ingest function's role
+    function = next(
+        f
+        for f in resources(local, "AWS::Lambda::Function").values()
+        if "audit-ingest" in f["Properties"]["FunctionName"]
+    )
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted = {action for statement in policy_statements(local)[role] for action in actions(statement)}
+    # Then it writes with conditional puts only and cannot rewrite history
+    assert {"dynamodb:PutItem", "dynamodb:Query", "kms:Sign", "s3:PutObject"} <= granted
+    assert not granted & {
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "s3:DeleteObject",
+        "kms:ScheduleKeyDeletion",
+    }
+
+
+def test_queues_have_dlqs_and_visibility_at_least_six_times_the_consumer_timeout(prod: Template) -> None:
+    queues = resources(prod, "AWS::SQS::Queue")
+    functions = resources(prod, "AWS::Lambda::Function")
+    mappings = resources(prod, "AWS::Lambda::EventSourceMapping")
+    assert mappings
+    for mapping in mappings.values():
+        queue = queues[mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]]
+        function = functions[mapping["Properties"]["FunctionName"]["Ref"]]
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
+        redrive = queue["Properties"]["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] >= 1
+        assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> None:
+    subscriptions = list(resources(prod, "AWS::SNS::Subscription").values())
+    assert len(subscriptions) == 2
+    for subscription in subscriptions:
+        assert subscription["Properties"]["RawMessageDelivery"] is True
+        assert "RedrivePolicy" in subscription["Properties"]
+    filters = [s["Properties"].get("FilterPolicy") for s in subscriptions]
+    assert None in filters  # the audit queue receives every event
+    assert {"type": [{"prefix": "log."}]} in filters
+    prod.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_tables_are_encrypted_with_pitr_and_retained_in_prod(prod: Template) -> None:
+    tables = resources(prod, "AWS::DynamoDB::Table")
+    assert len(tables) == 3
+    for table in tables.values():
+        assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_chain_table_keys_and_log_ttl(prod: Template) -> None:
+    prod.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "tenant", "KeyType": "HASH"},
+                {"AttributeName": "seq", "KeyType": "RANGE"},
+            ]
+        },
+    )
+    prod.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"KeySchema": [{"AttributeName": "event_id", "KeyType": "HASH"}]},
+    )
+    prod.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}},
+    )
+
+
+def test_buckets_block_public_access_enforce_tls_and_encrypt(prod: Template) -> None:
+    buckets = resources(prod, "AWS::S3::Bucket")
+    for bucket in buckets.values():
+        assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert "BucketEncryption" in bucket["Properties"]
+    policies = resources(prod, "AWS::S3::BucketPolicy")
+    assert len(policies) == len(buckets)
+    for policy in policies.values():
+        denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+
+
+def test_checkpoint_signing_key_is_asymmetric_p256(prod: Template) -> None:
+    prod.has_resource_properties("AWS::KMS::Key", {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"})
+
+
+def test_audit_api_is_local_only_and_behind_an_api_key(local: Template, prod: Template) -> None:
+    local_methods = [m["Properties"] for m in resources(local, "AWS::ApiGateway::Method").values()]
+    keyed = [m for m in local_methods if m.get("ApiKeyRequired")]
+    assert len(keyed) == 3
+    local.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+    prod_methods = [m["Properties"] for m in resources(prod, "AWS::ApiGateway::Method").values()]
+    assert len(prod_methods) == 1  # only the public health check until the authorizer lands
+    assert prod_methods[0]["Integration"]["Type"] == "MOCK"
+    prod.resource_count_is("AWS::ApiGateway::ApiKey", 0)
+
+
+def test_api_stage_has_access_logs_throttling_and_tracing(prod: Template) -> None:
+    prod.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "TracingEnabled": True,
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {"ThrottlingRateLimit": 500, "ThrottlingBurstLimit": 250, "LoggingLevel": "INFO"}
+                    )
+                ]
+            ),
+        },
+    )
+
+
+@pytest.mark.parametrize("stage", ["local", "prod"])
+def test_physical_names_are_prefixed_by_stage(stage: str, local: Template, prod: Template) -> None:
+    template = local if stage == "local" else prod
+    for table in resources(template, "AWS::DynamoDB::Table").values():
+        assert table["Properties"]["TableName"].startswith(f"echo-{stage}-")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -55,6 +56,7 @@ class AuditLog(Construct):
             removal_policy=settings.removal_policy,
         )
         self.queue = bus.subscribe_queue("audit", consumer_timeout=settings.consumer_timeout)
+        self.dead_letters = bus.dead_letter_queues["audit"]
 
         self.ingest = EchoFunction(
             self,
@@ -64,17 +66,13 @@ class AuditLog(Construct):
             description="Appends every platform event to the tenant's hash-chained audit log",
             layers=[layer],
             timeout=settings.consumer_timeout,
-            environment=self.environment,
+            environment={**self.environment, "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url},
         )
         # Append-only: the ingest role can add records and read the chain, never update or delete.
-        self.ingest.grant(
-            ["dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:GetItem"],
-            [self.chain_table.table_arn],
-        )
-        self.ingest.grant(
-            ["dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
-            [self.event_ids_table.table_arn],
-        )
+        # TransactWriteItems of two conditional puts needs PutItem on both tables, nothing more.
+        self.ingest.grant(["dynamodb:PutItem", "dynamodb:Query"], [self.chain_table.table_arn])
+        self.ingest.grant(["dynamodb:PutItem"], [self.event_ids_table.table_arn])
+        self.ingest.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
         self.ingest.grant(["kms:Sign"], [self.signing_key.key_arn])
         self.ingest.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
         acknowledge_prefix_grant(self.ingest, self.checkpoint_bucket, "checkpoints/*")
@@ -98,8 +96,14 @@ class AuditLog(Construct):
 
     def grant_read(self, function: EchoFunction) -> None:
         """Readers query the chain and verify checkpoints; they cannot write anything."""
-        function.grant(["dynamodb:Query", "dynamodb:GetItem"], [self.chain_table.table_arn])
-        function.grant(["kms:Verify", "kms:GetPublicKey"], [self.signing_key.key_arn])
+        function.grant(["dynamodb:Query"], [self.chain_table.table_arn])
+        function.grant(["kms:Verify"], [self.signing_key.key_arn])
         function.grant(["s3:GetObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
         acknowledge_prefix_grant(function, self.checkpoint_bucket, "checkpoints/*")
-        function.grant(["s3:ListBucket"], [self.checkpoint_bucket.bucket_arn])
+        function.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.checkpoint_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": "checkpoints/*"}},
+            )
+        )

@@ -38,6 +38,7 @@ class LogSink(Construct):
         self.queue = bus.subscribe_queue(
             "logs", consumer_timeout=settings.consumer_timeout, type_prefixes=["log."]
         )
+        dead_letters = bus.dead_letter_queues["logs"]
         self.function = EchoFunction(
             self,
             "Sink",
@@ -46,9 +47,10 @@ class LogSink(Construct):
             description="Stores log.* events with a retention TTL",
             layers=[layer],
             timeout=settings.consumer_timeout,
-            environment=self.environment,
+            environment={**self.environment, "DEAD_LETTER_QUEUE_URL": dead_letters.queue_url},
         )
         self.function.grant(["dynamodb:PutItem"], [self.table.table_arn])
+        self.function.grant(["sqs:SendMessage"], [dead_letters.queue_arn])
         self.function.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,

@@ -1,0 +1,146 @@
+"""Request parameter and response models of the audit API."""
+
+from typing import Annotated, Any, Self
+
+from echo_shared.audit import AuditRecord, Problem, VerificationResult
+from echo_shared.events import EVENT_TYPE_PATTERN
+from echo_shared.events.envelope import UtcTimestamp
+from echo_shared.filters import RecordFilter
+from echo_shared.logs import LogEntry
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from audit_api.cursor import MAX_CURSOR_LENGTH
+from audit_api.queries import ListQuery, Order, Page
+
+type FilterText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class ListParams(BaseModel):
+    """Query string of `/audit/events` and `/logs`. `since` is inclusive, `until` exclusive (RFC 3339);
+    results are newest first unless `order=oldest`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN, max_length=128)] | None = None
+    actor: FilterText | None = None
+    resource: FilterText | None = None
+    since: UtcTimestamp | None = None
+    until: UtcTimestamp | None = None
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CURSOR_LENGTH)] | None = None
+    order: Order = Order.NEWEST
+
+    def to_query(self) -> ListQuery:
+        filters = RecordFilter(
+            type=self.type, actor=self.actor, resource=self.resource, since=self.since, until=self.until
+        )
+        return ListQuery(filters=filters, limit=self.limit, cursor=self.cursor, order=self.order)
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    event_id: str
+    type: str
+    actor: str
+    action: str
+    resource: str
+    outcome: str
+    occurred_at: str
+    request_id: str
+    data: dict[str, Any] | None
+    hash: str
+    prev_hash: str
+
+    @classmethod
+    def from_record(cls, record: AuditRecord) -> Self:
+        return cls(
+            seq=record.seq,
+            event_id=record.event_id,
+            type=record.type,
+            actor=record.actor,
+            action=record.action,
+            resource=record.resource,
+            outcome=record.outcome,
+            occurred_at=record.occurred_at,
+            request_id=record.request_id,
+            data=record.data_object(),
+            hash=record.hash,
+            prev_hash=record.prev_hash,
+        )
+
+
+class AuditEventsPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: Page[AuditRecord]) -> Self:
+        return cls(items=[AuditEventOut.from_record(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+class LogEntryOut(BaseModel):
+    event_id: str
+    type: str
+    actor: str
+    action: str
+    resource: str
+    outcome: str
+    occurred_at: str
+    request_id: str
+    data: dict[str, Any] | None
+    expires_at: int
+
+    @classmethod
+    def from_entry(cls, entry: LogEntry) -> Self:
+        return cls(
+            event_id=entry.event_id,
+            type=entry.type,
+            actor=entry.actor,
+            action=entry.action,
+            resource=entry.resource,
+            outcome=entry.outcome,
+            occurred_at=entry.occurred_at,
+            request_id=entry.request_id,
+            data=entry.data_object(),
+            expires_at=entry.expires_at,
+        )
+
+
+class LogsPage(BaseModel):
+    items: list[LogEntryOut]
+    next_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: Page[LogEntry]) -> Self:
+        return cls(items=[LogEntryOut.from_entry(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    checked: int
+    head_seq: int
+    first_bad_seq: int | None
+    problem: Problem | None
+    detail: str
+    checkpoint_seq: int | None
+
+    @classmethod
+    def from_result(cls, result: VerificationResult) -> Self:
+        return cls(
+            ok=result.ok,
+            checked=result.checked,
+            head_seq=result.head_seq,
+            first_bad_seq=result.first_bad_seq,
+            problem=result.problem,
+            detail=result.detail,
+            checkpoint_seq=result.checkpoint_seq,
+        )
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

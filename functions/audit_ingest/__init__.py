@@ -1,0 +1,1 @@
+"""Audit ingest: SQS consumer that appends every platform event to its tenant's hash chain."""

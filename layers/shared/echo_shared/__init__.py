@@ -1,0 +1,1 @@
+"""Code shared by Echo's Lambda functions (shipped as the `shared` Lambda layer)."""

@@ -1,0 +1,73 @@
+"""The tamper-evident audit chain: hashing, the repository port and adapters, appending,
+signed checkpoints and verification."""
+
+from echo_shared.audit.appender import AppendResult, AppendStatus, AuditAppender, RetryPolicy
+from echo_shared.audit.checkpoints import (
+    SIGNING_ALGORITHM,
+    Checkpoint,
+    CheckpointSigner,
+    CheckpointStore,
+    InMemoryCheckpointSigner,
+    InMemoryCheckpointStore,
+    StoredCheckpoint,
+    checkpoint_key,
+    checkpoint_message,
+    write_checkpoint,
+)
+from echo_shared.audit.errors import (
+    AuditError,
+    AuditStoreThrottled,
+    AuditStoreUnavailable,
+    ChainConflict,
+    ChainContention,
+    CheckpointError,
+    DuplicateEvent,
+    RetryableAuditError,
+)
+from echo_shared.audit.hashing import FIRST_SEQ, GENESIS_HASH, canonical_record, record_hash
+from echo_shared.audit.records import AuditRecord, ChainHead
+from echo_shared.audit.repository import (
+    AuditChainReader,
+    AuditChainRepository,
+    AuditChainWriter,
+    InMemoryAuditChainRepository,
+)
+from echo_shared.audit.verifier import ChainVerifier, Problem, VerificationResult
+
+__all__ = [
+    "FIRST_SEQ",
+    "GENESIS_HASH",
+    "SIGNING_ALGORITHM",
+    "AppendResult",
+    "AppendStatus",
+    "AuditAppender",
+    "AuditChainReader",
+    "AuditChainRepository",
+    "AuditChainWriter",
+    "AuditError",
+    "AuditRecord",
+    "AuditStoreThrottled",
+    "AuditStoreUnavailable",
+    "ChainConflict",
+    "ChainContention",
+    "ChainHead",
+    "ChainVerifier",
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointSigner",
+    "CheckpointStore",
+    "DuplicateEvent",
+    "InMemoryAuditChainRepository",
+    "InMemoryCheckpointSigner",
+    "InMemoryCheckpointStore",
+    "Problem",
+    "RetryPolicy",
+    "RetryableAuditError",
+    "StoredCheckpoint",
+    "VerificationResult",
+    "canonical_record",
+    "checkpoint_key",
+    "checkpoint_message",
+    "record_hash",
+    "write_checkpoint",
+]

@@ -1,0 +1,176 @@
+"""The audit chain on DynamoDB: AUDIT_CHAIN_TABLE (tenant, seq) + AUDIT_EVENT_IDS_TABLE (event_id).
+
+Writes only ever Put (TransactWriteItems of two conditional puts); the ingest role has no
+UpdateItem/DeleteItem.
+"""
+
+from collections.abc import Iterable, Iterator
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import QueryError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from echo_shared.audit.errors import AuditError, AuditStoreThrottled, ChainConflict, DuplicateEvent
+from echo_shared.audit.records import AuditRecord, ChainHead
+from echo_shared.dynamodb import THROTTLING_ERROR_CODES, bind_table, is_throttling
+from echo_shared.filters import RecordFilter
+
+_GUARD, _RECORD = 0, 1
+_CONDITION_FAILED = "ConditionalCheckFailed"
+_THROTTLING_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", *THROTTLING_ERROR_CODES})
+_CONFLICT_REASONS = frozenset({"TransactionConflict"})
+_PAGE_SIZE = 100
+
+
+class AuditChainItem(Model):
+    tenant = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    resource = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    data = UnicodeAttribute()
+    prev_hash = UnicodeAttribute()
+    hash = UnicodeAttribute()
+    recorded_at = UnicodeAttribute()
+
+
+class AuditEventIdItem(Model):
+    event_id = UnicodeAttribute(hash_key=True)
+    tenant = UnicodeAttribute()
+    seq = NumberAttribute()
+
+
+class DynamoAuditChainRepository:
+    def __init__(self, chain_table: str, event_ids_table: str) -> None:
+        self._items = bind_table(AuditChainItem, chain_table)
+        self._guards = bind_table(AuditEventIdItem, event_ids_table)
+        self._connection = Connection()
+
+    def head(self, tenant: str) -> ChainHead | None:
+        try:
+            for item in self._items.query(tenant, scan_index_forward=False, limit=1, consistent_read=True):
+                return ChainHead(seq=int(item.seq), hash=item.hash)
+        except QueryError as exc:
+            if is_throttling(exc):
+                raise AuditStoreThrottled("head query throttled") from exc
+            raise
+        return None
+
+    def commit(self, record: AuditRecord) -> None:
+        guard = self._guards(record.event_id, tenant=record.tenant, seq=record.seq)
+        item = self._items(
+            record.tenant,
+            record.seq,
+            event_id=record.event_id,
+            type=record.type,
+            actor=record.actor,
+            action=record.action,
+            resource=record.resource,
+            outcome=record.outcome,
+            occurred_at=record.occurred_at,
+            request_id=record.request_id,
+            data=record.data,
+            prev_hash=record.prev_hash,
+            hash=record.hash,
+            recorded_at=record.recorded_at,
+        )
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                # Order matters: cancellation reasons come back in this order (_GUARD, _RECORD).
+                transaction.save(guard, condition=self._guards.event_id.does_not_exist())
+                transaction.save(item, condition=self._items.seq.does_not_exist())
+        except TransactWriteError as exc:
+            classified = _classify(exc)
+            if classified is None:
+                raise
+            raise classified from exc
+
+    def records(self, tenant: str) -> Iterator[AuditRecord]:
+        query = self._items.query(tenant, scan_index_forward=True, consistent_read=True, page_size=_PAGE_SIZE)
+        yield from _read(query)
+
+    def query(
+        self, tenant: str, filters: RecordFilter, *, after_seq: int | None, newest_first: bool
+    ) -> Iterator[AuditRecord]:
+        key_condition = None
+        if after_seq is not None:
+            key_condition = self._items.seq < after_seq if newest_first else self._items.seq > after_seq
+        query = self._items.query(
+            tenant,
+            range_key_condition=key_condition,
+            filter_condition=_filter_condition(self._items, filters),
+            scan_index_forward=not newest_first,
+            page_size=_PAGE_SIZE,
+        )
+        yield from _read(query)
+
+
+def _read(items: Iterable[AuditChainItem]) -> Iterator[AuditRecord]:
+    try:
+        for item in items:
+            yield _to_record(item)
+    except QueryError as exc:
+        if is_throttling(exc):
+            raise AuditStoreThrottled("query throttled") from exc
+        raise
+
+
+def _classify(exc: TransactWriteError) -> AuditError | None:
+    if exc.cause_response_code == "TransactionCanceledException":
+        reasons = [reason.code if reason else None for reason in exc.cancellation_reasons]
+        if len(reasons) > _GUARD and reasons[_GUARD] == _CONDITION_FAILED:
+            return DuplicateEvent("event id already chained")
+        if len(reasons) > _RECORD and reasons[_RECORD] == _CONDITION_FAILED:
+            return ChainConflict("sequence number taken")
+        if any(code in _THROTTLING_REASONS for code in reasons):
+            return AuditStoreThrottled("transaction throttled")
+        if any(code in _CONFLICT_REASONS for code in reasons):
+            return ChainConflict("concurrent transaction")
+    if is_throttling(exc):
+        return AuditStoreThrottled("transaction throttled")
+    return None
+
+
+def _filter_condition(model: type[AuditChainItem], filters: RecordFilter) -> Condition | None:
+    conditions: list[Condition] = []
+    if filters.type is not None:
+        conditions.append(model.type == filters.type)
+    if filters.actor is not None:
+        conditions.append(model.actor == filters.actor)
+    if filters.resource is not None:
+        conditions.append(model.resource == filters.resource)
+    if filters.since_text is not None:
+        conditions.append(model.occurred_at >= filters.since_text)
+    if filters.until_text is not None:
+        conditions.append(model.occurred_at < filters.until_text)
+    combined: Condition | None = None
+    for condition in conditions:
+        combined = condition if combined is None else combined & condition
+    return combined
+
+
+def _to_record(item: AuditChainItem) -> AuditRecord:
+    return AuditRecord(
+        tenant=item.tenant,
+        seq=int(item.seq),
+        event_id=item.event_id,
+        type=item.type,
+        actor=item.actor,
+        action=item.action,
+        resource=item.resource,
+        outcome=item.outcome,
+        occurred_at=item.occurred_at,
+        request_id=item.request_id,
+        data=item.data,
+        prev_hash=item.prev_hash,
+        hash=item.hash,
+        recorded_at=item.recorded_at,
+    )

@@ -1,0 +1,33 @@
+"""Record hashing: SHA-256 over the RFC 8785 canonical JSON of the event fields, `seq` and `prev_hash`."""
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import rfc8785
+
+GENESIS_HASH = "0" * 64
+FIRST_SEQ = 1
+LEDGER_FIELDS = (
+    "event_id",
+    "type",
+    "tenant",
+    "actor",
+    "action",
+    "resource",
+    "outcome",
+    "occurred_at",
+    "request_id",
+    "data",
+)
+
+
+def canonical_record(ledger_fields: Mapping[str, Any], *, seq: int, prev_hash: str) -> bytes:
+    material = {name: ledger_fields[name] for name in LEDGER_FIELDS}
+    material["seq"] = seq
+    material["prev_hash"] = prev_hash
+    return rfc8785.dumps(material)
+
+
+def record_hash(ledger_fields: Mapping[str, Any], *, seq: int, prev_hash: str) -> str:
+    return hashlib.sha256(canonical_record(ledger_fields, seq=seq, prev_hash=prev_hash)).hexdigest()

@@ -1,0 +1,53 @@
+"""Turn an SQS record body into an envelope, whether SNS delivered it raw or wrapped."""
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from echo_shared.events.envelope import EventEnvelope
+
+
+class InvalidEvent(ValueError):
+    """A message that can never become a valid envelope. `reason` never quotes the payload."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_envelope(document: Any) -> EventEnvelope:
+    try:
+        return EventEnvelope.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid envelope: {_describe(exc)}") from None
+
+
+def parse_sqs_body(body: str) -> EventEnvelope:
+    """Accept a raw-delivery body (the envelope JSON) or an SNS notification wrapping it."""
+    document = _load_json_object(body, what="body")
+    if "Type" in document or "TopicArn" in document:
+        if document.get("Type") != "Notification":
+            raise InvalidEvent("SNS message is not a Notification")
+        message = document.get("Message")
+        if not isinstance(message, str):
+            raise InvalidEvent("SNS notification has no string Message")
+        document = _load_json_object(message, what="SNS Message")
+    return parse_envelope(document)
+
+
+def _load_json_object(text: str, *, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        raise InvalidEvent(f"{what} is not JSON") from None
+    if not isinstance(document, dict):
+        raise InvalidEvent(f"{what} is not a JSON object")
+    return document
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'envelope'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False, include_context=False)
+    )

@@ -1,0 +1,184 @@
+"""Faults on the deployed pipeline: nothing lost, nothing duplicated, the chain still verifies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.e2e.conftest import AuditApi, make_event, wait_for
+
+
+def _sqs_event(events: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "direct-invoke",
+                "body": json.dumps(event),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for event in events
+        ]
+    }
+
+
+def _assert_chain_exactly(audit_api: AuditApi, tenant: str, expected_ids: set[str]) -> None:
+    items = audit_api.events(tenant)
+    ids = [item["event_id"] for item in items]
+    assert len(ids) == len(set(ids)), "an event was chained twice"
+    assert set(ids) == expected_ids, "an event was lost"
+    assert sorted(item["seq"] for item in items) == list(range(1, len(expected_ids) + 1))
+    verdict = audit_api.verify(tenant)
+    assert verdict["ok"] is True, verdict
+    assert verdict["checked"] == len(expected_ids)
+
+
+def test_redelivery_long_after_the_first_is_still_a_no_op(
+    audit_api: AuditApi, publish: Any, tenant: str, audit_queue_drained: Any
+) -> None:
+    # Given an event chained, then many other events chained after it
+    event = make_event(tenant)
+    publish(event)
+    wait_for(lambda: audit_api.events(tenant))
+    others = [make_event(tenant) for _ in range(5)]
+    for other in others:
+        publish(other)
+    wait_for(lambda: len(audit_api.events(tenant)) == 6)
+    # When the first event is delivered again as a brand-new message (the guard has no expiry)
+    publish(event)
+    wait_for(audit_queue_drained)
+    # Then it is not chained again
+    _assert_chain_exactly(audit_api, tenant, {event["event_id"], *(o["event_id"] for o in others)})
+
+
+def test_two_consumers_racing_on_one_tenant(
+    stack: dict[str, Any], aws: Callable[[str], Any], audit_api: AuditApi, tenant: str
+) -> None:
+    # Given two batches for the same tenant that share one event, invoked on two environments at once
+    lambda_client = aws("lambda")
+    queue_arn = f"arn:aws:sqs:{stack['region']}:000000000000:{stack['queues']['audit'].rsplit('/', 1)[-1]}"
+    shared = make_event(tenant)
+    first = [shared, *(make_event(tenant) for _ in range(9))]
+    second = [shared, *(make_event(tenant) for _ in range(9))]
+
+    def invoke(batch: list[dict[str, Any]]) -> dict[str, Any]:
+        response = lambda_client.invoke(
+            FunctionName=stack["functions"]["audit_ingest"], Payload=json.dumps(_sqs_event(batch, queue_arn))
+        )
+        assert "FunctionError" not in response, response["Payload"].read()
+        return json.loads(response["Payload"].read())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(invoke, [first, second]))
+    # Then both succeed, every event is chained once, and seq has no gap or fork
+    assert all(result == {"batchItemFailures": []} for result in results), results
+    _assert_chain_exactly(audit_api, tenant, {e["event_id"] for e in first + second})
+
+
+def _dlq_messages(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    response = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+    )
+    return response.get("Messages", [])
+
+
+def test_poison_messages_are_quarantined_with_their_reason_and_the_rest_commits(
+    stack: dict[str, Any], aws: Callable[[str], Any], audit_api: AuditApi, tenant: str
+) -> None:
+    # Given a batch with a valid event, an unparseable body and an invalid envelope
+    sqs = aws("sqs")
+    marker = uuid.uuid4().hex
+    good = make_event(tenant)
+    batch = _sqs_event([good], "arn:aws:sqs:us-east-1:000000000000:echo-local-audit")
+    poison = _sqs_event([good], "x")["Records"][0] | {"messageId": f"not-json-{marker}", "body": "{not json"}
+    invalid = _sqs_event([{**make_event(tenant), "type": "NOT A TYPE"}], "x")["Records"][0]
+    invalid |= {"messageId": f"bad-type-{marker}"}
+    batch["Records"] += [poison, invalid]
+    # When the deployed consumer processes it
+    response = aws("lambda").invoke(
+        FunctionName=stack["functions"]["audit_ingest"], Payload=json.dumps(batch)
+    )
+    # Then the batch succeeds, the good event is chained, and both poison messages are in the DLQ with reasons
+    assert json.loads(response["Payload"].read()) == {"batchItemFailures": []}
+    _assert_chain_exactly(audit_api, tenant, {good["event_id"]})
+    reasons: dict[str, str] = {}
+
+    def both_quarantined() -> bool:
+        for message in _dlq_messages(sqs, stack["queues"]["audit_dlq"]):
+            attributes = message.get("MessageAttributes", {})
+            source = attributes.get("echo_source_message_id", {}).get("StringValue", "")
+            if marker in source:
+                reasons[source] = attributes["echo_failure_reason"]["StringValue"]
+                sqs.delete_message(
+                    QueueUrl=stack["queues"]["audit_dlq"], ReceiptHandle=message["ReceiptHandle"]
+                )
+        return len(reasons) == 2
+
+    wait_for(both_quarantined, timeout=30)
+    assert reasons[f"not-json-{marker}"] == "body is not JSON"
+    assert reasons[f"bad-type-{marker}"].startswith("invalid envelope: type:")
+
+
+def test_poison_message_on_the_queue_reaches_the_dlq_without_blocking_the_queue(
+    stack: dict[str, Any],
+    aws: Callable[[str], Any],
+    audit_api: AuditApi,
+    tenant: str,
+    audit_queue_drained: Any,
+) -> None:
+    # Given a poison message and a good event sent to the audit queue together
+    sqs = aws("sqs")
+    good = make_event(tenant)
+    marker = f"poison-{uuid.uuid4().hex}"
+    sqs.send_message_batch(
+        QueueUrl=stack["queues"]["audit"],
+        Entries=[
+            {"Id": "good", "MessageBody": json.dumps(good)},
+            {"Id": "poison", "MessageBody": json.dumps({"not": "an event", "marker": marker})},
+        ],
+    )
+    # Then the good event is chained, the queue drains, and the poison is in the DLQ with its reason
+    wait_for(lambda: audit_api.events(tenant))
+    wait_for(audit_queue_drained)
+    found: list[str] = []
+
+    def quarantined() -> bool:
+        for message in _dlq_messages(sqs, stack["queues"]["audit_dlq"]):
+            if marker in message["Body"]:
+                found.append(message["MessageAttributes"]["echo_failure_reason"]["StringValue"])
+                sqs.delete_message(
+                    QueueUrl=stack["queues"]["audit_dlq"], ReceiptHandle=message["ReceiptHandle"]
+                )
+        return bool(found)
+
+    wait_for(quarantined, timeout=30)
+    assert found[0].startswith("invalid envelope")
+    _assert_chain_exactly(audit_api, tenant, {good["event_id"]})
+
+
+def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
+    audit_api: AuditApi, publish: Any, tenant: str
+) -> None:
+    # Given a stream of events for one tenant
+    events = [make_event(tenant, data={"n": n}) for n in range(60)]
+    for event in events[:30]:
+        publish(event)
+    # When the ingest runtime process is killed while it works through them
+    wait_for(lambda: audit_api.events(tenant), timeout=60, interval=0.1)
+    killed = subprocess.run(["pkill", "-9", "-f", "awslambdaric audit_ingest.handler"], check=False)
+    for event in events[30:]:
+        publish(event)
+    # Then, after SQS makes the unacknowledged batch visible again, every event is chained once
+    wait_for(lambda: len(audit_api.events(tenant)) >= len(events), timeout=240, interval=2)
+    assert killed.returncode == 0, "no ingest runtime process was found to kill"
+    _assert_chain_exactly(audit_api, tenant, {e["event_id"] for e in events})

@@ -1,0 +1,125 @@
+"""Tampering with the deployed audit table is detected by /audit/verify at the exact seq."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from echo_shared.audit.hashing import record_hash
+
+from tests.e2e.conftest import AuditApi, make_event, wait_for
+
+CHAIN_LENGTH = 5
+
+
+@pytest.fixture
+def chain(
+    stack: dict[str, Any], aws: Callable[[str], Any], audit_api: AuditApi, publish: Any, tenant: str
+) -> dict[str, Any]:
+    """Five records, each chained and checkpointed on its own, so every seq has a signed checkpoint."""
+    s3 = aws("s3")
+    for seq in range(1, CHAIN_LENGTH + 1):
+        publish(make_event(tenant, "document.uploaded", data={"n": seq}))
+        wait_for(lambda seq=seq: len(audit_api.events(tenant)) == seq)
+        wait_for(
+            lambda seq=seq: s3.list_objects_v2(
+                Bucket=stack["buckets"]["audit_checkpoints"], Prefix=f"checkpoints/{tenant}/{seq:012d}"
+            ).get("KeyCount")
+        )
+    verdict = audit_api.verify(tenant)
+    assert verdict["ok"] is True
+    assert verdict["head_seq"] == CHAIN_LENGTH
+    return {"tenant": tenant, "table": stack["tables"]["audit_chain"], "dynamodb": aws("dynamodb")}
+
+
+def _item(chain: dict[str, Any], seq: int) -> dict[str, Any]:
+    key = {"tenant": {"S": chain["tenant"]}, "seq": {"N": str(seq)}}
+    return chain["dynamodb"].get_item(TableName=chain["table"], Key=key, ConsistentRead=True)["Item"]
+
+
+def _put(chain: dict[str, Any], item: dict[str, Any]) -> None:
+    chain["dynamodb"].put_item(TableName=chain["table"], Item=item)
+
+
+def _delete(chain: dict[str, Any], seq: int) -> None:
+    key = {"tenant": {"S": chain["tenant"]}, "seq": {"N": str(seq)}}
+    chain["dynamodb"].delete_item(TableName=chain["table"], Key=key)
+
+
+def _rehash(item: dict[str, Any], prev_hash: str) -> dict[str, Any]:
+    """What an attacker with write access would do: recompute the record's hash after editing it."""
+    fields = {
+        name: item[name]["S"]
+        for name in (
+            "event_id",
+            "type",
+            "tenant",
+            "actor",
+            "action",
+            "resource",
+            "outcome",
+            "occurred_at",
+            "request_id",
+        )
+    }
+    fields["data"] = json.loads(item["data"]["S"])
+    new_hash = record_hash(fields, seq=int(item["seq"]["N"]), prev_hash=prev_hash)
+    return {**item, "prev_hash": {"S": prev_hash}, "hash": {"S": new_hash}}
+
+
+def test_modified_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
+    item = _item(chain, 3)
+    _put(chain, {**item, "actor": {"S": "user:mallory"}})
+    verdict = audit_api.verify(chain["tenant"])
+    assert verdict["ok"] is False
+    assert verdict["first_bad_seq"] == 3
+    assert verdict["problem"] == "hash_mismatch"
+
+
+def test_deleted_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
+    _delete(chain, 3)
+    verdict = audit_api.verify(chain["tenant"])
+    assert verdict["ok"] is False
+    assert verdict["first_bad_seq"] == 3
+    assert verdict["problem"] == "missing_record"
+
+
+def test_swapped_records_are_detected_at_the_first(chain: dict[str, Any], audit_api: AuditApi) -> None:
+    second, third = _item(chain, 2), _item(chain, 3)
+    _put(chain, {**third, "seq": {"N": "2"}})
+    _put(chain, {**second, "seq": {"N": "3"}})
+    verdict = audit_api.verify(chain["tenant"])
+    assert verdict["ok"] is False
+    assert verdict["first_bad_seq"] == 2
+
+
+def test_truncated_tail_is_detected_by_the_signed_checkpoint(
+    chain: dict[str, Any], audit_api: AuditApi
+) -> None:
+    _delete(chain, 5)
+    _delete(chain, 4)
+    verdict = audit_api.verify(chain["tenant"])
+    assert verdict["ok"] is False
+    assert verdict["first_bad_seq"] == 4
+    assert verdict["problem"] == "truncated"
+
+
+def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(
+    chain: dict[str, Any], audit_api: AuditApi
+) -> None:
+    # Given an attacker who edits seq 3 and recomputes every hash from there on
+    prev_hash = _item(chain, 2)["hash"]["S"]
+    for seq in range(3, CHAIN_LENGTH + 1):
+        item = _item(chain, seq)
+        if seq == 3:
+            item = {**item, "actor": {"S": "user:mallory"}}
+        rebuilt = _rehash(item, prev_hash)
+        _put(chain, rebuilt)
+        prev_hash = rebuilt["hash"]["S"]
+    # Then the chain is internally consistent but disagrees with the signed checkpoint at seq 3
+    verdict = audit_api.verify(chain["tenant"])
+    assert verdict["ok"] is False
+    assert verdict["first_bad_seq"] == 3
+    assert verdict["problem"] == "checkpoint_mismatch"

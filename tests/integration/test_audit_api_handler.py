@@ -1,0 +1,335 @@
+"""audit_api.handler through Mangum with API Gateway REST proxy events, over moto tables, S3 and KMS."""
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from audit_api.handler import lambda_handler
+from audit_ingest.handler import lambda_handler as ingest
+from botocore.exceptions import ClientError
+from echo_shared.audit import checkpoint_key
+from echo_shared.events import EventEnvelope
+from echo_shared.lazy import reset_cached_resources
+from log_sink.handler import lambda_handler as sink
+
+from tests.conftest import FakeLambdaContext
+from tests.integration.conftest import AwsResources
+
+BASE = datetime(2026, 1, 6, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def seeded(
+    aws: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    sqs_event: Callable[..., dict[str, Any]],
+    make_event: Callable[..., EventEnvelope],
+    lambda_context: FakeLambdaContext,
+) -> AwsResources:
+    """Through the real consumers: the ingest sample, five more acme logins in two batches, logs."""
+    assert ingest(sample_event("audit_ingest.sqs.json"), lambda_context) == {"batchItemFailures": []}
+    logins = [make_event(actor=f"user-{i}", occurred_at=BASE + timedelta(minutes=i)) for i in range(5)]
+    for batch in (logins[:3], logins[3:]):
+        assert ingest(sqs_event(*(e.to_json() for e in batch)), lambda_context) == {"batchItemFailures": []}
+    assert sink(sample_event("log_sink.sqs.json"), lambda_context) == {"batchItemFailures": []}
+    return aws
+
+
+def _call(
+    event: dict[str, Any], context: FakeLambdaContext, *, tenant: str | None = "acme", **query: str
+) -> tuple[int, Any]:
+    event["headers"].pop("X-Echo-Tenant", None)
+    event["multiValueHeaders"].pop("X-Echo-Tenant", None)
+    if tenant is not None:
+        event["headers"]["X-Echo-Tenant"] = tenant
+        event["multiValueHeaders"]["X-Echo-Tenant"] = [tenant]
+    if query:
+        event["queryStringParameters"] = query
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    response = lambda_handler(event, context)
+    assert response["headers"]["content-type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_events_sample_filters_by_type_for_the_header_tenant(
+    seeded: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    # Given the events sample (type=user.logged_in, limit=10; stage "local" only in requestContext)
+    response = lambda_handler(sample_event("audit_api.events.apigw.json"), lambda_context)
+
+    # Then acme's six logins come back newest first, with chain fields
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert [item["seq"] for item in body["items"]] == [7, 6, 5, 4, 3, 1]
+    assert {item["type"] for item in body["items"]} == {"user.logged_in"}
+    assert body["items"][-1]["data"] == {"method": "password", "mfa": True}
+    assert body["next_cursor"] is None
+
+
+def test_pagination_and_window_filters(
+    seeded: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    # Given a window covering the five later logins, read oldest first two at a time
+    query = {
+        "since": "2026-01-06T09:00:00Z",
+        "until": "2026-01-06T09:04:00Z",
+        "order": "oldest",
+        "limit": "2",
+    }
+    seen: list[str] = []
+    cursor = None
+
+    # When following the cursors
+    for _ in range(5):
+        status, body = _call(
+            sample_event("audit_api.events.apigw.json"),
+            lambda_context,
+            **query | ({"cursor": cursor} if cursor else {}),
+        )
+        assert status == 200
+        seen += [item["actor"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+
+    # Then the four logins inside [since, until) appear once each, in order
+    assert seen == ["user-0", "user-1", "user-2", "user-3"]
+
+
+def test_tenant_isolation(
+    seeded: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    status, globex = _call(
+        sample_event("audit_api.events.apigw.json"), lambda_context, tenant="globex", limit="100"
+    )
+    assert status == 200
+    assert [item["type"] for item in globex["items"]] == ["authz.decision"]
+    status, logs = _call(sample_event("audit_api.logs.apigw.json"), lambda_context, tenant="globex")
+    assert (status, logs["items"]) == (200, [])
+    status, nobody = _call(sample_event("audit_api.verify.apigw.json"), lambda_context, tenant="initech")
+    assert (status, nobody["ok"], nobody["head_seq"]) == (200, True, 0)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ({"limit": "0"}, 422, "validation_error"),
+        ({"limit": "500"}, 422, "validation_error"),
+        ({"since": "last tuesday"}, 422, "validation_error"),
+        ({"since": "2026-01-06T10:00:00Z", "until": "2026-01-06T09:00:00Z"}, 400, "invalid_filter"),
+        ({"cursor": "bm90LWEtY3Vyc29y"}, 400, "invalid_cursor"),
+    ],
+)
+def test_bad_inputs_get_typed_errors(
+    seeded: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    query: dict[str, str],
+    status: int,
+    code: str,
+) -> None:
+    got_status, body = _call(sample_event("audit_api.events.apigw.json"), lambda_context, **query)
+    assert (got_status, body["error"]["code"]) == (status, code)
+    assert set(body["error"]) == {"code", "message"}
+
+
+def test_missing_tenant_is_401(
+    aws: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    status, body = _call(sample_event("audit_api.logs.apigw.json"), lambda_context, tenant=None)
+    assert (status, body["error"]["code"]) == (401, "unauthenticated")
+
+
+def test_unknown_resource_from_the_aws_sample_is_a_typed_404(
+    aws: AwsResources, aws_fixture_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    response = lambda_handler(aws_fixture_event("apiGatewayProxyEvent.json"), lambda_context)
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"]) == {"error": {"code": "not_found", "message": "not found"}}
+
+
+def test_logs_sample(
+    seeded: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    response = lambda_handler(sample_event("audit_api.logs.apigw.json"), lambda_context)
+    assert response["statusCode"] == 200
+    items = json.loads(response["body"])["items"]
+    assert [item["type"] for item in items] == ["log.warning", "log.error"]
+    assert items[1]["data"]["message"] == "vector index unavailable"
+
+
+def test_verify_sample_is_ok_against_kms_signed_checkpoints(
+    seeded: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    response = lambda_handler(sample_event("audit_api.verify.apigw.json"), lambda_context)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {
+        "ok": True,
+        "checked": 7,
+        "head_seq": 7,
+        "first_bad_seq": None,
+        "problem": None,
+        "detail": "7 records verified against 3 signed checkpoints",
+        "checkpoint_seq": 7,
+    }
+
+
+def _edit_item(aws: AwsResources, seq: int, **changes: str) -> None:
+    key = {"tenant": {"S": "acme"}, "seq": {"N": str(seq)}}
+    item = aws.dynamodb.get_item(TableName=aws.table("AUDIT_CHAIN_TABLE"), Key=key)["Item"]
+    item.update({name: {"S": value} for name, value in changes.items()})
+    aws.dynamodb.put_item(TableName=aws.table("AUDIT_CHAIN_TABLE"), Item=item)
+
+
+def _delete_item(aws: AwsResources, seq: int) -> None:
+    aws.dynamodb.delete_item(
+        TableName=aws.table("AUDIT_CHAIN_TABLE"), Key={"tenant": {"S": "acme"}, "seq": {"N": str(seq)}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem", "first_bad_seq"),
+    [
+        (lambda aws: _edit_item(aws, 4, actor="mallory"), "hash_mismatch", 4),
+        (lambda aws: _edit_item(aws, 5, data='{"method":"none"}'), "hash_mismatch", 5),
+        (lambda aws: _delete_item(aws, 3), "missing_record", 3),
+        (lambda aws: _delete_item(aws, 7), "truncated", 7),
+    ],
+)
+def test_verify_reports_tampering_at_the_exact_seq(
+    seeded: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    tamper: Callable[[AwsResources], None],
+    problem: str,
+    first_bad_seq: int,
+) -> None:
+    # Given acme's chain tampered with directly in DynamoDB
+    tamper(seeded)
+
+    # When verifying through the API
+    status, body = _call(sample_event("audit_api.verify.apigw.json"), lambda_context)
+
+    # Then the problem and its sequence number are reported
+    assert status == 200
+    assert (body["ok"], body["problem"], body["first_bad_seq"]) == (False, problem, first_bad_seq)
+
+
+def test_verify_reports_a_forged_checkpoint_signature(
+    seeded: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+) -> None:
+    # Given acme's checkpoint at seq 5 with its signature replaced
+    bucket, key = seeded.table("CHECKPOINT_BUCKET"), checkpoint_key("acme", 5)
+    document = json.loads(seeded.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    document["signature"] = base64.b64encode(b"\x30" * 70).decode()
+    seeded.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode())
+
+    # Then KMS Verify rejects it
+    status, body = _call(sample_event("audit_api.verify.apigw.json"), lambda_context)
+    assert (status, body["problem"], body["first_bad_seq"], body["checkpoint_seq"]) == (
+        200,
+        "bad_signature",
+        5,
+        2,
+    )
+
+
+def test_authorizer_mode_takes_the_principal_from_the_authorizer_context(
+    seeded: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the authorizer mode; the header claims globex but the authorizer says acme
+    monkeypatch.setenv("AUDIT_API_AUTH_MODE", "authorizer")
+    reset_cached_resources()
+    event = sample_event("audit_api.events.apigw.json")
+
+    # Then the authorizer wins: acme's whole trail (the sample grants auditor), nothing of globex's
+    status, body = _call(event, lambda_context, tenant="globex", limit="100")
+    assert status == 200
+    assert [item["seq"] for item in body["items"]] == [7, 6, 5, 4, 3, 2, 1]
+    assert "authz.decision" not in {item["type"] for item in body["items"]}
+
+    # And a plain member only sees their own events; without an authorizer context it is a 401
+    member = sample_event("audit_api.events.apigw.json")
+    member["requestContext"]["authorizer"] = {"principalId": "user-2", "tenant": "acme", "roles": "member"}
+    status, body = _call(member, lambda_context, limit="100")
+    assert (status, [item["actor"] for item in body["items"]]) == (200, ["user-2"])
+    status, body = _call(sample_event("audit_api.verify.apigw.json") | {"requestContext": {}}, lambda_context)
+    assert (status, body["error"]["code"]) == (401, "unauthenticated")
+
+
+def test_custom_domain_base_path_is_stripped(
+    seeded: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a custom domain mapping `/echo` in front of the API
+    monkeypatch.setenv("AUDIT_API_BASE_PATH", "/echo")
+    reset_cached_resources()
+    event = sample_event("audit_api.verify.apigw.json")
+    event["path"] = "/echo/audit/verify"
+
+    # Then the route still matches
+    assert lambda_handler(event, lambda_context)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ({"since": "2026-01-05T11:15:00Z", "until": "2026-01-05T11:16:00Z"}, ["log.error"]),
+        ({"until": "2026-01-05T11:16:00Z"}, ["log.error"]),
+        ({"since": "2026-01-05T11:16:00Z"}, ["log.warning"]),
+        ({"since": "2026-01-05T11:16:00.000001Z"}, []),
+    ],
+)
+def test_log_time_window_is_since_inclusive_until_exclusive(
+    seeded: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    window: dict[str, str],
+    expected: list[str],
+) -> None:
+    # Given log events at 11:15:30.5 (error) and exactly 11:16:00 (warning), keyed by time in LOG_TABLE
+    status, body = _call(sample_event("audit_api.logs.apigw.json"), lambda_context, **window)
+
+    # Then the key condition keeps [since, until)
+    assert status == 200
+    assert [item["type"] for item in body["items"]] == expected
+
+
+def test_kms_rejecting_a_signature_is_a_bad_signature_not_an_outage(
+    seeded: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    faults: Callable[[str, ClientError, int], None],
+) -> None:
+    # Given real KMS behaviour for a bad signature: Verify raises KMSInvalidSignatureException
+    invalid = ClientError({"Error": {"Code": "KMSInvalidSignatureException", "Message": "invalid"}}, "Verify")
+    faults("Verify", invalid, 1)
+
+    # Then the first checkpoint checked (acme's at seq 2) is reported as badly signed
+    status, body = _call(sample_event("audit_api.verify.apigw.json"), lambda_context)
+    assert (status, body["problem"], body["first_bad_seq"], body["checkpoint_seq"]) == (
+        200,
+        "bad_signature",
+        2,
+        None,
+    )
+
+
+def test_kms_outage_during_verify_is_a_typed_503(
+    seeded: AwsResources,
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    faults: Callable[[str, ClientError, int], None],
+) -> None:
+    faults("Verify", ClientError({"Error": {"Code": "KMSInternalException", "Message": "x"}}, "Verify"), 1)
+    status, body = _call(sample_event("audit_api.verify.apigw.json"), lambda_context)
+    assert (status, body["error"]["code"]) == (503, "unavailable")
+    assert "KMS" not in body["error"]["message"]

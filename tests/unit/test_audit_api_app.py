@@ -1,0 +1,293 @@
+"""The audit API over in-memory fakes: routing, principals and roles, filters, pagination, errors."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from audit_api.app import create_app
+from audit_api.deps import get_audit_reader, get_chain_verifier, get_current_principal, get_log_repository
+from audit_api.queries import ROLE_ADMIN, ROLE_AUDITOR, Principal
+from echo_shared.audit import (
+    AuditAppender,
+    ChainVerifier,
+    InMemoryAuditChainRepository,
+    InMemoryCheckpointSigner,
+    InMemoryCheckpointStore,
+    write_checkpoint,
+)
+from echo_shared.events import EventEnvelope
+from echo_shared.logs import InMemoryLogRepository, LogEntry
+from fastapi.testclient import TestClient
+
+BASE = datetime(2026, 1, 5, 10, tzinfo=UTC)
+
+
+@dataclass
+class Api:
+    client: TestClient
+    repo: InMemoryAuditChainRepository
+    logs: InMemoryLogRepository
+    principal: Principal | None = None
+
+    def get(self, path: str, as_tenant: str | None = "acme", **params: Any) -> Any:
+        headers = {} if as_tenant is None else {"X-Echo-Tenant": as_tenant}
+        return self.client.get(path, params=params, headers=headers)
+
+
+@pytest.fixture
+def api(make_event: Callable[..., EventEnvelope]) -> Iterator[Api]:
+    """acme: 7 events (4 logins by user-1, 3 uploads by user-2); globex: 2 logins. Plus log entries."""
+    repo, logs = InMemoryAuditChainRepository(), InMemoryLogRepository()
+    store, signer = InMemoryCheckpointStore(), InMemoryCheckpointSigner()
+    appender = AuditAppender(repo)
+    for minute in range(7):
+        login = minute % 2 == 0
+        appender.append(
+            make_event(
+                type="user.logged_in" if login else "document.uploaded",
+                actor="user-1" if login else "user-2",
+                resource="user:user-1" if login else f"document:doc-{minute}",
+                occurred_at=BASE + timedelta(minutes=minute),
+            )
+        )
+    for minute in range(2):
+        appender.append(
+            make_event(tenant="globex", actor="g-user", occurred_at=BASE + timedelta(minutes=minute))
+        )
+    for tenant in ("acme", "globex"):
+        write_checkpoint(tenant, chain=repo, signer=signer, store=store)
+    for minute in range(5):
+        event = make_event(
+            type="log.error" if minute % 2 else "log.info", occurred_at=BASE + timedelta(minutes=minute)
+        )
+        logs.put_if_absent(LogEntry.from_event(event, retention_days=30))
+    logs.put_if_absent(LogEntry.from_event(make_event(type="log.info", tenant="globex"), retention_days=30))
+
+    app = create_app()
+    app.dependency_overrides[get_audit_reader] = lambda: repo
+    app.dependency_overrides[get_log_repository] = lambda: logs
+    app.dependency_overrides[get_chain_verifier] = lambda: ChainVerifier(repo, store, signer)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, repo, logs)
+
+
+def _as(api: Api, principal: Principal) -> None:
+    api.client.app.dependency_overrides[get_current_principal] = lambda: principal  # type: ignore[attr-defined]
+
+
+def _error(response: Any, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    return str(body["error"]["message"])
+
+
+def test_events_are_newest_first_with_chain_fields(api: Api) -> None:
+    # When acme lists its events
+    response = api.get("/audit/events")
+
+    # Then all seven come back newest first, each with its chain position and hashes
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [item["seq"] for item in items] == [7, 6, 5, 4, 3, 2, 1]
+    assert response.json()["next_cursor"] is None
+    assert set(items[0]) == {
+        "seq",
+        "event_id",
+        "type",
+        "actor",
+        "action",
+        "resource",
+        "outcome",
+        "occurred_at",
+        "request_id",
+        "data",
+        "hash",
+        "prev_hash",
+    }
+    assert items[0]["prev_hash"] == items[1]["hash"]
+    assert items[-1]["data"] == {"method": "password"}
+
+
+def test_oldest_first_order(api: Api) -> None:
+    items = api.get("/audit/events", order="oldest").json()["items"]
+    assert [item["seq"] for item in items] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_filters_combine(api: Api) -> None:
+    # When filtering logins in a window [10:01, 10:05)
+    response = api.get(
+        "/audit/events",
+        type="user.logged_in",
+        since="2026-01-05T10:01:00Z",
+        until="2026-01-05T11:05:00+01:00",
+    )
+
+    # Then only the logins at 10:02 and 10:04 match
+    assert [item["seq"] for item in response.json()["items"]] == [5, 3]
+    assert api.get("/audit/events", actor="user-2").json()["items"][0]["actor"] == "user-2"
+    assert [i["seq"] for i in api.get("/audit/events", resource="document:doc-3").json()["items"]] == [4]
+
+
+def test_pagination_walks_every_match_once(api: Api) -> None:
+    # Given a page size of 2 over acme's 7 events
+    seen: list[int] = []
+    cursor: str | None = None
+
+    # When following next_cursor until it runs out
+    for _ in range(10):
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = api.get("/audit/events", **params).json()
+        seen += [item["seq"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    # Then every event is seen exactly once, in order
+    assert seen == [7, 6, 5, 4, 3, 2, 1]
+
+
+def test_tenant_isolation(api: Api) -> None:
+    # Given a cursor issued to acme
+    acme_cursor = api.get("/audit/events", limit=1).json()["next_cursor"]
+
+    # Then globex sees only its own events, and cannot use acme's cursor
+    items = api.get("/audit/events", as_tenant="globex").json()["items"]
+    assert {item["actor"] for item in items} == {"g-user"}
+    assert len(items) == 2
+    _error(api.get("/audit/events", as_tenant="globex", cursor=acme_cursor), 400, "invalid_cursor")
+    assert len(api.get("/logs", as_tenant="globex").json()["items"]) == 1
+
+
+def test_cursor_reused_with_other_filters_is_refused(api: Api) -> None:
+    cursor = api.get("/audit/events", limit=1).json()["next_cursor"]
+    message = _error(api.get("/audit/events", cursor=cursor, type="user.logged_in"), 400, "invalid_cursor")
+    assert message == "cursor was issued for different filters"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "query.limit"),
+        ({"limit": 101}, "query.limit"),
+        ({"limit": "ten"}, "query.limit"),
+        ({"type": "User Logged In"}, "query.type"),
+        ({"since": "yesterday"}, "query.since"),
+        ({"until": "2026-01-05T10:00:00"}, "query.until"),
+        ({"tenant": "globex"}, "query.tenant"),
+        ({"order": "random"}, "query.order"),
+    ],
+)
+def test_malformed_parameters_are_422_with_the_typed_body(
+    api: Api, params: dict[str, Any], field: str
+) -> None:
+    message = _error(api.get("/audit/events", **params), 422, "validation_error")
+    assert message.startswith(field)
+    assert "yesterday" not in message
+
+
+def test_inverted_window_is_400(api: Api) -> None:
+    response = api.get("/audit/events", since="2026-01-05T11:00:00Z", until="2026-01-05T10:00:00Z")
+    assert _error(response, 400, "invalid_filter") == "since must be earlier than until"
+
+
+def test_garbage_cursor_is_400(api: Api) -> None:
+    _error(api.get("/logs", cursor="%%%"), 400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("tenant", [None, "", "bad/tenant", "x" * 65])
+def test_missing_or_invalid_tenant_header_is_401(api: Api, tenant: str | None) -> None:
+    _error(api.get("/audit/events", as_tenant=tenant), 401, "unauthenticated")
+
+
+def test_unknown_route_and_method_use_the_typed_body(api: Api) -> None:
+    _error(api.get("/audit/nothing"), 404, "not_found")
+    _error(api.client.post("/audit/events", headers={"X-Echo-Tenant": "acme"}), 405, "method_not_allowed")
+
+
+def test_plain_user_sees_only_their_own_trail(api: Api) -> None:
+    # Given user-2 without audit roles
+    _as(api, Principal(tenant="acme", subject="user-2", roles=frozenset({"member"})))
+
+    # Then listing returns only their events, and asking for someone else's is forbidden
+    items = api.get("/audit/events").json()["items"]
+    assert {item["actor"] for item in items} == {"user-2"}
+    assert len(items) == 3
+    assert len(api.get("/audit/events", actor="user-2").json()["items"]) == 3
+    _error(api.get("/audit/events", actor="user-1"), 403, "forbidden")
+    _error(api.get("/audit/verify"), 403, "forbidden")
+    _error(api.get("/logs"), 403, "forbidden")
+
+
+def test_auditor_reads_and_verifies_but_not_logs(api: Api) -> None:
+    _as(api, Principal(tenant="acme", subject="aud-1", roles=frozenset({ROLE_AUDITOR})))
+    assert len(api.get("/audit/events").json()["items"]) == 7
+    assert api.get("/audit/verify").json()["ok"] is True
+    _error(api.get("/logs"), 403, "forbidden")
+
+
+def test_verify_reports_the_tenant_chain(api: Api) -> None:
+    body = api.get("/audit/verify").json()
+    assert body == {
+        "ok": True,
+        "checked": 7,
+        "head_seq": 7,
+        "first_bad_seq": None,
+        "problem": None,
+        "detail": "7 records verified against 1 signed checkpoints",
+        "checkpoint_seq": 7,
+    }
+
+
+def test_verify_reports_tampering(api: Api) -> None:
+    # Given acme's record 3 deleted
+    api.repo.tamper_delete("acme", 3)
+
+    # Then verification points at it, and globex is unaffected
+    body = api.get("/audit/verify").json()
+    assert (body["ok"], body["problem"], body["first_bad_seq"], body["head_seq"]) == (
+        False,
+        "missing_record",
+        3,
+        7,
+    )
+    assert api.get("/audit/verify", as_tenant="globex").json()["ok"] is True
+
+
+def test_logs_newest_first_with_filters_and_pages(api: Api) -> None:
+    # Given an admin (the api-key principal)
+    page = api.get("/logs", limit=2).json()
+    assert [item["type"] for item in page["items"]] == ["log.info", "log.error"]
+    assert page["items"][0]["occurred_at"] == "2026-01-05T10:04:00.000000Z"
+    assert page["items"][0]["expires_at"] == int((BASE + timedelta(minutes=4, days=30)).timestamp())
+    rest = api.get("/logs", limit=10, cursor=page["next_cursor"]).json()
+    assert len(rest["items"]) == 3
+    assert rest["next_cursor"] is None
+    errors = api.get("/logs", type="log.error").json()["items"]
+    assert [item["occurred_at"][11:16] for item in errors] == ["10:03", "10:01"]
+    window = api.get("/logs", since="2026-01-05T10:01:00Z", until="2026-01-05T10:03:00Z", order="oldest")
+    assert [item["occurred_at"][11:16] for item in window.json()["items"]] == ["10:01", "10:02"]
+
+
+def test_unexpected_errors_are_500_without_internals(api: Api) -> None:
+    # Given a store that fails in an unexpected way
+    class Broken:
+        def query(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("connection string postgres://secret@db")
+
+    api.client.app.dependency_overrides[get_audit_reader] = Broken  # type: ignore[attr-defined]
+
+    # Then the caller gets a generic typed 500
+    response = api.get("/audit/events")
+    assert _error(response, 500, "internal_error") == "internal error"
+    assert "secret" not in response.text
+
+
+def test_api_key_principal_is_a_tenant_admin(api: Api) -> None:
+    assert api.get("/logs").status_code == 200
+    _as(api, Principal(tenant="acme", subject="ops-1", roles=frozenset({ROLE_ADMIN})))
+    assert api.get("/logs").status_code == 200

@@ -1,0 +1,242 @@
+"""The verifier must pin every kind of tampering to the exact sequence number."""
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pytest
+from echo_shared.audit import (
+    AuditAppender,
+    AuditRecord,
+    ChainVerifier,
+    Checkpoint,
+    InMemoryAuditChainRepository,
+    InMemoryCheckpointSigner,
+    InMemoryCheckpointStore,
+    Problem,
+    VerificationResult,
+    checkpoint_key,
+    checkpoint_message,
+    write_checkpoint,
+)
+from echo_shared.events import EventEnvelope
+
+TENANT = "acme"
+CHECKPOINTS_AT = (3, 6, 10)
+
+
+@dataclass
+class Ledger:
+    repo: InMemoryAuditChainRepository
+    store: InMemoryCheckpointStore
+    signer: InMemoryCheckpointSigner
+
+    def verify(self, tenant: str = TENANT) -> VerificationResult:
+        return ChainVerifier(self.repo, self.store, self.signer).verify(tenant)
+
+    def record(self, seq: int) -> AuditRecord:
+        return next(r for r in self.repo.stored(TENANT) if r.seq == seq)
+
+    def rebuild_from(self, seq: int) -> None:
+        """Rewrite every record from `seq` on and re-link the hashes, as a careful attacker would."""
+        prev_hash = self.record(seq - 1).hash if seq > 1 else self.record(1).prev_hash
+        for record in [r for r in self.repo.stored(TENANT) if r.seq >= seq]:
+            rewritten = replace(record, actor="mallory", prev_hash=prev_hash)
+            rewritten = replace(rewritten, hash=rewritten.recomputed_hash())
+            self.repo.tamper_overwrite(rewritten)
+            prev_hash = rewritten.hash
+
+
+@pytest.fixture
+def ledger(make_event: Callable[..., EventEnvelope]) -> Ledger:
+    """Ten records for `acme`, checkpointed after the batches ending at seq 3, 6 and 10."""
+    repo, store, signer = (
+        InMemoryAuditChainRepository(),
+        InMemoryCheckpointStore(),
+        InMemoryCheckpointSigner(),
+    )
+    appender = AuditAppender(repo)
+    for seq in range(1, 11):
+        appender.append(make_event(actor=f"user-{seq}"))
+        if seq in CHECKPOINTS_AT:
+            write_checkpoint(TENANT, chain=repo, signer=signer, store=store)
+    appender.append(make_event(tenant="globex"))
+    write_checkpoint("globex", chain=repo, signer=signer, store=store)
+    return Ledger(repo, store, signer)
+
+
+def test_intact_chain_verifies(ledger: Ledger) -> None:
+    result = ledger.verify()
+    assert result == VerificationResult(
+        ok=True,
+        checked=10,
+        head_seq=10,
+        first_bad_seq=None,
+        problem=None,
+        detail="10 records verified against 3 signed checkpoints",
+        checkpoint_seq=10,
+    )
+
+
+def test_empty_chain_verifies() -> None:
+    ledger = Ledger(InMemoryAuditChainRepository(), InMemoryCheckpointStore(), InMemoryCheckpointSigner())
+    result = ledger.verify("nobody")
+    assert (result.ok, result.checked, result.head_seq, result.checkpoint_seq) == (True, 0, 0, None)
+
+
+@pytest.mark.parametrize("seq", [1, 5, 10])
+def test_modified_record_is_a_hash_mismatch_at_its_seq(ledger: Ledger, seq: int) -> None:
+    # Given record `seq` edited in place (hash left as it was)
+    ledger.repo.tamper_overwrite(replace(ledger.record(seq), outcome="failure"))
+
+    # When / Then verification pins it
+    result = ledger.verify()
+    assert (result.ok, result.problem, result.first_bad_seq) == (False, Problem.HASH_MISMATCH, seq)
+    assert result.checked == seq - 1
+    assert result.head_seq == 10
+
+
+def test_data_replaced_by_garbage_is_a_hash_mismatch(ledger: Ledger) -> None:
+    ledger.repo.tamper_overwrite(replace(ledger.record(4), data="]not json["))
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq) == (Problem.HASH_MISMATCH, 4)
+
+
+def test_deleted_record_is_missing_at_its_seq(ledger: Ledger) -> None:
+    # Given record 5 deleted
+    ledger.repo.tamper_delete(TENANT, 5)
+
+    # Then the gap is reported at 5, after 4 good records; the last good checkpoint is 3
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq, result.checked) == (Problem.MISSING_RECORD, 5, 4)
+    assert result.checkpoint_seq == 3
+    assert result.detail == "record(s) 5 missing"
+
+
+def test_deleted_range_is_missing_from_its_first_seq(ledger: Ledger) -> None:
+    ledger.repo.tamper_delete(TENANT, 5)
+    ledger.repo.tamper_delete(TENANT, 6)
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq) == (Problem.MISSING_RECORD, 5)
+    assert "5..6" in result.detail
+
+
+def test_deleting_the_first_record_is_caught(ledger: Ledger) -> None:
+    ledger.repo.tamper_delete(TENANT, 1)
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq, result.checked) == (Problem.MISSING_RECORD, 1, 0)
+
+
+def test_swapped_records_are_caught_at_the_lower_seq(ledger: Ledger) -> None:
+    # Given records 4 and 7 swapped (each stored under the other's seq, with its own hashes)
+    four, seven = ledger.record(4), ledger.record(7)
+    ledger.repo.tamper_move(seven, to_seq=4)
+    ledger.repo.tamper_move(four, to_seq=7)
+
+    # Then the first one out of place is reported
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq) == (Problem.HASH_MISMATCH, 4)
+
+
+def test_swapping_adjacent_records_is_caught(ledger: Ledger) -> None:
+    eight, nine = ledger.record(8), ledger.record(9)
+    ledger.repo.tamper_move(nine, to_seq=8)
+    ledger.repo.tamper_move(eight, to_seq=9)
+    assert ledger.verify().first_bad_seq == 8
+
+
+def test_relinked_record_breaks_the_link_to_its_predecessor(ledger: Ledger) -> None:
+    # Given record 6 rewritten with a self-consistent hash but a forged prev_hash
+    forged = replace(ledger.record(6), prev_hash="f" * 64)
+    ledger.repo.tamper_overwrite(replace(forged, hash=forged.recomputed_hash()))
+
+    # Then its link to 5 is reported as broken at 6
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq) == (Problem.BROKEN_LINK, 6)
+
+
+@pytest.mark.parametrize(("cut_from", "last_good_checkpoint"), [(8, 6), (6, 3), (4, 3), (1, None)])
+def test_truncated_tail_is_caught_by_a_later_checkpoint(
+    ledger: Ledger, cut_from: int, last_good_checkpoint: int | None
+) -> None:
+    # Given every record from `cut_from` to the head deleted
+    for seq in range(cut_from, 11):
+        ledger.repo.tamper_delete(TENANT, seq)
+
+    # Then the checkpoint at seq 10 proves records existed past the new end
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq, result.head_seq) == (
+        Problem.TRUNCATED,
+        cut_from,
+        cut_from - 1,
+    )
+    assert result.checkpoint_seq == last_good_checkpoint
+    assert result.checked == cut_from - 1
+
+
+@pytest.mark.parametrize(("rebuilt_from", "reported_at"), [(5, 4), (4, 4), (7, 7), (10, 7), (1, 1)])
+def test_rebuilt_chain_is_caught_by_checkpoints_after_the_last_good_one(
+    ledger: Ledger, rebuilt_from: int, reported_at: int
+) -> None:
+    # Given the chain rewritten from `rebuilt_from` with consistent hashes and links
+    ledger.rebuild_from(rebuilt_from)
+
+    # Then hashes and links all check out, but a signed checkpoint disagrees: the first seq after
+    # the last checkpoint that still matches is reported
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq) == (Problem.CHECKPOINT_MISMATCH, reported_at)
+    assert result.checkpoint_seq == (reported_at - 1 if reported_at > 1 else None)
+
+
+def test_checkpoint_with_a_forged_signature_is_reported(ledger: Ledger) -> None:
+    # Given the checkpoint at 6 re-signed by someone without the real key
+    key = checkpoint_key(TENANT, 6)
+    document = json.loads(ledger.store.objects[key])
+    _, forged = InMemoryCheckpointSigner(secret=b"attacker").sign(b"anything")
+    ledger.store.objects[key] = json.dumps(
+        document | {"signature": base64.b64encode(forged).decode()}
+    ).encode()
+
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq, result.checkpoint_seq) == (Problem.BAD_SIGNATURE, 6, 3)
+
+
+def test_checkpoints_resigned_over_a_rebuilt_chain_with_another_key_are_reported(ledger: Ledger) -> None:
+    # Given an attacker who rebuilt from 5 and replaced checkpoints 6 and 10, signed with their own key
+    ledger.rebuild_from(5)
+    attacker = InMemoryCheckpointSigner(secret=b"attacker")
+    for seq in (6, 10):
+        old = Checkpoint.from_json(ledger.store.objects[checkpoint_key(TENANT, seq)])
+        _, signature = attacker.sign(checkpoint_message(TENANT, seq, ledger.record(seq).hash))
+        ledger.store.put(replace(old, hash=ledger.record(seq).hash, signature=signature))
+
+    # Then the first forged checkpoint fails its signature
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq, result.checkpoint_seq) == (Problem.BAD_SIGNATURE, 6, 3)
+
+
+def test_unreadable_checkpoint_is_reported(ledger: Ledger) -> None:
+    ledger.store.objects[checkpoint_key(TENANT, 3)] = b"{oops"
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq, result.checkpoint_seq) == (Problem.BAD_SIGNATURE, 3, None)
+
+
+def test_checkpoint_copied_from_another_tenant_is_reported(ledger: Ledger) -> None:
+    # Given globex's (validly signed) checkpoint for seq 1 copied under acme's prefix
+    ledger.store.objects[checkpoint_key(TENANT, 1)] = ledger.store.objects[checkpoint_key("globex", 1)]
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq) == (Problem.BAD_SIGNATURE, 1)
+
+
+def test_forged_checkpoint_beyond_the_head_is_a_bad_signature_not_truncation(ledger: Ledger) -> None:
+    document = json.loads(ledger.store.objects[checkpoint_key(TENANT, 10)]) | {"seq": 12}
+    ledger.store.objects[checkpoint_key(TENANT, 12)] = json.dumps(document).encode()
+    result = ledger.verify()
+    assert (result.problem, result.first_bad_seq) == (Problem.BAD_SIGNATURE, 12)
+
+
+def test_tampering_one_tenant_leaves_others_verifiable(ledger: Ledger) -> None:
+    ledger.repo.tamper_delete(TENANT, 2)
+    assert not ledger.verify().ok
+    assert ledger.verify("globex").ok

@@ -67,7 +67,8 @@ test-unit: deps ## pure logic with in-memory fakes
 test-integration: deps ## handlers against moto (mock_aws)
 	$(PYTEST) tests/integration -q
 
-test-infra: deps ## assertion tests on the synthesized templates
+test-infra: deps ## assertion tests on the synthesized templates, real bundles in a bare runtime
+	@$(PY313) localstack/manage.py install
 	$(PYTEST) tests/infrastructure -q
 
 test-plugin: deps ## the LocalStack plugin's own unit tests (in LocalStack's venv)
@@ -77,7 +78,7 @@ test-plugin: deps ## the LocalStack plugin's own unit tests (in LocalStack's ven
 test-e2e: up ## the deployed stack on LocalStack
 	$(PYTEST) tests/e2e -q -m e2e
 
-test: lint test-unit test-integration test-infra synth test-plugin test-e2e ## everything CI runs, e2e included
+test: lint test-unit test-integration test-plugin test-infra synth test-e2e ## everything CI runs, e2e included
 
 bench: up ## benchmarks; writes .echo/bench/results.json and docs/benchmarks.md
 	$(PY) -m tests.bench

@@ -27,7 +27,9 @@ STATE = Path(os.environ.get("ECHO_STATE_DIR", REPO / ".echo"))
 LOGS = STATE / "logs"
 STAGE = "local"
 REGION = "us-east-1"
-ENDPOINT = os.environ.get("ECHO_ENDPOINT_URL", "http://127.0.0.1:4566")
+ENDPOINT = os.environ.get(
+    "ECHO_ENDPOINT_URL", f"http://127.0.0.1:{os.environ.get('ECHO_LOCALSTACK_PORT') or 4566}"
+)
 STACK_NAME = f"Echo-{STAGE}"
 DEMO_TENANT = "demo"
 # A fixed namespace makes the seed's event ids deterministic, so re-seeding is exactly-once in the audit log.
@@ -91,7 +93,6 @@ class Progress:
         print(
             f"\r  ✓ {name} ({time.monotonic() - t0:.1f}s, total {time.monotonic() - self.started:.0f}s){suffix}"
         )
-
 
     def _record(self) -> None:
         path = STATE / "timings.json"

@@ -23,7 +23,9 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-ENDPOINT = os.environ.get("ECHO_ENDPOINT_URL", "http://127.0.0.1:4566")
+ENDPOINT = os.environ.get(
+    "ECHO_ENDPOINT_URL", f"http://127.0.0.1:{os.environ.get('ECHO_LOCALSTACK_PORT') or 4566}"
+)
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/echo-e2e-lambda"
 

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stacks.api import EchoApi
 from stacks.audit import AuditLog
+from stacks.authz import AuthzService
 from stacks.bundling import layer_code
 from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
@@ -50,9 +51,11 @@ class EchoStack(cdk.Stack):
         )
         self.log_sink = LogSink(self, "LogSink", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.api = EchoApi(self, "Api", settings=settings)
+        self.authz = AuthzService(self, "Authz", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.functions: dict[str, EchoFunction] = {
             "audit_ingest": self.audit.ingest,
             "log_sink": self.log_sink.function,
+            "authz": self.authz.function,
         }
         if settings.audit_api != "disabled":
             self._add_audit_api()
@@ -88,6 +91,8 @@ class EchoStack(cdk.Stack):
             "TableAuditChain": self.audit.chain_table.table_name,
             "TableAuditEventIds": self.audit.event_ids_table.table_name,
             "TableAppLogs": self.log_sink.table.table_name,
+            "TableAuthzPolicies": self.authz.policy_table.table_name,
+            "TableDocuments": self.authz.documents_table.table_name,
             "BucketAuditCheckpoints": self.audit.checkpoint_bucket.bucket_name,
             "BucketAccessLogs": self.access_logs.bucket_name,
             "TopicEvents": self.bus.topic.topic_arn,

@@ -20,7 +20,8 @@ from echo_shared.observability import get_logger
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
-AWS_FIXTURES_DIR = Path("/work/shared/fixtures/aws-events")
+# The owner's shared/ folder sits beside the checkout (locally and in CI).
+AWS_FIXTURES_DIR = ROOT.parent / "shared" / "fixtures" / "aws-events"
 
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

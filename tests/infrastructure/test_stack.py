@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-FUNCTIONS_LOCAL = {"audit_ingest", "log_sink", "audit_api"}
+FUNCTIONS_LOCAL = {"audit_ingest", "log_sink", "audit_api", "authz"}
 
 
 def resources(template: Template, type_: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> N
 
 def test_tables_are_encrypted_with_pitr_and_retained_in_prod(prod: Template) -> None:
     tables = resources(prod, "AWS::DynamoDB::Table")
-    assert len(tables) == 3
+    assert len(tables) == 5
     for table in tables.values():
         assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True

@@ -1,0 +1,1 @@
+"""Authz API: Cedar decisions (check, batch, list) and tenant policy administration."""

@@ -1,0 +1,95 @@
+"""Typed request dependencies: the caller, the request id and the adapters (overridable in tests)."""
+
+from typing import Annotated, Any
+
+from echo_shared.authz import AuthzClient
+from echo_shared.authz.admin import PolicyAdministration
+from echo_shared.authz.dynamodb import DynamoEntityProvider, DynamoPolicyStore
+from echo_shared.authz.entities import EntityProvider
+from echo_shared.authz.validation import PolicyValidator
+from echo_shared.events import SnsEventPublisher
+from echo_shared.lazy import cached_resource
+from fastapi import Depends, Request
+
+from authz.caller import Caller, caller_from_authorizer
+from authz.settings import AuthzApiSettings
+
+SERVICE_LABEL = "service:authz"
+
+
+@cached_resource
+def get_settings() -> AuthzApiSettings:
+    return AuthzApiSettings.from_env()
+
+
+@cached_resource
+def _policy_store() -> DynamoPolicyStore:
+    return DynamoPolicyStore(get_settings().authz_policy_table)
+
+
+@cached_resource
+def _entities() -> DynamoEntityProvider:
+    return DynamoEntityProvider(get_settings().authz_documents_table)
+
+
+@cached_resource
+def _publisher() -> SnsEventPublisher:
+    return SnsEventPublisher(get_settings().event_topic_arn)
+
+
+@cached_resource
+def _client() -> AuthzClient:
+    return AuthzClient(
+        store=_policy_store(),
+        entities=_entities(),
+        publisher=_publisher(),
+        asked_by=SERVICE_LABEL,
+        refresh_seconds=get_settings().authz_refresh_seconds,
+    )
+
+
+@cached_resource
+def _administration() -> PolicyAdministration:
+    client = _client()
+    return PolicyAdministration(
+        store=_policy_store(),
+        validator=PolicyValidator(client.engine),
+        publisher=_publisher(),
+        baseline_version=client.catalog.baseline_version,
+    )
+
+
+def get_client() -> AuthzClient:
+    return _client()
+
+
+def get_entities() -> EntityProvider:
+    return _entities()
+
+
+def get_administration() -> PolicyAdministration:
+    return _administration()
+
+
+def _event(request: Request) -> dict[str, Any]:
+    return request.scope.get("aws.event") or {}
+
+
+def get_caller(request: Request) -> Caller:
+    return caller_from_authorizer((_event(request).get("requestContext") or {}).get("authorizer"))
+
+
+def get_request_id(request: Request) -> str:
+    context = _event(request).get("requestContext") or {}
+    request_id = context.get("requestId")
+    if isinstance(request_id, str) and request_id:
+        return request_id
+    lambda_context = request.scope.get("aws.context")
+    return str(getattr(lambda_context, "aws_request_id", "-"))
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+RequestId = Annotated[str, Depends(get_request_id)]
+Client = Annotated[AuthzClient, Depends(get_client)]
+Entities = Annotated[EntityProvider, Depends(get_entities)]
+Administration = Annotated[PolicyAdministration, Depends(get_administration)]

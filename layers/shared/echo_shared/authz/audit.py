@@ -1,0 +1,120 @@
+"""Audit events of the authorization service, on the platform bus (and so in the audit chain).
+
+A decision's event id *is* its decision id, so the audit chain (exactly once per event id) holds
+one record per decision, and a record can be found from the id a caller was given.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from echo_shared.authz.errors import AuditNotRecorded, DecisionNotAudited
+from echo_shared.authz.model import Decision, Effect, ResourceList
+from echo_shared.events import EventEnvelope, EventPublisher, Outcome, PublishFailed, new_event
+from echo_shared.events.publisher import MAX_BATCH_SIZE
+from echo_shared.timeutil import Clock, utc_now
+
+DECISION_EVENT = "authz.decision"
+MAX_AUDITED_ERRORS = 10
+_MAX_TEXT = 512
+
+
+def _text(value: str) -> str:
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in value)
+    return cleaned[:_MAX_TEXT] or "-"
+
+
+def decision_event(
+    decision: Decision, *, request_id: str, asked_by: str, baseline_version: str, clock: Clock = utc_now
+) -> EventEnvelope:
+    request = decision.request
+    principal, resource = str(request.principal.ref), str(request.resource)
+    data: dict[str, Any] = {
+        "decision_id": decision.decision_id,
+        "kind": "check",
+        "decision": decision.effect.value,
+        "principal": principal,
+        "principal_tenant": request.principal.tenant,
+        "action": request.action,
+        "resource": resource,
+        "policy_version": decision.policy_version,
+        "baseline_version": baseline_version,
+        "reasons": list(decision.reasons),
+        "errors": list(decision.errors[:MAX_AUDITED_ERRORS]),
+        "asked_by": asked_by,
+    }
+    return new_event(
+        type=DECISION_EVENT,
+        tenant=request.evaluation_tenant,
+        actor=_text(principal),
+        action=_text(request.action),
+        resource=_text(resource),
+        outcome=Outcome.SUCCESS if decision.effect is Effect.ALLOW else Outcome.DENIED,
+        request_id=_text(request_id),
+        data=data,
+        event_id=uuid.UUID(decision.decision_id),
+        clock=clock,
+    )
+
+
+def list_event(
+    listing: ResourceList,
+    *,
+    tenant: str,
+    request_id: str,
+    asked_by: str,
+    baseline_version: str,
+    clock: Clock = utc_now,
+) -> EventEnvelope:
+    """One record per list answer: the allowed set is summarized (count + digest), not enumerated."""
+    principal = str(listing.principal.ref)
+    resource = f"{listing.resource_type.value}::*"
+    allowed = bool(listing.resource_ids)
+    digest = hashlib.sha256("\n".join(sorted(listing.resource_ids)).encode()).hexdigest()
+    data: dict[str, Any] = {
+        "decision_id": listing.decision_id,
+        "kind": "list",
+        "decision": (Effect.ALLOW if allowed else Effect.DENY).value,
+        "principal": principal,
+        "principal_tenant": listing.principal.tenant,
+        "action": listing.action,
+        "resource": resource,
+        "policy_version": listing.policy_version,
+        "baseline_version": baseline_version,
+        "evaluated": listing.evaluated,
+        "allowed": len(listing.resource_ids),
+        "allowed_digest": f"sha256:{digest}",
+        "reasons": [],
+        "errors": list(listing.errors[:MAX_AUDITED_ERRORS]),
+        "asked_by": asked_by,
+    }
+    return new_event(
+        type=DECISION_EVENT,
+        tenant=tenant,
+        actor=_text(principal),
+        action=_text(listing.action),
+        resource=resource,
+        outcome=Outcome.SUCCESS if allowed else Outcome.DENIED,
+        request_id=_text(request_id),
+        data=data,
+        event_id=uuid.UUID(listing.decision_id),
+        clock=clock,
+    )
+
+
+def publish_all(
+    publisher: EventPublisher,
+    events: Sequence[EventEnvelope],
+    failure: type[AuditNotRecorded] = DecisionNotAudited,
+) -> None:
+    """Publish every event or raise `failure` (for decisions: the caller withholds them)."""
+    try:
+        for start in range(0, len(events), MAX_BATCH_SIZE):
+            chunk = events[start : start + MAX_BATCH_SIZE]
+            if len(chunk) == 1:
+                publisher.publish(chunk[0])
+            else:
+                publisher.publish_batch(chunk)
+    except PublishFailed as exc:
+        raise failure("the audit log cannot be written right now; retry") from exc

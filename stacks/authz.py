@@ -1,0 +1,110 @@
+"""The authorization service: policy store table, the authz API function and its routes.
+
+`grant_decide` lets any other function decide in-process (echo_shared.authz.runtime): it reads the
+active policy version and the documents metadata, and publishes `authz.decision` events.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stacks.api import EchoApi
+from stacks.event_bus import EventBus
+from stacks.function import EchoFunction
+from stacks.settings import StageSettings
+from stacks.storage import table
+
+# How stale the active policy version may be in a warm container.
+POLICY_REFRESH_SECONDS = 5
+ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("/authz/check", ("POST",)),
+    ("/authz/batch", ("POST",)),
+    ("/authz/list", ("POST",)),
+    ("/authz/policies", ("GET", "PUT")),
+    ("/authz/policies/history", ("GET",)),
+    ("/authz/policies/{version}/activate", ("POST",)),
+    ("/authz/policies/{version}/rollback", ("POST",)),
+)
+
+
+class AuthzService(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StageSettings,
+        bus: EventBus,
+        layer: lambda_.ILayerVersion,
+        documents_table: dynamodb.ITable | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._bus = bus
+        # Versions, the active pointer and the activation log of every tenant (see echo_shared.authz.dynamodb).
+        self.policy_table = table(
+            self,
+            "PolicyTable",
+            settings=settings,
+            name="authz-policies",
+            partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="item", type=dynamodb.AttributeType.STRING),
+        )
+        # Owned by the document service once it exists; until then created here so decisions on
+        # documents work end to end. Pass the document service's table to share it.
+        self.documents_table = documents_table or table(
+            self,
+            "DocumentsTable",
+            settings=settings,
+            name="documents",
+            partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="document_id", type=dynamodb.AttributeType.STRING),
+        )
+        self.function = EchoFunction(
+            self,
+            "Api",
+            settings=settings,
+            package="authz",
+            description="Cedar authorization decisions (check, batch, list) and tenant policy administration",
+            layers=[layer],
+            memory_size=1024,
+            timeout=cdk.Duration.seconds(15),
+            environment=self.environment,
+        )
+        # Versions are immutable and the pointer moves by conditional put: no UpdateItem, no DeleteItem.
+        self.function.grant(
+            ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+            [self.policy_table.table_arn],
+        )
+        self.function.grant(["dynamodb:GetItem", "dynamodb:Query"], [self.documents_table.table_arn])
+        self._grant_publish(self.function)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {
+            "AUTHZ_POLICY_TABLE": self.policy_table.table_name,
+            "AUTHZ_DOCUMENTS_TABLE": self.documents_table.table_name,
+            "AUTHZ_REFRESH_SECONDS": str(POLICY_REFRESH_SECONDS),
+            "EVENT_TOPIC_ARN": self._bus.topic.topic_arn,
+        }
+
+    def add_routes(self, api: EchoApi, *, authorizer: apigw.IAuthorizer) -> None:
+        """Every authz route sits behind the identity service's Lambda authorizer."""
+        for path, methods in ROUTES:
+            api.route(path, methods, self.function, access="authorizer", authorizer=authorizer)
+
+    def grant_decide(self, function: EchoFunction) -> None:
+        """Let `function` use the in-process client: read-only on policies and documents, publish decisions."""
+        function.grant(["dynamodb:GetItem"], [self.policy_table.table_arn])
+        function.grant(["dynamodb:GetItem", "dynamodb:Query"], [self.documents_table.table_arn])
+        self._grant_publish(function)
+        for name, value in self.environment.items():
+            function.function.add_environment(name, value)
+
+    def _grant_publish(self, function: EchoFunction) -> None:
+        # Explicit actions (not topic.grant_publish): the topic key needs no wildcard data-key action.
+        function.grant(["sns:Publish"], [self._bus.topic.topic_arn])
+        function.grant(["kms:GenerateDataKey", "kms:Decrypt"], [self._bus.key.key_arn])

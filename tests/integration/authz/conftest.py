@@ -1,0 +1,171 @@
+"""moto fixtures for the authz API: tables built from the synthesized construct, the event topic
+with a raw-delivery queue to read back what was published, and real-shaped API Gateway events."""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from authz.handler import lambda_handler
+from moto import mock_aws
+
+from tests.integration.authz.stack_template import table_definitions
+
+POLICY_TABLE = "echo-local-authz-policies"
+DOCUMENTS_TABLE = "echo-local-documents"
+TENANT = "acme"
+_CREATE_TABLE_KEYS = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode")
+
+
+@pytest.fixture
+def authz_env(monkeypatch: pytest.MonkeyPatch, echo_env: dict[str, str]) -> dict[str, str]:
+    values = {
+        "AUTHZ_POLICY_TABLE": POLICY_TABLE,
+        "AUTHZ_DOCUMENTS_TABLE": DOCUMENTS_TABLE,
+        # Every request re-reads the active version, so activation shows in the very next decision.
+        "AUTHZ_REFRESH_SECONDS": "0",
+        "POWERTOOLS_SERVICE_NAME": "authz",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return {**echo_env, **values}
+
+
+@dataclass
+class Bus:
+    """The event topic and a queue subscribed to everything on it."""
+
+    queue_url: str
+
+    def drain(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        events: list[dict[str, Any]] = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return events
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def aws(authz_env: dict[str, str]) -> Iterator[Bus]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        for properties in table_definitions("local").values():
+            dynamodb.create_table(**{key: properties[key] for key in _CREATE_TABLE_KEYS})  # type: ignore[arg-type]
+        topic_name = authz_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1]
+        topic_arn = boto3.client("sns").create_topic(Name=topic_name)["TopicArn"]
+        assert topic_arn == authz_env["EVENT_TOPIC_ARN"]
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(QueueName="authz-test-events")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        boto3.client("sns").subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        )
+        yield Bus(queue_url)
+
+
+def identity(
+    sub: str = "alice",
+    *,
+    roles: str = "member",
+    scope: str = "openid",
+    token_type: str = "user",
+    tenant: str = TENANT,
+    client_id: str = "web",
+) -> dict[str, Any]:
+    """The identity service's authorizer context, as API Gateway passes it (all strings)."""
+    return {
+        "principalId": sub,
+        "sub": sub,
+        "tenant": tenant,
+        "roles": roles,
+        "scope": scope,
+        "client_id": client_id,
+        "token_type": token_type,
+        "jti": f"jti-{sub}",
+        "integrationLatency": 7,
+    }
+
+
+ADMIN = identity("root", roles="admin")
+MEMBER = identity("bob", roles="member")
+SERVICE = identity(
+    "svc-query", roles="", scope="authz:check documents:read", token_type="client", client_id="svc-query"
+)
+
+
+@pytest.fixture
+def call(
+    aws: Bus, aws_fixture_event: Callable[[str], dict[str, Any]], lambda_context: Any
+) -> Callable[..., tuple[int, dict[str, Any]]]:
+    """Invoke the handler with a real-shaped REST proxy event; returns (status, JSON body)."""
+
+    def invoke(
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        caller: dict[str, Any] | None,
+        resource: str | None = None,
+        path_parameters: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        event = aws_fixture_event("apiGatewayProxyEvent.json")
+        event.update(
+            {
+                "resource": resource or path,
+                "path": path,
+                "httpMethod": method,
+                "headers": {"Content-Type": "application/json", "Accept": "application/json"},
+                "multiValueHeaders": {"Content-Type": ["application/json"], "Accept": ["application/json"]},
+                "queryStringParameters": query,
+                "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+                "pathParameters": path_parameters,
+                "body": None if body is None else json.dumps(body),
+                "isBase64Encoded": False,
+            }
+        )
+        context = event["requestContext"]
+        context.update(
+            {"path": f"/v1{path}", "resourcePath": resource or path, "httpMethod": method, "stage": "v1"}
+        )
+        context["authorizer"] = caller
+        response = lambda_handler(event, lambda_context)
+        return response["statusCode"], json.loads(response["body"] or "null")
+
+    return invoke
+
+
+def question(
+    user: str, action: str, resource_type: str, resource_id: str, **principal: Any
+) -> dict[str, Any]:
+    """A check body about User `user`; `principal` adds stated facts (tenant, roles)."""
+    return {
+        "principal": {"type": "User", "id": user, **principal},
+        "action": action,
+        "resource": {"type": resource_type, "id": resource_id},
+    }
+
+
+def put_document(document_id: str, owner: str, classification: str = "internal", **sets: list[str]) -> None:
+    """A documents-metadata record as the document service will write it (string sets, absent if empty)."""
+    item: dict[str, Any] = {
+        "tenant": {"S": TENANT},
+        "document_id": {"S": document_id},
+        "owner": {"S": owner},
+        "classification": {"S": classification},
+        "title": {"S": f"{document_id}.pdf"},
+    }
+    for name, values in sets.items():
+        if values:
+            item[name] = {"SS": values}
+    boto3.client("dynamodb").put_item(TableName=DOCUMENTS_TABLE, Item=item)

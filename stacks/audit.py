@@ -17,6 +17,9 @@ from stacks.settings import StageSettings
 from stacks.storage import bucket, table
 
 
+INGEST_BATCH_SIZE = 100
+
+
 class AuditLog(Construct):
     def __init__(
         self,
@@ -79,7 +82,8 @@ class AuditLog(Construct):
         self.ingest.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,
-                batch_size=10,
+                # Up to 100 events per invocation: one checkpoint signature per tenant per batch.
+                batch_size=INGEST_BATCH_SIZE,
                 max_batching_window=cdk.Duration.seconds(1),
                 report_batch_item_failures=True,
             )

@@ -1,6 +1,6 @@
 """Audit throughput end to end (publish -> chained record) against a naive consumer, same run.
 
-Both paths are SNS -> SQS (batch 10, 1 s window) -> Lambda -> DynamoDB on the same LocalStack. The naive
+Both paths are SNS -> SQS (batch 100, 1 s window) -> Lambda -> DynamoDB on the same LocalStack. The naive
 consumer writes one PutItem per event: no hash chain, no exactly-once guard, no checkpoint.
 """
 
@@ -144,7 +144,7 @@ class NaivePipeline:
         self.mapping = lambda_.create_event_source_mapping(
             FunctionName=self.names["fn"],
             EventSourceArn=queue_arn,
-            BatchSize=10,
+            BatchSize=100,
             MaximumBatchingWindowInSeconds=1,
             FunctionResponseTypes=["ReportBatchItemFailures"],
         )["UUID"]

@@ -62,10 +62,10 @@ format: deps ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 test-unit: deps ## pure logic with in-memory fakes
-	$(PYTEST) tests/unit -q
+	$(PYTEST) tests/unit -q -n 2
 
 test-integration: deps ## handlers against moto (mock_aws)
-	$(PYTEST) tests/integration -q
+	$(PYTEST) tests/integration -q -n 2
 
 test-infra: deps ## assertion tests on the synthesized templates, real bundles in a bare runtime
 	@$(PY313) localstack/manage.py install

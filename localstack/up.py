@@ -136,7 +136,23 @@ def bootstrap(log: Path) -> str:
 def deploy(log: Path) -> str:
     # Direct deployment: LocalStack's change-set engine has crashed on updates (LOCALSTACK_OFFLINE.md).
     cdk(["deploy", STACK_NAME, "--require-approval", "never", "--method=direct", "--progress", "events"], log)
-    return STACK_NAME
+    return STACK_NAME + ensure_api_stage(log)
+
+
+def ensure_api_stage(log: Path) -> str:
+    """LocalStack 2026.3.0 drops the stage when an update replaces the API's Deployment resource
+    (CDK does on every route change); AWS moves the stage to the new deployment. Put it back."""
+    outputs = stack_outputs()
+    apigateway = client("apigateway")
+    stages = apigateway.get_stages(restApiId=outputs["ApiId"])["item"]
+    if any(stage["stageName"] == outputs["ApiStage"] for stage in stages):
+        return ""
+    apigateway.create_deployment(
+        restApiId=outputs["ApiId"], stageName=outputs["ApiStage"], description="make up: stage restored"
+    )
+    with log.open("a") as out:
+        out.write(f"stage {outputs['ApiStage']} was missing after the update: redeployed it\n")
+    return f" (stage {outputs['ApiStage']} restored)"
 
 
 def stack_outputs() -> dict[str, str]:
@@ -168,17 +184,45 @@ def write_contract(log: Path) -> str:
         "queues": _grouped(outputs, "Queue"),
         "functions": _grouped(outputs, "Function"),
         "keys": _grouped(outputs, "Key"),
-        "demo": {"tenant": DEMO_TENANT},
+        "issuer": outputs["IdentityIssuer"],
+        "demo": _previous_contract().get("demo", {"tenant": DEMO_TENANT}),
     }
-    if "ApiKeyId" in outputs:
-        key = client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)
-        contract["demo"]["api_key"] = key["value"]
+    _save_contract(contract)
+    log.write_text(json.dumps({k: v for k, v in contract.items() if k != "demo"}, indent=2))
+    return str((STATE / "stack.json").relative_to(REPO))
+
+
+def _previous_contract() -> dict[str, Any]:
+    path = STATE / "stack.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_contract(contract: dict[str, Any]) -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     path = STATE / "stack.json"
     path.write_text(json.dumps(contract, indent=2) + "\n")
-    path.chmod(0o600)  # holds the local API key
-    log.write_text(json.dumps({k: v for k, v in contract.items() if k != "demo"}, indent=2))
-    return str(path.relative_to(REPO))
+    path.chmod(0o600)  # holds the demo users' passwords and the demo client secret
+
+
+def seed_identity(log: Path) -> str:
+    """Demo users, clients and the first signing key; passwords that still verify are kept."""
+    contract = _previous_contract()
+    command = [
+        sys.executable, "-m", "echo_shared.identity.seed",
+        "--endpoint-url", ENDPOINT, "--region", REGION, "--stage", STAGE,
+        "--identity-table", contract["tables"]["identity"],
+        "--signing-keys-table", contract["tables"]["signing_keys"],
+        "--issuer", contract["issuer"], "--previous", str(STATE / "stack.json"),
+    ]  # fmt: skip
+    env = {**aws_env(), "PYTHONPATH": str(REPO / "layers/shared")}
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    with log.open("a") as out:
+        out.write(result.stderr)  # the JSON on stdout holds passwords: never logged
+    if result.returncode != 0:
+        raise StepFailed(f"identity seeding exited with {result.returncode}; log: {log}")
+    contract["demo"] = json.loads(result.stdout)
+    _save_contract(contract)
+    return f"admin {contract['demo']['users']['admin']['email']}"
 
 
 def seed(log: Path) -> str:
@@ -222,11 +266,16 @@ def print_urls() -> None:
     print("\nEcho is up (stage local, offline):")
     print(f"  API            {api}")
     print(f"  health         {api}health")
-    print(f"  audit events   {api}audit/events   (headers: x-api-key, X-Echo-Tenant: {DEMO_TENANT})")
+    print(f"  sign in        {api}login")
+    print(f"  discovery      {api}.well-known/openid-configuration")
+    print(f"  audit events   {api}audit/events   (Authorization: Bearer <access token>)")
     print(f"  audit verify   {api}audit/verify")
     print(f"  app logs       {api}logs")
     print(f"  LocalStack     {ENDPOINT}")
-    print(f"  contract       {STATE / 'stack.json'}  (API key and demo tenant)")
+    demo = contract["demo"]
+    if "users" in demo:
+        print(f"  demo admin     {demo['users']['admin']['email']}  (password in {STATE / 'stack.json'})")
+    print(f"  contract       {STATE / 'stack.json'}  (demo tenant, users, clients)")
 
 
 def main() -> None:
@@ -243,6 +292,7 @@ def main() -> None:
     if command in ("up", "deploy", "contract"):
         progress.step("write stack.json", write_contract)
     if command in ("up", "seed"):
+        progress.step("seed demo identities", seed_identity)
         progress.step("seed demo tenant", seed)
     if command == "up":
         print_urls()

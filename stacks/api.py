@@ -14,7 +14,7 @@ from stacks.nag import acknowledge
 from stacks.settings import StageSettings
 
 API_STAGE = "v1"
-Access = Literal["authorizer", "api-key", "public"]
+Access = Literal["authorizer", "public"]
 
 
 class EchoApi(Construct):
@@ -57,10 +57,17 @@ class EchoApi(Construct):
                 metrics_enabled=True,
             ),
         )
+        # Bodies are validated by each function's typed models (JSON) or OAuth form parsers; API
+        # Gateway body validation needs a JSON model per method and rejects form posts without one.
         self.request_validator = self.rest_api.add_request_validator(
-            "ParametersValidator", validate_request_parameters=True, validate_request_body=True
+            "ParametersValidator", validate_request_parameters=True, validate_request_body=False
         )
-        self.api_key: apigw.IApiKey | None = None
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions::AwsSolutions-APIG2",
+            "Request parameters are validated by API Gateway; bodies (JSON and OAuth form posts) by the "
+            "functions' typed models, which return typed 400/422 errors.",
+        )
         self._add_health_route()
         if not execution_logging:
             acknowledge(
@@ -95,23 +102,6 @@ class EchoApi(Construct):
         for rule in ("AwsSolutions::AwsSolutions-APIG4", "AwsSolutions::AwsSolutions-COG4"):
             acknowledge(health, rule, "The health check is public by design and returns no data.")
 
-    def require_api_key(self) -> apigw.IApiKey:
-        """Local-stage only: an API key and usage plan in front of routes that have no authorizer yet."""
-        if self.api_key is None:
-            self.api_key = self.rest_api.add_api_key(
-                "LocalKey", api_key_name=self._settings.resource_name("local")
-            )
-            plan = self.rest_api.add_usage_plan(
-                "LocalPlan",
-                name=self._settings.resource_name("local-plan"),
-                throttle=apigw.ThrottleSettings(
-                    rate_limit=self._settings.api_throttle_rate, burst_limit=self._settings.api_throttle_burst
-                ),
-            )
-            plan.add_api_key(self.api_key)
-            plan.add_api_stage(stage=self.rest_api.deployment_stage)
-        return self.api_key
-
     def route(
         self,
         path: str,
@@ -123,8 +113,8 @@ class EchoApi(Construct):
     ) -> apigw.Resource:
         """Proxy `methods` on `path` to `function`.
 
-        `access` says who may call: "authorizer" (a verified access token), "api-key" (local stage
-        only, until a route has an authorizer) or "public" (login pages, discovery, token endpoint).
+        `access` says who may call: "authorizer" (a verified access token) or "public" (login pages,
+        discovery, token endpoint: callers have no token yet).
         """
         if access == "authorizer" and authorizer is None:
             raise ValueError(f"{path}: access 'authorizer' needs the authorizer")
@@ -134,13 +124,12 @@ class EchoApi(Construct):
             added = resource.add_method(
                 method,
                 integration,
-                api_key_required=access == "api-key",
                 authorizer=authorizer if access == "authorizer" else None,
                 request_validator=self.request_validator,
             )
-            if access != "authorizer":
+            if access == "public":
                 for rule in ("AwsSolutions::AwsSolutions-APIG4", "AwsSolutions::AwsSolutions-COG4"):
-                    acknowledge(added, rule, _UNAUTHORIZED_REASONS[access])
+                    acknowledge(added, rule, _PUBLIC_REASON)
             else:
                 acknowledge(
                     added,
@@ -151,9 +140,7 @@ class EchoApi(Construct):
         return resource
 
 
-_UNAUTHORIZED_REASONS: dict[str, str] = {
-    "api-key": "Local stage only (StageSettings refuses it elsewhere): an API key guards the route until "
-    "the identity service's Lambda authorizer replaces it.",
-    "public": "A public endpoint of the OpenID Provider or the hosted login (RFC 6749/OIDC): callers have "
-    "no token yet; the function authenticates clients and users itself.",
-}
+_PUBLIC_REASON = (
+    "A public endpoint of the OpenID Provider or the hosted login (RFC 6749/OIDC): callers have no token "
+    "yet; the function authenticates clients and users itself."
+)

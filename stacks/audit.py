@@ -16,7 +16,6 @@ from stacks.function import EchoFunction, acknowledge_prefix_grant
 from stacks.settings import StageSettings
 from stacks.storage import bucket, table
 
-
 INGEST_BATCH_SIZE = 100
 
 

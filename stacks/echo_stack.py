@@ -14,6 +14,7 @@ from stacks.authz import AuthzService
 from stacks.bundling import layer_code
 from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
+from stacks.identity import IdentityService
 from stacks.log_sink import LogSink
 from stacks.settings import StageSettings
 from stacks.storage import bucket
@@ -51,14 +52,18 @@ class EchoStack(cdk.Stack):
         )
         self.log_sink = LogSink(self, "LogSink", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.api = EchoApi(self, "Api", settings=settings)
+        self.identity = IdentityService(
+            self, "Identity", settings=settings, api=self.api, bus=self.bus, layer=self.shared_layer
+        )
         self.authz = AuthzService(self, "Authz", settings=settings, bus=self.bus, layer=self.shared_layer)
+        self.authz.add_routes(self.api, authorizer=self.identity.authorizer)
         self.functions: dict[str, EchoFunction] = {
             "audit_ingest": self.audit.ingest,
             "log_sink": self.log_sink.function,
             "authz": self.authz.function,
+            **self.identity.functions,
         }
-        if settings.audit_api != "disabled":
-            self._add_audit_api()
+        self._add_audit_api()
         self._add_outputs()
 
     def _add_audit_api(self) -> None:
@@ -74,17 +79,14 @@ class EchoStack(cdk.Stack):
             environment={
                 **self.audit.environment,
                 **self.log_sink.environment,
-                "AUDIT_API_AUTH_MODE": self.settings.audit_api,
+                "AUDIT_API_AUTH_MODE": "authorizer",
             },
         )
         self.audit.grant_read(audit_api)
         self.log_sink.grant_read(audit_api)
         self.functions["audit_api"] = audit_api
-        if self.settings.audit_api == "api-key":
-            api_key = self.api.require_api_key()
-            cdk.CfnOutput(self, "ApiKeyId", value=api_key.key_id)
         for path in ("/audit/events", "/audit/verify", "/logs"):
-            self.api.route(path, ["GET"], audit_api, access="api-key")
+            self.api.route(path, ["GET"], audit_api, access="authorizer", authorizer=self.identity.authorizer)
 
     def _add_outputs(self) -> None:
         outputs = {
@@ -93,6 +95,9 @@ class EchoStack(cdk.Stack):
             "TableAppLogs": self.log_sink.table.table_name,
             "TableAuthzPolicies": self.authz.policy_table.table_name,
             "TableDocuments": self.authz.documents_table.table_name,
+            "TableIdentity": self.identity.identity_table.table_name,
+            "TableSigningKeys": self.identity.signing_keys_table.table_name,
+            "IdentityIssuer": self.identity.issuer,
             "BucketAuditCheckpoints": self.audit.checkpoint_bucket.bucket_name,
             "BucketAccessLogs": self.access_logs.bucket_name,
             "TopicEvents": self.bus.topic.topic_arn,

@@ -25,7 +25,6 @@ class StageSettings:
     alarms: bool
     api_throttle_rate: int
     api_throttle_burst: int
-    audit_api: Literal["api-key", "disabled"]
     consumer_timeout_seconds: int
 
     @property
@@ -62,7 +61,6 @@ class StageSettings:
             alarms=bool(raw.pop("alarms")),
             api_throttle_rate=int(raw.pop("api_throttle_rate")),
             api_throttle_burst=int(raw.pop("api_throttle_burst")),
-            audit_api=raw.pop("audit_api"),
             consumer_timeout_seconds=int(raw.pop("consumer_timeout_seconds")),
         )
         if raw:
@@ -75,7 +73,3 @@ class StageSettings:
             raise StageSettingsError(f"removal must be destroy or retain, not {self.removal!r}")
         if self.is_production_like and self.removal != "retain":
             raise StageSettingsError(f"stage {self.name!r} must retain data on stack deletion")
-        if self.is_production_like and self.audit_api == "api-key":
-            raise StageSettingsError("the API-key audit API is for the local stage only")
-        if self.audit_api not in ("api-key", "disabled"):
-            raise StageSettingsError(f"audit_api must be api-key or disabled, not {self.audit_api!r}")

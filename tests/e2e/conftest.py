@@ -14,6 +14,9 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
+from echo_shared.identity.dynamodb import DynamoClientRepository
+from echo_shared.identity.passwords import PasswordHasher, generate_secret
 
 REPO = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("ECHO_STATE_DIR", REPO / ".echo"))
@@ -52,18 +55,78 @@ def tenant() -> str:
     return f"t-{uuid.uuid4().hex[:12]}"
 
 
-class AuditApi:
+@pytest.fixture(autouse=True)
+def deployed_env(stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point echo_shared's repositories (used to provision test clients) at the deployed stack."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack["endpoint_url"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", stack["region"])
+    monkeypatch.setenv("AWS_REGION", stack["region"])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+class ServiceAccounts:
+    """Confidential clients provisioned per test tenant, and their client-credentials tokens."""
+
     def __init__(self, stack: dict[str, Any]) -> None:
+        self._stack = stack
+        self._tokens: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def token(
+        self, tenant: str, roles: tuple[str, ...] = ("admin", "auditor"), scope: str = "audit:read"
+    ) -> str:
+        key = (tenant, roles)
+        if key not in self._tokens:
+            client_id = f"e2e-{tenant}-{'-'.join(roles)}"
+            secret = generate_secret()
+            DynamoClientRepository(self._stack["tables"]["identity"]).put(
+                OAuthClient(
+                    client_id=client_id,
+                    tenant=tenant,
+                    name="e2e service account",
+                    client_type=ClientType.CONFIDENTIAL,
+                    auth_method=AuthMethod.SECRET_BASIC,
+                    grant_types=frozenset({GrantType.CLIENT_CREDENTIALS}),
+                    allowed_scopes=frozenset(scope.split()),
+                    secret_hash=PasswordHasher().hash(secret),
+                    roles=roles,
+                )
+            )
+            response = httpx.post(
+                self._stack["api_url"] + "token",
+                auth=(client_id, secret),
+                data={"grant_type": "client_credentials", "scope": scope},
+                timeout=30,
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[key] = response.json()["access_token"]
+        return self._tokens[key]
+
+
+@pytest.fixture(scope="session")
+def accounts(stack: dict[str, Any]) -> ServiceAccounts:
+    return ServiceAccounts(stack)
+
+
+class AuditApi:
+    def __init__(self, stack: dict[str, Any], accounts: ServiceAccounts) -> None:
         self._http = httpx.Client(base_url=stack["api_url"], timeout=30)
-        self._api_key = stack["demo"]["api_key"]
+        self._accounts = accounts
 
     def get(self, path: str, tenant: str | None, **params: Any) -> httpx.Response:
-        headers = {"x-api-key": self._api_key}
-        if tenant is not None:
-            headers["X-Echo-Tenant"] = tenant
+        headers = {} if tenant is None else {"Authorization": f"Bearer {self._accounts.token(tenant)}"}
         return self._http.get(path.lstrip("/"), headers=headers, params=params)
 
     def events(self, tenant: str, **params: Any) -> list[dict[str, Any]]:
+        """The tenant's trail without the token events our own service account causes."""
+        return [
+            item
+            for item in self.all_events(tenant, **params)
+            if not (item["type"].startswith("token.") and item["actor"].startswith("client:e2e-"))
+        ]
+
+    def all_events(self, tenant: str, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor = None
         while True:
@@ -83,8 +146,8 @@ class AuditApi:
 
 
 @pytest.fixture(scope="session")
-def audit_api(stack: dict[str, Any]) -> AuditApi:
-    return AuditApi(stack)
+def audit_api(stack: dict[str, Any], accounts: ServiceAccounts) -> AuditApi:
+    return AuditApi(stack, accounts)
 
 
 def make_event(tenant: str, type_: str = "document.uploaded", **overrides: Any) -> dict[str, Any]:

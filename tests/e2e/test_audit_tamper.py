@@ -18,11 +18,13 @@ CHAIN_LENGTH = 5
 def chain(
     stack: dict[str, Any], aws: Callable[[str], Any], audit_api: AuditApi, publish: Any, tenant: str
 ) -> dict[str, Any]:
-    """Five records, each chained and checkpointed on its own, so every seq has a signed checkpoint."""
+    """Records at seq 2..6, each chained and checkpointed on its own (seq 1 is the token event of the
+    test's service account, issued before anything is published)."""
     s3 = aws("s3")
-    for seq in range(1, CHAIN_LENGTH + 1):
+    wait_for(lambda: len(audit_api.all_events(tenant)) == 1)
+    for seq in range(2, CHAIN_LENGTH + 2):
         publish(make_event(tenant, "document.uploaded", data={"n": seq}))
-        wait_for(lambda seq=seq: len(audit_api.events(tenant)) == seq)
+        wait_for(lambda seq=seq: len(audit_api.all_events(tenant)) == seq)
         wait_for(
             lambda seq=seq: s3.list_objects_v2(
                 Bucket=stack["buckets"]["audit_checkpoints"], Prefix=f"checkpoints/{tenant}/{seq:012d}"
@@ -30,7 +32,7 @@ def chain(
         )
     verdict = audit_api.verify(tenant)
     assert verdict["ok"] is True
-    assert verdict["head_seq"] == CHAIN_LENGTH
+    assert verdict["head_seq"] == CHAIN_LENGTH + 1
     return {"tenant": tenant, "table": stack["tables"]["audit_chain"], "dynamodb": aws("dynamodb")}
 
 
@@ -70,56 +72,56 @@ def _rehash(item: dict[str, Any], prev_hash: str) -> dict[str, Any]:
 
 
 def test_modified_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
-    item = _item(chain, 3)
+    item = _item(chain, 4)
     _put(chain, {**item, "actor": {"S": "user:mallory"}})
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
-    assert verdict["first_bad_seq"] == 3
+    assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "hash_mismatch"
 
 
 def test_deleted_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
-    _delete(chain, 3)
+    _delete(chain, 4)
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
-    assert verdict["first_bad_seq"] == 3
+    assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "missing_record"
 
 
 def test_swapped_records_are_detected_at_the_first(chain: dict[str, Any], audit_api: AuditApi) -> None:
-    second, third = _item(chain, 2), _item(chain, 3)
-    _put(chain, {**third, "seq": {"N": "2"}})
-    _put(chain, {**second, "seq": {"N": "3"}})
+    second, third = _item(chain, 3), _item(chain, 4)
+    _put(chain, {**third, "seq": {"N": "3"}})
+    _put(chain, {**second, "seq": {"N": "4"}})
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
-    assert verdict["first_bad_seq"] == 2
+    assert verdict["first_bad_seq"] == 3
 
 
 def test_truncated_tail_is_detected_by_the_signed_checkpoint(
     chain: dict[str, Any], audit_api: AuditApi
 ) -> None:
+    _delete(chain, 6)
     _delete(chain, 5)
-    _delete(chain, 4)
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
-    assert verdict["first_bad_seq"] == 4
+    assert verdict["first_bad_seq"] == 5
     assert verdict["problem"] == "truncated"
 
 
 def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(
     chain: dict[str, Any], audit_api: AuditApi
 ) -> None:
-    # Given an attacker who edits seq 3 and recomputes every hash from there on
-    prev_hash = _item(chain, 2)["hash"]["S"]
-    for seq in range(3, CHAIN_LENGTH + 1):
+    # Given an attacker who edits seq 4 and recomputes every hash from there on
+    prev_hash = _item(chain, 3)["hash"]["S"]
+    for seq in range(4, CHAIN_LENGTH + 2):
         item = _item(chain, seq)
-        if seq == 3:
+        if seq == 4:
             item = {**item, "actor": {"S": "user:mallory"}}
         rebuilt = _rehash(item, prev_hash)
         _put(chain, rebuilt)
         prev_hash = rebuilt["hash"]["S"]
-    # Then the chain is internally consistent but disagrees with the signed checkpoint at seq 3
+    # Then the chain is internally consistent but disagrees with the signed checkpoint at seq 4
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
-    assert verdict["first_bad_seq"] == 3
+    assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "checkpoint_mismatch"

@@ -13,8 +13,8 @@ def test_every_stage_in_cdk_json_is_valid() -> None:
     ("stage", "override", "message"),
     [
         ("prod", {"removal": "destroy"}, "must retain data"),
-        ("prod", {"audit_api": "api-key"}, "local stage only"),
-        ("dev", {"audit_api": "open"}, "audit_api must be"),
+        ("staging", {"removal": "destroy"}, "must retain data"),
+        ("dev", {"removal": "sometimes"}, "removal must be"),
         ("dev", {"surprise": 1}, "unknown settings"),
     ],
 )

@@ -1,0 +1,1 @@
+"""Signing-key rotation: scheduled by EventBridge, or invoked with {"action": "rotate_now"}."""

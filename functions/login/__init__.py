@@ -1,0 +1,1 @@
+"""Hosted login: the OIDC authorization endpoint, sign-in, registration and sign-out pages."""

@@ -1,0 +1,276 @@
+"""The hosted login's routes. Each reads the request, calls the logic, and sets cookies/pages."""
+
+from typing import Annotated
+
+from echo_shared.events import is_valid_tenant
+from echo_shared.identity.events import IdentityEvent, user_actor
+from echo_shared.identity.grants import LoginTransaction, handle_digest
+from echo_shared.identity.passwords import MIN_PASSWORD_LENGTH
+from echo_shared.identity.users import User
+from echo_shared.identity.web import ErrorStyle, register_error_handlers, request_info, single_values
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from login import cookies
+from login.authentication import (
+    LOCKED_OUT,
+    RegistrationRefused,
+    SignInFailed,
+    TemporarilyLocked,
+    register,
+    sign_in,
+)
+from login.authorization import (
+    AuthorizationPageError,
+    AuthorizationRedirectError,
+    issue_code,
+    session_satisfies,
+    validate_request,
+)
+from login.browser import csrf_matches, current_session, current_transaction, start_session, start_transaction
+from login.dependencies import get_service
+from login.logout import logout_target
+from login.pages import error_page, message_page, render, security_headers
+from login.service import LoginService
+
+FORM_FIELDS = ("email", "password", "csrf_token")
+EXPIRED_FORM = "This form has expired. Go back to the application and start signing in again."
+
+app = FastAPI(title="Echo login", docs_url=None, redoc_url=None, openapi_url=None)
+register_error_handlers(app, ErrorStyle.API, page=error_page)
+
+Service = Annotated[LoginService, Depends(get_service)]
+
+
+def _redirect(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303, headers=security_headers())
+
+
+def _cookie(request: Request, service: LoginService, base: str) -> str | None:
+    return cookies.read_cookie(request, base, secure=service.secure_cookies)
+
+
+@app.get("/authorize")
+def authorize(request: Request, service: Service) -> Response:
+    params = {name: request.query_params.getlist(name) for name in request.query_params}
+    try:
+        client, authorization = validate_request(service, params)
+    except AuthorizationPageError as exc:
+        return message_page(400, "Sign-in request refused", str(exc))
+    except AuthorizationRedirectError as exc:
+        return _redirect(exc.location(service.issuer_url))
+    signed_in = current_session(service, _cookie(request, service, cookies.SESSION))
+    if signed_in is not None and session_satisfies(service, signed_in.session, client, authorization):
+        return _redirect(issue_code(service, authorization, signed_in.user, signed_in.session.auth_time))
+    if authorization.prompt == "none":
+        error = AuthorizationRedirectError(
+            "login_required", "the user must sign in", authorization.redirect_uri, authorization.state
+        )
+        return _redirect(error.location(service.issuer_url))
+    handle, _ = start_transaction(service, tenant=client.tenant, request=authorization)
+    response = _redirect(service.url("/login"))
+    cookies.set_cookie(
+        response, cookies.LOGIN, handle, max_age=service.login_ttl, secure=service.secure_cookies
+    )
+    return response
+
+
+@app.get("/login")
+def login_page(request: Request, service: Service) -> Response:
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    handle = None
+    if transaction is None:
+        tenant = request.query_params.get("tenant", "")
+        if not is_valid_tenant(tenant):
+            return message_page(400, "Sign in", "Start signing in from an Echo application.")
+        handle, transaction = start_transaction(service, tenant=tenant, request=None)
+    hint = transaction.request.login_hint if transaction.request else None
+    response = _login_form(service, transaction, email=hint or "")
+    if handle is not None:
+        cookies.set_cookie(
+            response, cookies.LOGIN, handle, max_age=service.login_ttl, secure=service.secure_cookies
+        )
+    return response
+
+
+@app.post("/login")
+async def login_submit(request: Request, service: Service) -> Response:
+    form = single_values(await request.form(), FORM_FIELDS)
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    if transaction is None or not csrf_matches(transaction, form.get("csrf_token")):
+        return message_page(403, "Sign in", EXPIRED_FORM)
+    email = form.get("email", "")
+    try:
+        user = sign_in(
+            service,
+            tenant=transaction.tenant,
+            email=email,
+            password=form.get("password", ""),
+            request=request_info(request),
+        )
+    except SignInFailed as exc:
+        return _login_form(service, transaction, email=email, error=str(exc), status=401)
+    except TemporarilyLocked as exc:
+        headers = {"Retry-After": str(max(exc.retry_after, 1))}
+        return _login_form(service, transaction, email=email, error=LOCKED_OUT, status=429, headers=headers)
+    return _finish_sign_in(request, service, transaction, user)
+
+
+@app.get("/register")
+def register_page(request: Request, service: Service) -> Response:
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    if transaction is None or not _registration_open(service, transaction):
+        return message_page(403, "Create an account", "Registration starts from an Echo application.")
+    return _register_form(service, transaction)
+
+
+@app.post("/register")
+async def register_submit(request: Request, service: Service) -> Response:
+    form = single_values(await request.form(), FORM_FIELDS)
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    if transaction is None or not csrf_matches(transaction, form.get("csrf_token")):
+        return message_page(403, "Create an account", EXPIRED_FORM)
+    if not _registration_open(service, transaction):
+        return message_page(403, "Create an account", "Registration starts from an Echo application.")
+    email = form.get("email", "")
+    try:
+        user = register(
+            service,
+            tenant=transaction.tenant,
+            email=email,
+            password=form.get("password", ""),
+            request=request_info(request),
+        )
+    except RegistrationRefused as exc:
+        return _register_form(service, transaction, email=email, error=str(exc), status=400)
+    except TemporarilyLocked as exc:
+        headers = {"Retry-After": str(max(exc.retry_after, 1))}
+        return _register_form(
+            service, transaction, email=email, error=LOCKED_OUT, status=429, headers=headers
+        )
+    return _finish_sign_in(request, service, transaction, user)
+
+
+@app.get("/logout")
+def logout_page(request: Request, service: Service) -> Response:
+    params = single_values(
+        request.query_params, ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
+    )
+    target = logout_target(service, params)
+    signed_in = current_session(service, _cookie(request, service, cookies.SESSION))
+    if signed_in is None:
+        location = target.location()
+        return _redirect(location) if location else message_page(200, "Signed out", "You are signed out.")
+    handle, transaction = start_transaction(service, tenant=signed_in.user.tenant, request=None)
+    response = render(
+        "logout.html",
+        title="Sign out",
+        action=service.url("/logout"),
+        csrf_token=transaction.csrf_token,
+        client_id=target.client_id,
+        post_logout_redirect_uri=target.redirect_uri,
+        state=target.state,
+    )
+    cookies.set_cookie(
+        response, cookies.LOGIN, handle, max_age=service.login_ttl, secure=service.secure_cookies
+    )
+    return response
+
+
+@app.post("/logout")
+async def logout_submit(request: Request, service: Service) -> Response:
+    form = single_values(
+        await request.form(), ("csrf_token", "post_logout_redirect_uri", "state", "client_id")
+    )
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    if not csrf_matches(transaction, form.get("csrf_token")):
+        return message_page(403, "Sign out", EXPIRED_FORM)
+    session_handle = _cookie(request, service, cookies.SESSION)
+    signed_in = current_session(service, session_handle)
+    if signed_in is not None and session_handle is not None:
+        service.sessions.delete_session(handle_digest(session_handle))
+        service.events.emit(
+            IdentityEvent.USER_LOGGED_OUT,
+            tenant=signed_in.user.tenant,
+            actor=user_actor(signed_in.user.user_id),
+            resource=f"user/{signed_in.user.user_id}",
+            request_id=request_info(request).request_id,
+        )
+    if transaction is not None:
+        service.transactions.delete_transaction(transaction.handle_hash)
+    location = logout_target(service, form).location()
+    response: Response = (
+        _redirect(location) if location else message_page(200, "Signed out", "You are signed out.")
+    )
+    cookies.clear_cookie(response, cookies.SESSION, secure=service.secure_cookies)
+    cookies.clear_cookie(response, cookies.LOGIN, secure=service.secure_cookies)
+    return response
+
+
+def _finish_sign_in(
+    request: Request, service: LoginService, transaction: LoginTransaction, user: User
+) -> Response:
+    handle, session = start_session(service, user, replacing=_cookie(request, service, cookies.SESSION))
+    service.transactions.delete_transaction(transaction.handle_hash)
+    response: Response
+    if transaction.request is not None:
+        response = _redirect(issue_code(service, transaction.request, user, session.auth_time))
+    else:
+        response = message_page(200, "Signed in", "You are signed in to Echo. You can close this page.")
+    cookies.set_cookie(
+        response, cookies.SESSION, handle, max_age=service.session_ttl, secure=service.secure_cookies
+    )
+    cookies.clear_cookie(response, cookies.LOGIN, secure=service.secure_cookies)
+    return response
+
+
+def _registration_open(service: LoginService, transaction: LoginTransaction) -> bool:
+    if transaction.request is None:
+        return False
+    client = service.clients.get(transaction.request.client_id)
+    return client is not None and client.allow_registration and client.tenant == transaction.tenant
+
+
+def _login_form(
+    service: LoginService,
+    transaction: LoginTransaction,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        "login.html",
+        status=status,
+        headers=headers,
+        title="Sign in",
+        action=service.url("/login"),
+        csrf_token=transaction.csrf_token,
+        email=email[:254],
+        error=error,
+        register_url=service.url("/register") if _registration_open(service, transaction) else None,
+    )
+
+
+def _register_form(
+    service: LoginService,
+    transaction: LoginTransaction,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        "register.html",
+        status=status,
+        headers=headers,
+        title="Create an account",
+        action=service.url("/register"),
+        login_url=service.url("/login"),
+        csrf_token=transaction.csrf_token,
+        email=email[:254],
+        error=error,
+        min_length=MIN_PASSWORD_LENGTH,
+    )

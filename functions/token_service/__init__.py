@@ -1,0 +1,2 @@
+"""Token service: the OpenID Provider's back channel (/token, /jwks.json, discovery, /userinfo,
+/revoke, /introspect)."""

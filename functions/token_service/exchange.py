@@ -1,0 +1,365 @@
+"""The token endpoint's grants: authorization_code (+PKCE), refresh_token (rotation with reuse
+detection), client_credentials. Each returns a TokenResponse or raises an OAuthError."""
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from echo_shared.events import Outcome
+from echo_shared.identity.claims import PrincipalType, format_scope, parse_scope
+from echo_shared.identity.clients import GrantType, OAuthClient
+from echo_shared.identity.errors import (
+    CodeReplayed,
+    FamilyRevoked,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    NotFound,
+    RefreshTokenReused,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
+from echo_shared.identity.events import IdentityEvent, client_actor, user_actor
+from echo_shared.identity.grants import (
+    IssuedTokens,
+    RefreshFamily,
+    RefreshToken,
+    handle_digest,
+    live_access_tokens,
+    new_handle,
+)
+from echo_shared.identity.users import User
+from echo_shared.identity.web import RequestInfo
+
+from token_service.client_auth import authenticate_client, read_client_credentials
+from token_service.issuance import new_jti
+from token_service.service import TokenService
+
+OPENID = "openid"
+# RFC 7636 §4.1: 43..128 unreserved characters.
+_CODE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+MAX_HANDLE_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class TokenResponse:
+    access_token: str
+    expires_in: int
+    scope: tuple[str, ...]
+    id_token: str | None = None
+    refresh_token: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": format_scope(self.scope),
+        }
+        if self.id_token is not None:
+            body["id_token"] = self.id_token
+        if self.refresh_token is not None:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+
+def token_endpoint(
+    service: TokenService, params: dict[str, str], authorization: str | None, request: RequestInfo
+) -> TokenResponse:
+    grant_type = params.get("grant_type")
+    if not grant_type:
+        raise InvalidRequest("grant_type is required")
+    try:
+        grant = GrantType(grant_type)
+    except ValueError:
+        raise UnsupportedGrantType("this grant type is not supported") from None
+    client = authenticate_client(
+        read_client_credentials(params, authorization), service.clients, service.hasher
+    )
+    if not client.allows_grant(grant):
+        raise UnauthorizedClient("the client may not use this grant type")
+    match grant:
+        case GrantType.AUTHORIZATION_CODE:
+            return exchange_code(service, client, params, request)
+        case GrantType.REFRESH_TOKEN:
+            return refresh(service, client, params, request)
+        case GrantType.CLIENT_CREDENTIALS:
+            return client_credentials(service, client, params, request)
+
+
+def pkce_s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise InvalidRequest(f"{name} is required")
+    if len(value) > MAX_HANDLE_LENGTH:
+        raise InvalidRequest(f"{name} is too long")
+    return value
+
+
+def exchange_code(
+    service: TokenService, client: OAuthClient, params: dict[str, str], request: RequestInfo
+) -> TokenResponse:
+    code = _required(params, "code")
+    redirect_uri = _required(params, "redirect_uri")
+    verifier = params.get("code_verifier")
+    if not verifier or not _CODE_VERIFIER.fullmatch(verifier):
+        raise InvalidRequest("a code_verifier of 43-128 unreserved characters is required (PKCE)")
+    now = service.now()
+    # The ids of what this exchange will issue are recorded with the redemption itself, so that
+    # a replay, however soon, finds them and revokes them.
+    issues_refresh = client.allows_grant(GrantType.REFRESH_TOKEN)
+    issued = IssuedTokens(
+        access_jti=new_jti(),
+        access_exp=service.issuer.access_token_expiry(now),
+        family_id=secrets.token_urlsafe(16) if issues_refresh else None,
+    )
+    try:
+        stored = service.codes.redeem_code(handle_digest(code), now=now, issued=issued)
+    except NotFound:
+        raise InvalidGrant("the authorization code is invalid") from None
+    except CodeReplayed as replay:
+        _revoke_replayed_code(service, replay, client, request, now)
+        raise InvalidGrant("the authorization code was already used") from None
+    if stored.client_id != client.client_id:
+        raise InvalidGrant("the authorization code was issued to another client")
+    if stored.expires_at <= now:
+        raise InvalidGrant("the authorization code expired")
+    if stored.redirect_uri != redirect_uri:
+        raise InvalidGrant("redirect_uri does not match the authorization request")
+    if not hmac.compare_digest(pkce_s256(verifier), stored.code_challenge):
+        raise InvalidGrant("the code_verifier does not match the code_challenge")
+    user = _active_user(service, stored.tenant, stored.user_id)
+    access = service.issuer.access_token(
+        subject=user.user_id,
+        client_id=client.client_id,
+        tenant=user.tenant,
+        roles=user.role_names,
+        scope=stored.scope,
+        principal_type=PrincipalType.USER,
+        now=now,
+        jti=issued.access_jti,
+        expires_at=issued.access_exp,
+    )
+    id_token = None
+    if OPENID in stored.scope:
+        id_token = service.issuer.id_token(
+            user=user,
+            client_id=client.client_id,
+            auth_time=stored.auth_time,
+            nonce=stored.nonce,
+            access_token=access.token,
+            now=now,
+        )
+    refresh_token = None
+    if issued.family_id is not None:
+        refresh_token = new_handle()
+        expires_at = now + service.refresh_token_ttl
+        service.refresh_tokens.start_family(
+            RefreshFamily(
+                family_id=issued.family_id,
+                tenant=user.tenant,
+                user_id=user.user_id,
+                client_id=client.client_id,
+                scope=stored.scope,
+                auth_time=stored.auth_time,
+                created_at=now,
+                expires_at=expires_at,
+                access_tokens={access.jti: access.expires_at},
+            ),
+            RefreshToken(handle_digest(refresh_token), issued.family_id, expires_at),
+        )
+    service.events.emit(
+        IdentityEvent.TOKEN_ISSUED,
+        tenant=user.tenant,
+        actor=user_actor(user.user_id),
+        resource=f"client/{client.client_id}",
+        request_id=request.request_id,
+        data={
+            "grant_type": GrantType.AUTHORIZATION_CODE.value,
+            "client_id": client.client_id,
+            "scope": format_scope(stored.scope),
+            "jti": access.jti,
+            "family_id": issued.family_id,
+        },
+    )
+    return TokenResponse(access.token, access.expires_at - now, stored.scope, id_token, refresh_token)
+
+
+def refresh(
+    service: TokenService, client: OAuthClient, params: dict[str, str], request: RequestInfo
+) -> TokenResponse:
+    presented = _required(params, "refresh_token")
+    now = service.now()
+    found = service.refresh_tokens.find(handle_digest(presented))
+    if found is None:
+        raise InvalidGrant("the refresh token is invalid")
+    token, family = found
+    if family.client_id != client.client_id:
+        raise InvalidGrant("the refresh token was issued to another client")
+    if token.rotated_at is not None:
+        revoke_family(service, family.family_id, now=now)
+        _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
+        raise InvalidGrant("the refresh token was already used")
+    if family.revoked_at is not None or token.expires_at <= now or family.expires_at <= now:
+        raise InvalidGrant("the refresh token is no longer valid")
+    scope = family.scope
+    if "scope" in params:
+        try:
+            scope = parse_scope(params["scope"])
+        except ValueError:
+            raise InvalidScope("the scope is malformed") from None
+        if not set(scope) <= set(family.scope):
+            raise InvalidScope("a refresh can only narrow the original scope")
+    user = _active_user(service, family.tenant, family.user_id)
+    access = service.issuer.access_token(
+        subject=user.user_id,
+        client_id=client.client_id,
+        tenant=user.tenant,
+        roles=user.role_names,
+        scope=scope,
+        principal_type=PrincipalType.USER,
+        now=now,
+    )
+    rotated = new_handle()
+    try:
+        service.refresh_tokens.rotate(
+            token.token_hash,
+            RefreshToken(handle_digest(rotated), family.family_id, family.expires_at),
+            now=now,
+            access_jti=access.jti,
+            access_exp=access.expires_at,
+        )
+    except RefreshTokenReused:
+        # A concurrent use of the same token won the race: treat as reuse.
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        revoke_family(service, family.family_id, now=now)
+        _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
+        raise InvalidGrant("the refresh token was already used") from None
+    except FamilyRevoked:
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        raise InvalidGrant("the refresh token is no longer valid") from None
+    id_token = None
+    if OPENID in scope:
+        id_token = service.issuer.id_token(
+            user=user,
+            client_id=client.client_id,
+            auth_time=family.auth_time,
+            nonce=None,
+            access_token=access.token,
+            now=now,
+        )
+    service.events.emit(
+        IdentityEvent.TOKEN_REFRESHED,
+        tenant=user.tenant,
+        actor=user_actor(user.user_id),
+        resource=f"client/{client.client_id}",
+        request_id=request.request_id,
+        data={
+            "client_id": client.client_id,
+            "scope": format_scope(scope),
+            "jti": access.jti,
+            "family_id": family.family_id,
+        },
+    )
+    return TokenResponse(access.token, access.expires_at - now, scope, id_token, rotated)
+
+
+def client_credentials(
+    service: TokenService, client: OAuthClient, params: dict[str, str], request: RequestInfo
+) -> TokenResponse:
+    if not client.is_confidential:
+        raise UnauthorizedClient("client credentials need a confidential client")
+    if "scope" in params:
+        try:
+            scope = parse_scope(params["scope"])
+        except ValueError:
+            raise InvalidScope("the scope is malformed") from None
+    else:
+        scope = tuple(sorted(client.allowed_scopes))
+    if OPENID in scope or not set(scope) <= client.allowed_scopes:
+        raise InvalidScope("the client may not request this scope")
+    now = service.now()
+    access = service.issuer.access_token(
+        subject=client.client_id,
+        client_id=client.client_id,
+        tenant=client.tenant,
+        roles=client.roles,
+        scope=scope,
+        principal_type=PrincipalType.CLIENT,
+        now=now,
+    )
+    service.events.emit(
+        IdentityEvent.TOKEN_ISSUED,
+        tenant=client.tenant,
+        actor=client_actor(client.client_id),
+        resource=f"client/{client.client_id}",
+        request_id=request.request_id,
+        data={
+            "grant_type": GrantType.CLIENT_CREDENTIALS.value,
+            "client_id": client.client_id,
+            "scope": format_scope(scope),
+            "jti": access.jti,
+        },
+    )
+    return TokenResponse(access.token, access.expires_at - now, scope)
+
+
+def revoke_family(service: TokenService, family_id: str, *, now: int) -> RefreshFamily | None:
+    """Revoke the family and every access token it issued that may still be live."""
+    family = service.refresh_tokens.revoke_family(family_id, now=now)
+    if family is not None:
+        for jti, exp in live_access_tokens(family.access_tokens, now).items():
+            service.revocations.revoke(jti, expires_at=exp)
+    return family
+
+
+def _revoke_replayed_code(
+    service: TokenService, replay: CodeReplayed, client: OAuthClient, request: RequestInfo, now: int
+) -> None:
+    if replay.access_jti is not None and replay.access_exp is not None and replay.access_exp > now:
+        service.revocations.revoke(replay.access_jti, expires_at=replay.access_exp)
+    family = None if replay.family_id is None else revoke_family(service, replay.family_id, now=now)
+    service.events.emit(
+        IdentityEvent.TOKEN_REUSE_DETECTED,
+        tenant=family.tenant if family is not None else client.tenant,
+        actor=client_actor(client.client_id),
+        resource=f"client/{client.client_id}",
+        request_id=request.request_id,
+        outcome=Outcome.DENIED,
+        data={
+            "grant_type": GrantType.AUTHORIZATION_CODE.value,
+            "client_id": client.client_id,
+            "revoked_jti": replay.access_jti,
+            "family_id": replay.family_id,
+        },
+    )
+
+
+def _emit_reuse(
+    service: TokenService, family: RefreshFamily, request: RequestInfo, *, grant: GrantType
+) -> None:
+    service.events.emit(
+        IdentityEvent.TOKEN_REUSE_DETECTED,
+        tenant=family.tenant,
+        actor=user_actor(family.user_id),
+        resource=f"client/{family.client_id}",
+        request_id=request.request_id,
+        outcome=Outcome.DENIED,
+        data={"grant_type": grant.value, "client_id": family.client_id, "family_id": family.family_id},
+    )
+
+
+def _active_user(service: TokenService, tenant: str, user_id: str) -> User:
+    user = service.users.get(tenant, user_id)
+    if user is None or not user.is_active:
+        raise InvalidGrant("the user is no longer active")
+    return user

@@ -1,0 +1,35 @@
+"""The token service's collaborators, as ports: wired to DynamoDB/KMS/SNS in dependencies.py and
+to in-memory fakes in unit tests."""
+
+from dataclasses import dataclass
+
+from echo_shared.identity.clients import ClientRepository
+from echo_shared.identity.events import IdentityEvents
+from echo_shared.identity.grants import AuthorizationCodeStore, RefreshTokenStore, RevocationList
+from echo_shared.identity.keys import PublishedKeys
+from echo_shared.identity.passwords import PasswordHasher
+from echo_shared.identity.users import UserRepository
+from echo_shared.identity.verification import TokenVerifier
+from echo_shared.timeutil import Clock
+
+from token_service.issuance import TokenIssuer
+
+
+@dataclass(frozen=True, slots=True)
+class TokenService:
+    issuer_url: str
+    clients: ClientRepository
+    users: UserRepository
+    codes: AuthorizationCodeStore
+    refresh_tokens: RefreshTokenStore
+    revocations: RevocationList
+    keys: PublishedKeys
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    hasher: PasswordHasher
+    events: IdentityEvents
+    clock: Clock
+    refresh_token_ttl: int
+
+    def now(self) -> int:
+        return int(self.clock().timestamp())

@@ -1,0 +1,26 @@
+"""Settings and adapters for the users API, built once per process on first use."""
+
+from echo_shared.events import SnsEventPublisher
+from echo_shared.identity.dynamodb import DynamoAttemptStore, DynamoUserRepository
+from echo_shared.identity.events import IdentityEvents
+from echo_shared.lazy import cached_resource
+from echo_shared.timeutil import utc_now
+
+from users.service import UsersService
+from users.settings import UsersSettings
+
+
+@cached_resource
+def get_settings() -> UsersSettings:
+    return UsersSettings.from_env()
+
+
+@cached_resource
+def get_service() -> UsersService:
+    settings = get_settings()
+    return UsersService(
+        users=DynamoUserRepository(settings.identity_table),
+        attempts=DynamoAttemptStore(settings.identity_table),
+        events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
+        clock=utc_now,
+    )

@@ -1,0 +1,89 @@
+"""Users API logic: everything is scoped to the caller's tenant."""
+
+from dataclasses import dataclass
+
+from echo_shared.identity.attempts import account_key
+from echo_shared.identity.errors import Conflict, NotFound
+from echo_shared.identity.events import IdentityEvent, client_actor, user_actor
+from echo_shared.identity.users import User, UserPage, UserStatus
+
+from users.caller import Caller
+from users.service import UsersService
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    user_id: str
+    failures: int
+    locked_until: int | None
+
+    def is_locked(self, now: int) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+def _actor(caller: Caller) -> str:
+    return (
+        user_actor(caller.subject) if caller.principal_type.value == "user" else client_actor(caller.subject)
+    )
+
+
+def me(service: UsersService, caller: Caller) -> User:
+    caller.require_user()
+    user = service.users.get(caller.tenant, caller.subject)
+    if user is None or not user.is_active:
+        raise NotFound("no such user")
+    return user
+
+
+def list_users(service: UsersService, caller: Caller, *, limit: int, cursor: str | None) -> UserPage:
+    caller.require_admin()
+    return service.users.list_users(caller.tenant, limit=limit, cursor=cursor)
+
+
+def _other_user(service: UsersService, caller: Caller, user_id: str) -> User:
+    caller.require_admin()
+    if user_id == caller.subject:
+        raise Conflict("admins cannot disable or delete their own account")
+    user = service.users.get(caller.tenant, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+def disable_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> User:
+    _other_user(service, caller, user_id)
+    user = service.users.set_status(caller.tenant, user_id, UserStatus.DISABLED, now=service.now())
+    service.events.emit(
+        IdentityEvent.USER_DISABLED,
+        tenant=caller.tenant,
+        actor=_actor(caller),
+        resource=f"user/{user_id}",
+        request_id=request_id,
+    )
+    return user
+
+
+def delete_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> None:
+    """Removes the user's personal data (profile, email claim, lockout counter). The audit chain
+    keeps only `user/<id>` references, so it still verifies and holds nothing personal."""
+    _other_user(service, caller, user_id)
+    deleted = service.users.delete(caller.tenant, user_id)
+    service.attempts.reset(account_key(caller.tenant, deleted.email))
+    service.events.emit(
+        IdentityEvent.USER_DELETED,
+        tenant=caller.tenant,
+        actor=_actor(caller),
+        resource=f"user/{user_id}",
+        request_id=request_id,
+    )
+
+
+def lockout(service: UsersService, caller: Caller, user_id: str) -> Lockout:
+    caller.require_admin()
+    user = service.users.get(caller.tenant, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    counter = service.attempts.get(account_key(caller.tenant, user.email))
+    if counter is None:
+        return Lockout(user_id, 0, None)
+    return Lockout(user_id, counter.failures, counter.locked_until or None)

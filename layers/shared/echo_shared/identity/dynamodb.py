@@ -1,0 +1,681 @@
+"""DynamoDB adapters for the identity ports.
+
+Two tables (stacks/identity.py):
+- IDENTITY_TABLE (`pk`, `sk`; TTL `expires_at`): typed items whose partition-key prefix names the
+  item type, so IAM can grant each function only the prefixes it touches (`dynamodb:LeadingKeys`):
+  `TENANT#<tenant>` / `USER#<id>` users and `EMAIL#<email>` email claims; `CLIENT#<id>`;
+  `LOGIN#<digest>` login transactions; `SESSION#<digest>`; `CODE#<digest>`; `RT#<digest>` refresh
+  tokens; `FAMILY#<id>` refresh-token families; `JTI#<jti>` revoked access tokens;
+  `ATTEMPT#<key>` failed-login counters.
+- SIGNING_KEYS_TABLE (`kid`): the signing keys' lifecycle.
+TTL deletion is lazy, so the logic compares `expires_at` with its clock on every read.
+"""
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from echo_shared.dynamodb import bind_table
+from echo_shared.identity.attempts import AttemptCounter, LockoutPolicy
+from echo_shared.identity.claims import Role
+from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
+from echo_shared.identity.errors import (
+    CodeReplayed,
+    Conflict,
+    EmailTaken,
+    FamilyRevoked,
+    IdentityStoreUnavailable,
+    NotFound,
+    RefreshTokenReused,
+)
+from echo_shared.identity.grants import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    IssuedTokens,
+    LoginTransaction,
+    RefreshFamily,
+    RefreshToken,
+    Session,
+    live_access_tokens,
+)
+from echo_shared.identity.keys import KeyState, KeyTransition, SigningKey
+from echo_shared.identity.users import User, UserPage, UserStatus
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_CANCELLED_CONDITION = "ConditionalCheckFailed"
+
+
+class _Item(Model):
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class UserItem(_Item):
+    user_id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    email = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    roles = JSONAttribute()
+    status = UnicodeAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class EmailClaimItem(_Item):
+    user_id = UnicodeAttribute()
+
+
+class ClientItem(_Item):
+    client_id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    name = UnicodeAttribute()
+    client_type = UnicodeAttribute()
+    auth_method = UnicodeAttribute()
+    grant_types = UnicodeSetAttribute()
+    allowed_scopes = UnicodeSetAttribute()
+    redirect_uris = JSONAttribute(default=list)
+    post_logout_redirect_uris = JSONAttribute(default=list)
+    secret_hash = UnicodeAttribute(null=True)
+    roles = JSONAttribute(default=list)
+    allow_registration = BooleanAttribute(default=False)
+
+
+class _ExpiringItem(_Item):
+    expires_at = NumberAttribute()
+
+
+class LoginTransactionItem(_ExpiringItem):
+    csrf_token = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    request = UnicodeAttribute(null=True)
+
+
+class SessionItem(_ExpiringItem):
+    tenant = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    auth_time = NumberAttribute()
+
+
+class CodeItem(_ExpiringItem):
+    client_id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    redirect_uri = UnicodeAttribute()
+    scope = JSONAttribute()
+    code_challenge = UnicodeAttribute()
+    auth_time = NumberAttribute()
+    nonce = UnicodeAttribute(null=True)
+    used_at = NumberAttribute(null=True)
+    issued_jti = UnicodeAttribute(null=True)
+    issued_exp = NumberAttribute(null=True)
+    issued_family = UnicodeAttribute(null=True)
+
+
+class RefreshTokenItem(_ExpiringItem):
+    family_id = UnicodeAttribute()
+    rotated_at = NumberAttribute(null=True)
+
+
+class FamilyItem(_ExpiringItem):
+    tenant = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    scope = JSONAttribute()
+    auth_time = NumberAttribute()
+    created_at = NumberAttribute()
+    revoked_at = NumberAttribute(null=True)
+    access_tokens = JSONAttribute(default=dict)  # jti -> exp
+
+
+class RevokedTokenItem(_ExpiringItem):
+    pass
+
+
+class AttemptItem(_ExpiringItem):
+    failures = NumberAttribute()
+    last_failure_at = NumberAttribute()
+    locked_until = NumberAttribute(default=0)
+
+
+class SigningKeyItem(Model):
+    kid = UnicodeAttribute(hash_key=True)
+    key_ref = UnicodeAttribute()
+    state = UnicodeAttribute()
+    public_jwk = UnicodeAttribute()
+    created_at = NumberAttribute()
+    activated_at = NumberAttribute(null=True)
+    retire_after = NumberAttribute(null=True)
+    retired_at = NumberAttribute(null=True)
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Anything DynamoDB did not do that is not a domain outcome is 'unavailable' (503, retry)."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        raise IdentityStoreUnavailable(f"identity store failed ({exc.cause_response_code})") from exc
+
+
+def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    return [reason.code if reason else None for reason in exc.cancellation_reasons]
+
+
+def _user_key(tenant: str) -> str:
+    return f"TENANT#{tenant}"
+
+
+class DynamoUserRepository:
+    def __init__(self, table_name: str) -> None:
+        self._users = bind_table(UserItem, table_name)
+        self._emails = bind_table(EmailClaimItem, table_name)
+        self._connection = Connection()
+
+    def get(self, tenant: str, user_id: str) -> User | None:
+        with _store_errors():
+            try:
+                item = self._users.get(_user_key(tenant), f"USER#{user_id}", consistent_read=True)
+            except DoesNotExist:
+                return None
+        return _to_user(item)
+
+    def find_by_email(self, tenant: str, email: str) -> User | None:
+        with _store_errors():
+            try:
+                claim = self._emails.get(_user_key(tenant), f"EMAIL#{email}", consistent_read=True)
+            except DoesNotExist:
+                return None
+        return self.get(tenant, claim.user_id)
+
+    def create(self, user: User) -> None:
+        claim = self._emails(_user_key(user.tenant), f"EMAIL#{user.email}", user_id=user.user_id)
+        item = self._users(
+            _user_key(user.tenant),
+            f"USER#{user.user_id}",
+            user_id=user.user_id,
+            tenant=user.tenant,
+            email=user.email,
+            password_hash=user.password_hash,
+            roles=list(user.role_names),
+            status=user.status.value,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(claim, condition=self._emails.pk.does_not_exist())
+                transaction.save(item, condition=self._users.pk.does_not_exist())
+        except TransactWriteError as exc:
+            codes = _cancellation_codes(exc)
+            if codes and codes[0] == _CANCELLED_CONDITION:
+                raise EmailTaken("an account with this email already exists") from exc
+            if len(codes) > 1 and codes[1] == _CANCELLED_CONDITION:
+                raise Conflict("user id taken") from exc
+            raise IdentityStoreUnavailable("identity store failed") from exc
+
+    def update_password_hash(self, tenant: str, user_id: str, password_hash: str, *, now: int) -> None:
+        self._update(
+            tenant, user_id, [self._users.password_hash.set(password_hash), self._users.updated_at.set(now)]
+        )
+
+    def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
+        item = self._update(
+            tenant, user_id, [self._users.status.set(status.value), self._users.updated_at.set(now)]
+        )
+        return _to_user(item)
+
+    def delete(self, tenant: str, user_id: str) -> User:
+        user = self.get(tenant, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.delete(
+                    self._users(_user_key(tenant), f"USER#{user_id}"), condition=self._users.pk.exists()
+                )
+                transaction.delete(
+                    self._emails(_user_key(tenant), f"EMAIL#{user.email}"),
+                    condition=self._emails.user_id == user_id,
+                )
+        except TransactWriteError as exc:
+            if _CANCELLED_CONDITION in _cancellation_codes(exc):
+                raise NotFound("no such user") from exc
+            raise IdentityStoreUnavailable("identity store failed") from exc
+        return user
+
+    def list_users(self, tenant: str, *, limit: int, cursor: str | None) -> UserPage:
+        start = None if cursor is None else {"pk": {"S": _user_key(tenant)}, "sk": {"S": f"USER#{cursor}"}}
+        with _store_errors():
+            results = self._users.query(
+                _user_key(tenant),
+                self._users.sk.startswith("USER#"),
+                limit=limit,
+                last_evaluated_key=start,
+                consistent_read=True,
+            )
+            users = [_to_user(item) for item in results]
+            more = results.last_evaluated_key is not None
+        return UserPage(users, users[-1].user_id if more and users else None)
+
+    def _update(self, tenant: str, user_id: str, actions: list[Action]) -> UserItem:
+        item = self._users(_user_key(tenant), f"USER#{user_id}")
+        try:
+            item.update(actions=actions, condition=self._users.pk.exists())
+        except UpdateError as exc:
+            if exc.cause_response_code == _CONDITION_FAILED:
+                raise NotFound("no such user") from exc
+            raise IdentityStoreUnavailable("identity store failed") from exc
+        return item
+
+
+def _to_user(item: UserItem) -> User:
+    return User(
+        tenant=item.tenant,
+        user_id=item.user_id,
+        email=item.email,
+        password_hash=item.password_hash,
+        roles=tuple(Role(role) for role in item.roles),
+        status=UserStatus(item.status),
+        created_at=int(item.created_at),
+        updated_at=int(item.updated_at),
+    )
+
+
+class DynamoClientRepository:
+    def __init__(self, table_name: str) -> None:
+        self._clients = bind_table(ClientItem, table_name)
+
+    def get(self, client_id: str) -> OAuthClient | None:
+        with _store_errors():
+            try:
+                item = self._clients.get(f"CLIENT#{client_id}", "CLIENT")
+            except DoesNotExist:
+                return None
+        return OAuthClient(
+            client_id=item.client_id,
+            tenant=item.tenant,
+            name=item.name,
+            client_type=ClientType(item.client_type),
+            auth_method=AuthMethod(item.auth_method),
+            grant_types=frozenset(GrantType(g) for g in item.grant_types),
+            allowed_scopes=frozenset(item.allowed_scopes),
+            redirect_uris=tuple(item.redirect_uris),
+            post_logout_redirect_uris=tuple(item.post_logout_redirect_uris),
+            secret_hash=item.secret_hash,
+            roles=tuple(item.roles),
+            allow_registration=bool(item.allow_registration),
+        )
+
+    def put(self, client: OAuthClient) -> None:
+        item = self._clients(
+            f"CLIENT#{client.client_id}",
+            "CLIENT",
+            client_id=client.client_id,
+            tenant=client.tenant,
+            name=client.name,
+            client_type=client.client_type.value,
+            auth_method=client.auth_method.value,
+            grant_types={g.value for g in client.grant_types},
+            allowed_scopes=set(client.allowed_scopes),
+            redirect_uris=list(client.redirect_uris),
+            post_logout_redirect_uris=list(client.post_logout_redirect_uris),
+            secret_hash=client.secret_hash,
+            roles=list(client.roles),
+            allow_registration=client.allow_registration,
+        )
+        with _store_errors():
+            item.save()
+
+
+def _get_live[M: _ExpiringItem](model: type[M], pk: str, sk: str) -> M | None:
+    """The item, or None. TTL deletion is lazy: callers compare `expires_at` with their clock."""
+    try:
+        return model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+class DynamoGrantStore:
+    """Login transactions, sessions, codes, refresh-token families and revoked jtis."""
+
+    def __init__(self, table_name: str) -> None:
+        self._transactions = bind_table(LoginTransactionItem, table_name)
+        self._sessions = bind_table(SessionItem, table_name)
+        self._codes = bind_table(CodeItem, table_name)
+        self._refresh = bind_table(RefreshTokenItem, table_name)
+        self._families = bind_table(FamilyItem, table_name)
+        self._revoked = bind_table(RevokedTokenItem, table_name)
+        self._connection = Connection()
+
+    def put_transaction(self, transaction: LoginTransaction) -> None:
+        item = self._transactions(
+            f"LOGIN#{transaction.handle_hash}",
+            "LOGIN",
+            csrf_token=transaction.csrf_token,
+            tenant=transaction.tenant,
+            request=None if transaction.request is None else transaction.request.to_json(),
+            expires_at=transaction.expires_at,
+        )
+        with _store_errors():
+            item.save()
+
+    def get_transaction(self, handle_hash: str) -> LoginTransaction | None:
+        with _store_errors():
+            item = _get_live(self._transactions, f"LOGIN#{handle_hash}", "LOGIN")
+        if item is None:
+            return None
+        return LoginTransaction(
+            handle_hash=handle_hash,
+            csrf_token=item.csrf_token,
+            tenant=item.tenant,
+            request=None if item.request is None else AuthorizationRequest.from_json(item.request),
+            expires_at=int(item.expires_at),
+        )
+
+    def delete_transaction(self, handle_hash: str) -> None:
+        with _store_errors():
+            self._transactions(f"LOGIN#{handle_hash}", "LOGIN").delete()
+
+    def put_session(self, session: Session) -> None:
+        item = self._sessions(
+            f"SESSION#{session.handle_hash}",
+            "SESSION",
+            tenant=session.tenant,
+            user_id=session.user_id,
+            auth_time=session.auth_time,
+            expires_at=session.expires_at,
+        )
+        with _store_errors():
+            item.save()
+
+    def get_session(self, handle_hash: str) -> Session | None:
+        with _store_errors():
+            item = _get_live(self._sessions, f"SESSION#{handle_hash}", "SESSION")
+        if item is None:
+            return None
+        return Session(handle_hash, item.tenant, item.user_id, int(item.auth_time), int(item.expires_at))
+
+    def delete_session(self, handle_hash: str) -> None:
+        with _store_errors():
+            self._sessions(f"SESSION#{handle_hash}", "SESSION").delete()
+
+    def put_code(self, code: AuthorizationCode) -> None:
+        item = self._codes(
+            f"CODE#{code.code_hash}",
+            "CODE",
+            client_id=code.client_id,
+            tenant=code.tenant,
+            user_id=code.user_id,
+            redirect_uri=code.redirect_uri,
+            scope=list(code.scope),
+            code_challenge=code.code_challenge,
+            auth_time=code.auth_time,
+            nonce=code.nonce,
+            expires_at=code.expires_at,
+        )
+        with _store_errors():
+            item.save(condition=self._codes.pk.does_not_exist())
+
+    def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
+        item = self._codes(f"CODE#{code_hash}", "CODE")
+        actions: list[Action] = [
+            self._codes.used_at.set(now),
+            self._codes.issued_jti.set(issued.access_jti),
+            self._codes.issued_exp.set(issued.access_exp),
+        ]
+        if issued.family_id is not None:
+            actions.append(self._codes.issued_family.set(issued.family_id))
+        try:
+            item.update(
+                actions=actions, condition=self._codes.pk.exists() & self._codes.used_at.does_not_exist()
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != _CONDITION_FAILED:
+                raise IdentityStoreUnavailable("identity store failed") from exc
+            with _store_errors():
+                used = _get_live(self._codes, f"CODE#{code_hash}", "CODE")
+            if used is None:
+                raise NotFound("unknown authorization code") from None
+            raise CodeReplayed(
+                used.issued_family, used.issued_jti, None if used.issued_exp is None else int(used.issued_exp)
+            ) from None
+        return AuthorizationCode(
+            code_hash=code_hash,
+            client_id=item.client_id,
+            tenant=item.tenant,
+            user_id=item.user_id,
+            redirect_uri=item.redirect_uri,
+            scope=tuple(item.scope),
+            code_challenge=item.code_challenge,
+            auth_time=int(item.auth_time),
+            expires_at=int(item.expires_at),
+            nonce=item.nonce,
+        )
+
+    def start_family(self, family: RefreshFamily, token: RefreshToken) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(self._family_item(family), condition=self._families.pk.does_not_exist())
+                transaction.save(self._token_item(token), condition=self._refresh.pk.does_not_exist())
+        except TransactWriteError as exc:
+            raise IdentityStoreUnavailable("identity store failed") from exc
+
+    def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None:
+        with _store_errors():
+            token = _get_live(self._refresh, f"RT#{token_hash}", "RT")
+            if token is None:
+                return None
+            family = _get_live(self._families, f"FAMILY#{token.family_id}", "FAMILY")
+        if family is None:
+            return None
+        return (
+            RefreshToken(
+                token_hash,
+                token.family_id,
+                int(token.expires_at),
+                None if token.rotated_at is None else int(token.rotated_at),
+            ),
+            _to_family(family),
+        )
+
+    def rotate(self, old_hash: str, new: RefreshToken, *, now: int, access_jti: str, access_exp: int) -> None:
+        with _store_errors():
+            family = _get_live(self._families, f"FAMILY#{new.family_id}", "FAMILY")
+        if family is None:
+            raise FamilyRevoked(new.family_id)
+        tokens = {**live_access_tokens(family.access_tokens, now), access_jti: access_exp}
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.update(
+                    self._refresh(f"RT#{old_hash}", "RT"),
+                    actions=[self._refresh.rotated_at.set(now)],
+                    condition=self._refresh.pk.exists() & self._refresh.rotated_at.does_not_exist(),
+                )
+                transaction.save(self._token_item(new), condition=self._refresh.pk.does_not_exist())
+                transaction.update(
+                    self._families(f"FAMILY#{new.family_id}", "FAMILY"),
+                    actions=[self._families.access_tokens.set(tokens)],
+                    condition=self._families.pk.exists() & self._families.revoked_at.does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            codes = _cancellation_codes(exc)
+            if codes and codes[0] == _CANCELLED_CONDITION:
+                raise RefreshTokenReused(new.family_id) from exc
+            if len(codes) > 2 and codes[2] == _CANCELLED_CONDITION:
+                raise FamilyRevoked(new.family_id) from exc
+            raise IdentityStoreUnavailable("identity store failed") from exc
+
+    def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
+        item = self._families(f"FAMILY#{family_id}", "FAMILY")
+        try:
+            item.update(
+                actions=[self._families.revoked_at.set(now)],
+                condition=self._families.pk.exists() & self._families.revoked_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != _CONDITION_FAILED:
+                raise IdentityStoreUnavailable("identity store failed") from exc
+            with _store_errors():
+                existing = _get_live(self._families, f"FAMILY#{family_id}", "FAMILY")
+            return None if existing is None else _to_family(existing)
+        return _to_family(item)
+
+    def revoke(self, jti: str, *, expires_at: int) -> None:
+        with _store_errors():
+            self._revoked(f"JTI#{jti}", "JTI", expires_at=expires_at).save()
+
+    def is_revoked(self, jti: str) -> bool:
+        with _store_errors():
+            return _get_live(self._revoked, f"JTI#{jti}", "JTI") is not None
+
+    def _family_item(self, family: RefreshFamily) -> FamilyItem:
+        return self._families(
+            f"FAMILY#{family.family_id}",
+            "FAMILY",
+            tenant=family.tenant,
+            user_id=family.user_id,
+            client_id=family.client_id,
+            scope=list(family.scope),
+            auth_time=family.auth_time,
+            created_at=family.created_at,
+            expires_at=family.expires_at,
+            revoked_at=family.revoked_at,
+            access_tokens=dict(family.access_tokens),
+        )
+
+    def _token_item(self, token: RefreshToken) -> RefreshTokenItem:
+        return self._refresh(
+            f"RT#{token.token_hash}", "RT", family_id=token.family_id, expires_at=token.expires_at
+        )
+
+
+def _to_family(item: FamilyItem) -> RefreshFamily:
+    return RefreshFamily(
+        family_id=item.pk.removeprefix("FAMILY#"),
+        tenant=item.tenant,
+        user_id=item.user_id,
+        client_id=item.client_id,
+        scope=tuple(item.scope),
+        auth_time=int(item.auth_time),
+        created_at=int(item.created_at),
+        expires_at=int(item.expires_at),
+        revoked_at=None if item.revoked_at is None else int(item.revoked_at),
+        access_tokens={jti: int(exp) for jti, exp in item.access_tokens.items()},
+    )
+
+
+class DynamoAttemptStore:
+    def __init__(self, table_name: str) -> None:
+        self._attempts = bind_table(AttemptItem, table_name)
+
+    def get(self, key: str) -> AttemptCounter | None:
+        with _store_errors():
+            item = _get_live(self._attempts, f"ATTEMPT#{key}", "ATTEMPT")
+        if item is None:
+            return None
+        return AttemptCounter(key, int(item.failures), int(item.last_failure_at), int(item.locked_until))
+
+    def record_failure(self, key: str, *, now: int, policy: LockoutPolicy) -> AttemptCounter:
+        expires_at = now + policy.window_seconds + policy.max_lock_seconds
+        item = self._attempts(f"ATTEMPT#{key}", "ATTEMPT")
+        try:
+            # Within the window: count atomically. Outside it (or first failure): start over.
+            item.update(
+                actions=[
+                    self._attempts.failures.add(1),
+                    self._attempts.last_failure_at.set(now),
+                    self._attempts.expires_at.set(expires_at),
+                ],
+                condition=self._attempts.last_failure_at > now - policy.window_seconds,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != _CONDITION_FAILED:
+                raise IdentityStoreUnavailable("identity store failed") from exc
+            item = self._attempts(
+                f"ATTEMPT#{key}",
+                "ATTEMPT",
+                failures=1,
+                last_failure_at=now,
+                locked_until=0,
+                expires_at=expires_at,
+            )
+            with _store_errors():
+                item.save()
+        failures = int(item.failures)
+        lock = policy.lock_seconds(failures)
+        locked_until = int(item.locked_until or 0)
+        if lock:
+            locked_until = now + lock
+            with _store_errors():
+                item.update(actions=[self._attempts.locked_until.set(locked_until)])
+        return AttemptCounter(key, failures, now, locked_until)
+
+    def reset(self, key: str) -> None:
+        with _store_errors():
+            self._attempts(f"ATTEMPT#{key}", "ATTEMPT").delete()
+
+
+class DynamoSigningKeyRepository:
+    def __init__(self, table_name: str) -> None:
+        self._keys = bind_table(SigningKeyItem, table_name)
+        self._connection = Connection()
+
+    def list_keys(self) -> list[SigningKey]:
+        with _store_errors():
+            return [_to_signing_key(item) for item in self._keys.scan(consistent_read=True)]
+
+    def apply(self, transitions: Sequence[KeyTransition]) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                for transition in transitions:
+                    condition = (
+                        self._keys.kid.does_not_exist()
+                        if transition.expected is None
+                        else self._keys.state == transition.expected.value
+                    )
+                    transaction.save(self._item(transition.key), condition=condition)
+        except TransactWriteError as exc:
+            if _CANCELLED_CONDITION in _cancellation_codes(exc):
+                raise Conflict("signing key state changed concurrently") from exc
+            raise IdentityStoreUnavailable("signing key store failed") from exc
+
+    def _item(self, key: SigningKey) -> SigningKeyItem:
+        return self._keys(
+            key.kid,
+            key_ref=key.key_ref,
+            state=key.state.value,
+            public_jwk=json.dumps(key.public_jwk),
+            created_at=key.created_at,
+            activated_at=key.activated_at,
+            retire_after=key.retire_after,
+            retired_at=key.retired_at,
+        )
+
+
+def _to_signing_key(item: SigningKeyItem) -> SigningKey:
+    def optional(value: float | None) -> int | None:
+        return None if value is None else int(value)
+
+    return SigningKey(
+        kid=item.kid,
+        key_ref=item.key_ref,
+        state=KeyState(item.state),
+        public_jwk=json.loads(item.public_jwk),
+        created_at=int(item.created_at),
+        activated_at=optional(item.activated_at),
+        retire_after=optional(item.retire_after),
+        retired_at=optional(item.retired_at),
+    )

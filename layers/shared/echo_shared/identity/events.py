@@ -1,0 +1,90 @@
+"""Identity events on the platform bus. Payloads hold identifiers and outcomes only: never a
+password, token, code, secret or email (events land in the append-only audit chain, and deleting a
+user must not leave their personal data in it)."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import JsonValue
+
+from echo_shared.events import EventPublisher, Outcome, PublishFailed, new_event
+from echo_shared.observability import count, get_logger
+from echo_shared.timeutil import Clock, utc_now
+
+# Key rotation is not any tenant's business: it is recorded in the platform's own audit chain.
+PLATFORM_TENANT = "platform"
+
+
+class IdentityEvent(StrEnum):
+    USER_REGISTERED = "user.registered"
+    USER_LOGGED_IN = "user.logged_in"
+    USER_LOGIN_FAILED = "user.login_failed"
+    USER_LOCKED_OUT = "user.locked_out"
+    USER_LOGGED_OUT = "user.logged_out"
+    USER_DISABLED = "user.disabled"
+    USER_DELETED = "user.deleted"
+    TOKEN_ISSUED = "token.issued"  # noqa: S105 (a protocol name, not a secret)
+    TOKEN_REFRESHED = "token.refreshed"  # noqa: S105 (a protocol name, not a secret)
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105 (a protocol name, not a secret)
+    TOKEN_REUSE_DETECTED = "token.reuse_detected"  # noqa: S105 (a protocol name, not a secret)
+    KEY_ROTATED = "key.rotated"
+
+    @property
+    def action(self) -> str:
+        return self.value.split(".", 1)[1]
+
+
+def user_actor(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def client_actor(client_id: str) -> str:
+    return f"client:{client_id}"
+
+
+ANONYMOUS = "anonymous"
+SYSTEM = "system:identity"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityEvents:
+    """Builds envelopes and publishes them. A bus outage does not fail a sign-in: the failure is
+    logged (without payload) and counted (`IdentityEventsNotPublished`) for alarms."""
+
+    publisher: EventPublisher
+    clock: Clock = utc_now
+
+    def emit(
+        self,
+        event: IdentityEvent,
+        *,
+        tenant: str,
+        actor: str,
+        resource: str,
+        request_id: str,
+        outcome: Outcome = Outcome.SUCCESS,
+        data: dict[str, JsonValue] | None = None,
+    ) -> None:
+        envelope = new_event(
+            type=event.value,
+            tenant=tenant,
+            actor=actor,
+            action=event.action,
+            resource=resource,
+            outcome=outcome,
+            request_id=request_id or "unknown",
+            data=data,
+            clock=self.clock,
+        )
+        try:
+            self.publisher.publish(envelope)
+        except PublishFailed as exc:
+            count("IdentityEventsNotPublished")
+            get_logger().error(
+                "identity event not published",
+                extra={
+                    "event_type": event.value,
+                    "event_id": str(envelope.event_id),
+                    "codes": list(exc.codes),
+                },
+            )

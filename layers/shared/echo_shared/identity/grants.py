@@ -1,0 +1,241 @@
+"""Short-lived grants: login transactions, sessions, authorization codes, refresh-token families and
+the revoked-jti list. Opaque handles (cookies, codes, refresh tokens) are stored only as SHA-256
+digests: they are 256-bit random, so a fast hash suffices and a table read leaks nothing usable.
+"""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, Self
+
+from echo_shared.identity.errors import CodeReplayed, FamilyRevoked, NotFound, RefreshTokenReused
+
+HANDLE_BYTES = 32
+
+
+def new_handle() -> str:
+    return secrets.token_urlsafe(HANDLE_BYTES)
+
+
+def handle_digest(handle: str) -> str:
+    return hashlib.sha256(handle.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """A validated authorization request, kept while the user signs in."""
+
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    code_challenge: str
+    state: str | None = None
+    nonce: str | None = None
+    prompt: str | None = None
+    max_age: int | None = None
+    login_hint: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({name: getattr(self, name) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        data: dict[str, Any] = json.loads(text)
+        data["scope"] = tuple(data["scope"])
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginTransaction:
+    """Pre-login state bound to a cookie: the CSRF token and the pending authorization request."""
+
+    handle_hash: str
+    csrf_token: str
+    tenant: str
+    request: AuthorizationRequest | None
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    handle_hash: str
+    tenant: str
+    user_id: str
+    auth_time: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    code_hash: str
+    client_id: str
+    tenant: str
+    user_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    code_challenge: str
+    auth_time: int
+    expires_at: int
+    nonce: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """What a code exchange issued, recorded atomically with the code's redemption."""
+
+    access_jti: str
+    access_exp: int
+    family_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    token_hash: str
+    family_id: str
+    expires_at: int
+    rotated_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshFamily:
+    family_id: str
+    tenant: str
+    user_id: str
+    client_id: str
+    scope: tuple[str, ...]
+    auth_time: int
+    created_at: int
+    expires_at: int
+    revoked_at: int | None = None
+    # Access tokens issued in this family that may still be live: jti -> exp.
+    access_tokens: dict[str, int] = field(default_factory=dict)
+
+
+class LoginTransactionStore(Protocol):
+    def put_transaction(self, transaction: LoginTransaction) -> None: ...
+
+    def get_transaction(self, handle_hash: str) -> LoginTransaction | None: ...
+
+    def delete_transaction(self, handle_hash: str) -> None: ...
+
+
+class SessionStore(Protocol):
+    def put_session(self, session: Session) -> None: ...
+
+    def get_session(self, handle_hash: str) -> Session | None: ...
+
+    def delete_session(self, handle_hash: str) -> None: ...
+
+
+class AuthorizationCodeStore(Protocol):
+    def put_code(self, code: AuthorizationCode) -> None: ...
+
+    def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
+        """Mark the code used and record `issued`, atomically. NotFound if unknown; CodeReplayed
+        (with what the first redemption issued) if it was already used."""
+        ...
+
+
+class RefreshTokenStore(Protocol):
+    def start_family(self, family: RefreshFamily, token: RefreshToken) -> None: ...
+
+    def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None: ...
+
+    def rotate(self, old_hash: str, new: RefreshToken, *, now: int, access_jti: str, access_exp: int) -> None:
+        """Atomically: mark `old_hash` rotated, store `new`, record the access token in the family.
+        RefreshTokenReused if `old_hash` was already rotated; FamilyRevoked if the family was."""
+        ...
+
+    def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
+        """Revoke (idempotently); returns the family so the caller can revoke its access tokens."""
+        ...
+
+
+class RevocationList(Protocol):
+    def revoke(self, jti: str, *, expires_at: int) -> None: ...
+
+    def is_revoked(self, jti: str) -> bool: ...
+
+
+def live_access_tokens(tokens: dict[str, int], now: int) -> dict[str, int]:
+    return {jti: exp for jti, exp in tokens.items() if exp > now}
+
+
+class InMemoryGrantStore:
+    """One fake for every grant port, with the same atomicity semantics as the DynamoDB adapters."""
+
+    def __init__(self) -> None:
+        self.transactions: dict[str, LoginTransaction] = {}
+        self.sessions: dict[str, Session] = {}
+        self.codes: dict[str, tuple[AuthorizationCode, IssuedTokens | None]] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.families: dict[str, RefreshFamily] = {}
+        self.revoked: dict[str, int] = {}
+
+    def put_transaction(self, transaction: LoginTransaction) -> None:
+        self.transactions[transaction.handle_hash] = transaction
+
+    def get_transaction(self, handle_hash: str) -> LoginTransaction | None:
+        return self.transactions.get(handle_hash)
+
+    def delete_transaction(self, handle_hash: str) -> None:
+        self.transactions.pop(handle_hash, None)
+
+    def put_session(self, session: Session) -> None:
+        self.sessions[session.handle_hash] = session
+
+    def get_session(self, handle_hash: str) -> Session | None:
+        return self.sessions.get(handle_hash)
+
+    def delete_session(self, handle_hash: str) -> None:
+        self.sessions.pop(handle_hash, None)
+
+    def put_code(self, code: AuthorizationCode) -> None:
+        self.codes[code.code_hash] = (code, None)
+
+    def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
+        if code_hash not in self.codes:
+            raise NotFound("unknown authorization code")
+        code, previous = self.codes[code_hash]
+        if previous is not None:
+            raise CodeReplayed(previous.family_id, previous.access_jti, previous.access_exp)
+        self.codes[code_hash] = (code, issued)
+        return code
+
+    def start_family(self, family: RefreshFamily, token: RefreshToken) -> None:
+        self.families[family.family_id] = family
+        self.refresh_tokens[token.token_hash] = token
+
+    def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None:
+        token = self.refresh_tokens.get(token_hash)
+        if token is None or token.family_id not in self.families:
+            return None
+        return token, self.families[token.family_id]
+
+    def rotate(self, old_hash: str, new: RefreshToken, *, now: int, access_jti: str, access_exp: int) -> None:
+        old = self.refresh_tokens[old_hash]
+        family = self.families[old.family_id]
+        if old.rotated_at is not None:
+            raise RefreshTokenReused(old.family_id)
+        if family.revoked_at is not None:
+            raise FamilyRevoked(old.family_id)
+        self.refresh_tokens[old_hash] = replace(old, rotated_at=now)
+        self.refresh_tokens[new.token_hash] = new
+        tokens = {**live_access_tokens(family.access_tokens, now), access_jti: access_exp}
+        self.families[family.family_id] = replace(family, access_tokens=tokens)
+
+    def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
+        family = self.families.get(family_id)
+        if family is None:
+            return None
+        if family.revoked_at is None:
+            family = replace(family, revoked_at=now)
+            self.families[family_id] = family
+        return family
+
+    def revoke(self, jti: str, *, expires_at: int) -> None:
+        self.revoked[jti] = expires_at
+
+    def is_revoked(self, jti: str) -> bool:
+        return jti in self.revoked

@@ -1,0 +1,229 @@
+"""Idempotent demo seeding for `make up`: the `demo` tenant's users, clients and a signing key.
+
+    python -m echo_shared.identity.seed --endpoint-url http://127.0.0.1:4566 --region us-east-1 \\
+        --stage local --identity-table echo-local-identity --signing-keys-table echo-local-signing-keys \\
+        --issuer <issuer> [--previous .echo/stack.json] > demo.json
+
+prints the JSON object to store under `demo` in .echo/stack.json. Re-running keeps every password
+and secret that `--previous` (a stack.json holding an earlier `demo`) still proves; anything it
+cannot prove is regenerated, since only hashes are stored. Runs only in sandbox stages.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from echo_shared.identity.claims import Role
+from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
+from echo_shared.identity.dynamodb import (
+    DynamoClientRepository,
+    DynamoSigningKeyRepository,
+    DynamoUserRepository,
+)
+from echo_shared.identity.errors import EmailTaken
+from echo_shared.identity.kms import KmsKeyVault
+from echo_shared.identity.passwords import PasswordHasher, generate_secret
+from echo_shared.identity.rotation import KeyRotator, RotationPolicy
+from echo_shared.identity.users import User, UserRepository
+from echo_shared.settings import Stage
+from echo_shared.timeutil import Clock, utc_now
+
+if TYPE_CHECKING:
+    from types_boto3_kms.client import KMSClient
+
+DEMO_TENANT = "demo"
+DEMO_USERS: dict[str, tuple[str, str, Role]] = {
+    "admin": ("usr_demo_admin", "admin@demo.echo.test", Role.ADMIN),
+    "member": ("usr_demo_member", "member@demo.echo.test", Role.MEMBER),
+}
+PUBLIC_CLIENT_ID = "echo-demo-web"
+CONFIDENTIAL_CLIENT_ID = "echo-demo-service"
+DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+DEMO_POST_LOGOUT_URI = "http://127.0.0.1:8765/"
+PUBLIC_SCOPES = frozenset({"openid", "email", "audit:read", "documents:read", "documents:write"})
+SERVICE_SCOPES = frozenset({"audit:read", "documents:read"})
+DAY = 24 * 3600
+
+
+def seed_demo(
+    *,
+    identity_table: str,
+    signing_keys_table: str,
+    stage: str,
+    kms_client: "KMSClient | None" = None,
+    previous: Mapping[str, Any] | None = None,
+    issuer: str | None = None,
+    clock: Clock = utc_now,
+    max_jwt_lifetime_seconds: int = 960,
+) -> dict[str, Any]:
+    if not Stage(stage).is_sandbox:
+        raise ValueError("demo seeding is for the local and dev stages only")
+    previous = previous or {}
+    hasher = PasswordHasher()
+    users = DynamoUserRepository(identity_table)
+    now = int(clock().timestamp())
+    seeded_users = {
+        name: _ensure_user(
+            users, hasher, user_id, email, role, _previous_secret(previous, "users", name, "password"), now
+        )
+        for name, (user_id, email, role) in DEMO_USERS.items()
+    }
+    clients = DynamoClientRepository(identity_table)
+    clients.put(
+        OAuthClient(
+            client_id=PUBLIC_CLIENT_ID,
+            tenant=DEMO_TENANT,
+            name="Echo demo web app",
+            client_type=ClientType.PUBLIC,
+            auth_method=AuthMethod.NONE,
+            grant_types=frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN}),
+            allowed_scopes=PUBLIC_SCOPES,
+            redirect_uris=(DEMO_REDIRECT_URI,),
+            post_logout_redirect_uris=(DEMO_POST_LOGOUT_URI,),
+            allow_registration=True,
+        )
+    )
+    secret = _previous_secret(previous, "confidential_client", "client_secret")
+    existing = clients.get(CONFIDENTIAL_CLIENT_ID)
+    if (
+        secret is None
+        or existing is None
+        or existing.secret_hash is None
+        or not hasher.verify(secret, existing.secret_hash)[0]
+    ):
+        secret = generate_secret()
+        secret_hash = hasher.hash(secret)
+    else:
+        secret_hash = existing.secret_hash
+    clients.put(
+        OAuthClient(
+            client_id=CONFIDENTIAL_CLIENT_ID,
+            tenant=DEMO_TENANT,
+            name="Echo demo service",
+            client_type=ClientType.CONFIDENTIAL,
+            auth_method=AuthMethod.SECRET_BASIC,
+            grant_types=frozenset({GrantType.CLIENT_CREDENTIALS}),
+            allowed_scopes=SERVICE_SCOPES,
+            secret_hash=secret_hash,
+            roles=(Role.AUDITOR.value,),
+        )
+    )
+    rotator = KeyRotator(
+        DynamoSigningKeyRepository(signing_keys_table),
+        KmsKeyVault(stage=stage, deletion_window_days=7, client=kms_client),
+        clock,
+        RotationPolicy(
+            rotation_period_seconds=30 * DAY,
+            publish_ahead_seconds=DAY,
+            max_jwt_lifetime_seconds=max_jwt_lifetime_seconds,
+        ),
+    )
+    rotator.ensure_current()
+    demo: dict[str, Any] = {
+        "tenant": DEMO_TENANT,
+        "users": seeded_users,
+        "public_client": {
+            "client_id": PUBLIC_CLIENT_ID,
+            "token_endpoint_auth_method": AuthMethod.NONE.value,
+            "redirect_uri": DEMO_REDIRECT_URI,
+            "post_logout_redirect_uri": DEMO_POST_LOGOUT_URI,
+            "scope": " ".join(sorted(PUBLIC_SCOPES)),
+        },
+        "confidential_client": {
+            "client_id": CONFIDENTIAL_CLIENT_ID,
+            "client_secret": secret,
+            "token_endpoint_auth_method": AuthMethod.SECRET_BASIC.value,
+            "scope": " ".join(sorted(SERVICE_SCOPES)),
+        },
+    }
+    if issuer is not None:
+        demo["issuer"] = issuer.rstrip("/")
+    return demo
+
+
+def _previous_secret(previous: Mapping[str, Any], *path: str) -> str | None:
+    node: Any = previous
+    for part in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node if isinstance(node, str) and node else None
+
+
+def _ensure_user(
+    users: UserRepository,
+    hasher: PasswordHasher,
+    user_id: str,
+    email: str,
+    role: Role,
+    known_password: str | None,
+    now: int,
+) -> dict[str, Any]:
+    existing = users.get(DEMO_TENANT, user_id)
+    if (
+        existing is not None
+        and known_password is not None
+        and hasher.verify(known_password, existing.password_hash)[0]
+    ):
+        password = known_password
+    else:
+        password = generate_secret(18)
+        if existing is not None:
+            users.update_password_hash(DEMO_TENANT, user_id, hasher.hash(password), now=now)
+        else:
+            try:
+                users.create(
+                    User(
+                        DEMO_TENANT,
+                        user_id,
+                        email,
+                        hasher.hash(password),
+                        (role,),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            except EmailTaken:
+                raise RuntimeError(f"{email} belongs to another user in the demo tenant") from None
+    return {"user_id": user_id, "email": email, "password": password, "roles": [role.value]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Seed Echo's demo tenant (idempotent).")
+    parser.add_argument("--endpoint-url", default=None, help="e.g. http://127.0.0.1:4566 for LocalStack")
+    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    parser.add_argument("--stage", default="local")
+    parser.add_argument("--identity-table", required=True)
+    parser.add_argument("--signing-keys-table", required=True)
+    parser.add_argument("--issuer", default=None)
+    parser.add_argument("--previous", type=Path, default=None, help="a stack.json whose `demo` may be kept")
+    args = parser.parse_args(argv)
+    # PynamoDB and boto3 both honour these; LocalStack accepts any credentials.
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ["AWS_DEFAULT_REGION"] = args.region
+    previous: dict[str, Any] = {}
+    if args.previous is not None and args.previous.exists():
+        previous = json.loads(args.previous.read_text()).get("demo") or {}
+    demo = seed_demo(
+        identity_table=args.identity_table,
+        signing_keys_table=args.signing_keys_table,
+        stage=args.stage,
+        kms_client=boto3.client("kms", region_name=args.region, endpoint_url=args.endpoint_url),
+        previous=previous,
+        issuer=args.issuer,
+    )
+    json.dump(demo, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

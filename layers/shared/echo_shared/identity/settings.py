@@ -1,0 +1,61 @@
+"""Identity configuration, read once per process from the environment (see stacks/identity.py)."""
+
+from typing import Annotated, Self
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, model_validator
+
+from echo_shared.settings import EnvSettings, EventBusSettings, ResourceName
+
+
+def _issuer_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("ISSUER must be an absolute http(s) URL without query or fragment")
+    return value.rstrip("/")
+
+
+type IssuerUrl = Annotated[str, AfterValidator(_issuer_url)]
+
+
+class IdentitySettings(EnvSettings):
+    """What every identity function needs: who we are, where keys and grants live, token lifetimes."""
+
+    issuer: IssuerUrl = Field(validation_alias="ISSUER")
+    access_token_audience: ResourceName = Field(validation_alias="ACCESS_TOKEN_AUDIENCE")
+    identity_table: ResourceName = Field(validation_alias="IDENTITY_TABLE")
+    signing_keys_table: ResourceName = Field(validation_alias="SIGNING_KEYS_TABLE")
+    access_token_ttl_seconds: int = Field(
+        default=900, ge=60, le=3600, validation_alias="ACCESS_TOKEN_TTL_SECONDS"
+    )
+    id_token_ttl_seconds: int = Field(default=900, ge=60, le=3600, validation_alias="ID_TOKEN_TTL_SECONDS")
+
+    @property
+    def max_jwt_lifetime_seconds(self) -> int:
+        """How long after signing a JWT may still be accepted: the longest lifetime plus leeway."""
+        return max(self.access_token_ttl_seconds, self.id_token_ttl_seconds) + 60
+
+    @property
+    def uses_https(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    @model_validator(mode="after")
+    def _https_outside_sandbox(self) -> Self:
+        if not self.uses_https and not self.stage.is_sandbox:
+            raise ValueError("ISSUER must use https outside the local and dev stages")
+        return self
+
+
+class IdentityServiceSettings(IdentitySettings, EventBusSettings):
+    """Login, token and users functions: plus the bus and grant lifetimes."""
+
+    auth_code_ttl_seconds: int = Field(default=60, ge=10, le=60, validation_alias="AUTH_CODE_TTL_SECONDS")
+    refresh_token_ttl_seconds: int = Field(
+        default=30 * 24 * 3600, ge=3600, le=90 * 24 * 3600, validation_alias="REFRESH_TOKEN_TTL_SECONDS"
+    )
+    session_ttl_seconds: int = Field(
+        default=8 * 3600, ge=300, le=7 * 24 * 3600, validation_alias="SESSION_TTL_SECONDS"
+    )
+    login_transaction_ttl_seconds: int = Field(
+        default=900, ge=60, le=3600, validation_alias="LOGIN_TTL_SECONDS"
+    )

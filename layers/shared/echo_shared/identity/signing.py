@@ -1,0 +1,109 @@
+"""JWT signing with keys that never leave their vault (KMS in AWS, an in-memory vault in tests).
+
+joserfc serializes and verifies; only the compact-JWS assembly around an external signer is ours:
+the vault returns a DER ECDSA signature, which JOSE wants as the raw 64-byte r||s (RFC 7518 §3.4).
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from joserfc.jwk import ECKey
+from joserfc.util import urlsafe_b64encode
+
+from echo_shared.identity.claims import SIGNING_ALGORITHM
+from echo_shared.identity.errors import SigningUnavailable
+from echo_shared.identity.keys import SigningKey
+
+P256_COORDINATE_BYTES = 32
+# KMS Sign takes RAW messages up to 4096 bytes; our signing inputs stay far below.
+MAX_SIGNING_INPUT_BYTES = 4096
+
+
+class SignatureService(Protocol):
+    def sign(self, key_ref: str, message: bytes) -> bytes:
+        """ECDSA P-256 / SHA-256 over `message`, DER-encoded. Raises SigningUnavailable."""
+        ...
+
+
+class KeyVault(SignatureService, Protocol):
+    def create_signing_key(self) -> tuple[str, bytes]:
+        """Create a P-256 signing key; return its reference and its DER SubjectPublicKeyInfo."""
+        ...
+
+    def schedule_deletion(self, key_ref: str) -> None: ...
+
+
+class InMemoryKeyVault:
+    """Test adapter with the same contract as KMS: private keys stay inside this object."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+        self.scheduled_for_deletion: set[str] = set()
+
+    def create_signing_key(self) -> tuple[str, bytes]:
+        key_ref = f"local-key-{len(self._keys) + 1}"
+        private = ec.generate_private_key(ec.SECP256R1())
+        self._keys[key_ref] = private
+        public = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return key_ref, public
+
+    def schedule_deletion(self, key_ref: str) -> None:
+        self.scheduled_for_deletion.add(key_ref)
+
+    def sign(self, key_ref: str, message: bytes) -> bytes:
+        if key_ref not in self._keys or key_ref in self.scheduled_for_deletion:
+            raise SigningUnavailable("signing key unavailable")
+        return self._keys[key_ref].sign(message, ec.ECDSA(hashes.SHA256()))
+
+
+def der_to_jose_signature(der: bytes) -> bytes:
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(P256_COORDINATE_BYTES, "big") + s.to_bytes(P256_COORDINATE_BYTES, "big")
+
+
+def public_jwk(public_der: bytes) -> dict[str, Any]:
+    """The public JWK of a P-256 SubjectPublicKeyInfo, `kid` = its RFC 7638 thumbprint."""
+    public = serialization.load_der_public_key(public_der)
+    if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(public.curve, ec.SECP256R1):
+        raise SigningUnavailable("signing keys must be ECC P-256")
+    key = ECKey.import_key(public)
+    jwk = key.as_dict(private=False)
+    return {
+        "kty": jwk["kty"],
+        "crv": jwk["crv"],
+        "x": jwk["x"],
+        "y": jwk["y"],
+        "kid": key.thumbprint(),
+        "use": "sig",
+        "alg": SIGNING_ALGORITHM,
+    }
+
+
+def _b64_json(value: dict[str, Any]) -> bytes:
+    return urlsafe_b64encode(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class JwtSigner:
+    """Signs claims with whatever key `current_key` returns (the repository's `current` key)."""
+
+    signatures: SignatureService
+    current_key: Callable[[], SigningKey | None]
+
+    def sign(self, claims: dict[str, Any], *, typ: str) -> str:
+        key = self.current_key()
+        if key is None:
+            raise SigningUnavailable("no current signing key")
+        header = {"alg": SIGNING_ALGORITHM, "typ": typ, "kid": key.kid}
+        signing_input = _b64_json(header) + b"." + _b64_json(claims)
+        if len(signing_input) > MAX_SIGNING_INPUT_BYTES:
+            raise SigningUnavailable("token too large to sign")
+        signature = der_to_jose_signature(self.signatures.sign(key.key_ref, signing_input))
+        return (signing_input + b"." + urlsafe_b64encode(signature)).decode("ascii")

@@ -1,0 +1,146 @@
+"""Users: belong to one tenant, are found by normalized email, carry roles as data."""
+
+import secrets
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Protocol
+
+from echo_shared.identity.claims import Role
+from echo_shared.identity.errors import EmailTaken, InvalidInput, NotFound
+
+MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_PART_LENGTH = 64
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    tenant: str
+    user_id: str
+    email: str
+    password_hash: str
+    roles: tuple[Role, ...]
+    status: UserStatus = UserStatus.ACTIVE
+    created_at: int = 0
+    updated_at: int = 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is UserStatus.ACTIVE
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return tuple(role.value for role in self.roles)
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    users: list[User]
+    next_cursor: str | None = field(default=None)
+
+
+def new_user_id() -> str:
+    return f"usr_{secrets.token_hex(12)}"
+
+
+def parse_roles(values: Iterable[str]) -> tuple[Role, ...]:
+    try:
+        roles = {Role(value) for value in values}
+    except ValueError:
+        raise InvalidInput("unknown role") from None
+    return tuple(sorted(roles))
+
+
+def normalize_email(raw: str) -> str:
+    """NFKC, trimmed, lower-cased; one `@`, no whitespace or controls, RFC 5321 lengths.
+
+    Emails are identifiers here, so the whole address is case-folded: `Alice@Example.COM` and
+    `alice@example.com` are one account. No provider-specific rewriting (dots, plus tags).
+    """
+    email = unicodedata.normalize("NFKC", raw).strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH or email.count("@") != 1:
+        raise InvalidInput("enter a valid email address")
+    local, domain = email.split("@")
+    if not local or not domain or len(local) > MAX_LOCAL_PART_LENGTH:
+        raise InvalidInput("enter a valid email address")
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in email):
+        raise InvalidInput("enter a valid email address")
+    labels = domain.split(".")
+    if len(labels) < 2 or any(not label or label.startswith("-") or label.endswith("-") for label in labels):
+        raise InvalidInput("enter a valid email address")
+    return email
+
+
+class UserRepository(Protocol):
+    def get(self, tenant: str, user_id: str) -> User | None: ...
+
+    def find_by_email(self, tenant: str, email: str) -> User | None:
+        """`email` must already be normalized."""
+        ...
+
+    def create(self, user: User) -> None:
+        """Raises EmailTaken if the tenant already has a user with this email (atomic)."""
+        ...
+
+    def update_password_hash(self, tenant: str, user_id: str, password_hash: str, *, now: int) -> None: ...
+
+    def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
+        """Raises NotFound."""
+        ...
+
+    def delete(self, tenant: str, user_id: str) -> User:
+        """Removes the user and its email claim (personal data); raises NotFound."""
+        ...
+
+    def list_users(self, tenant: str, *, limit: int, cursor: str | None) -> UserPage: ...
+
+
+class InMemoryUserRepository:
+    def __init__(self) -> None:
+        self._users: dict[tuple[str, str], User] = {}
+        self._emails: dict[tuple[str, str], str] = {}
+
+    def get(self, tenant: str, user_id: str) -> User | None:
+        return self._users.get((tenant, user_id))
+
+    def find_by_email(self, tenant: str, email: str) -> User | None:
+        user_id = self._emails.get((tenant, email))
+        return None if user_id is None else self._users.get((tenant, user_id))
+
+    def create(self, user: User) -> None:
+        if (user.tenant, user.email) in self._emails:
+            raise EmailTaken("an account with this email already exists")
+        self._emails[(user.tenant, user.email)] = user.user_id
+        self._users[(user.tenant, user.user_id)] = user
+
+    def update_password_hash(self, tenant: str, user_id: str, password_hash: str, *, now: int) -> None:
+        user = self._require(tenant, user_id)
+        self._users[(tenant, user_id)] = replace(user, password_hash=password_hash, updated_at=now)
+
+    def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
+        user = replace(self._require(tenant, user_id), status=status, updated_at=now)
+        self._users[(tenant, user_id)] = user
+        return user
+
+    def delete(self, tenant: str, user_id: str) -> User:
+        user = self._require(tenant, user_id)
+        del self._users[(tenant, user_id)]
+        del self._emails[(tenant, user.email)]
+        return user
+
+    def list_users(self, tenant: str, *, limit: int, cursor: str | None) -> UserPage:
+        ids = sorted(uid for (t, uid) in self._users if t == tenant and (cursor is None or uid > cursor))
+        page = [self._users[(tenant, uid)] for uid in ids[:limit]]
+        return UserPage(page, page[-1].user_id if len(ids) > limit else None)
+
+    def _require(self, tenant: str, user_id: str) -> User:
+        user = self._users.get((tenant, user_id))
+        if user is None:
+            raise NotFound("no such user")
+        return user

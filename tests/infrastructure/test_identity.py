@@ -1,0 +1,185 @@
+"""The identity construct, synthesized alone (tests/integration/identity/stack_template.py): tables,
+least-privilege roles, the authorizer contract, routes, the rotation schedule, cdk-nag clean."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from stacks.identity import PROTECTED_ROUTES, PUBLIC_ROUTES, SIGNING_KEY_TAG
+from tests.integration.identity.stack_template import build_app, template
+
+
+def _function(template_: Template, handler_package: str) -> tuple[str, Mapping[str, Any]]:
+    for logical_id, function in template_.find_resources("AWS::Lambda::Function").items():
+        if function["Properties"]["Handler"] == f"{handler_package}.handler.lambda_handler":
+            return logical_id, function
+    raise AssertionError(f"no function {handler_package}")
+
+
+def _statements(template_: Template, handler_package: str) -> list[dict[str, Any]]:
+    _, function = _function(template_, handler_package)
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements: list[dict[str, Any]] = []
+    for policy in template_.find_resources("AWS::IAM::Policy").values():
+        if any(r["Ref"] == role for r in policy["Properties"]["Roles"]):
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _on_table(statement: dict[str, Any], table_prefix: str) -> bool:
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    return any(
+        isinstance(r, dict) and r.get("Fn::GetAtt", [""])[0].startswith(table_prefix) for r in resources
+    )
+
+
+def _leading_keys(statement: dict[str, Any]) -> set[str]:
+    keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys", [])
+    return set(keys)
+
+
+@pytest.mark.parametrize("stage", ["local", "prod"])
+def test_the_construct_passes_cdk_nag(stage: str) -> None:
+    # Synthesis raises on any unacknowledged AwsSolutions/Serverless finding.
+    app, _ = build_app(stage)
+    app.synth()
+
+
+def test_identity_table_has_typed_items_ttl_pitr_encryption_and_is_retained_in_prod() -> None:
+    template("prod").has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": {
+                "TableName": "echo-prod-identity",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+                "DeletionProtectionEnabled": True,
+            },
+            "DeletionPolicy": "Retain",
+        },
+    )
+    template("prod").has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"TableName": "echo-prod-signing-keys", "KeySchema": [{"AttributeName": "kid", "KeyType": "HASH"}]},
+    )
+
+
+def test_every_identity_table_grant_is_limited_to_its_item_prefixes() -> None:
+    # Given every function's statements on the identity table
+    for package in ("login", "token_service", "authorizer", "users"):
+        for statement in _statements(template("prod"), package):
+            if _on_table(statement, "IdentityIdentityTable"):
+                # Then each is conditioned on partition-key prefixes
+                assert _leading_keys(statement), (package, statement)
+
+
+def test_the_authorizer_only_reads_published_keys_and_the_revoked_jti_list() -> None:
+    statements = _statements(template("prod"), "authorizer")
+    granted = set().union(*(_actions(s) for s in statements))
+    assert granted == {
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    identity_reads = [s for s in statements if _on_table(s, "IdentityIdentityTable")]
+    assert [_leading_keys(s) for s in identity_reads] == [{"JTI#*"}]
+
+
+def test_only_the_token_service_signs_and_only_with_this_stages_tagged_keys() -> None:
+    for package in ("login", "authorizer", "users", "key_rotation", "token_service"):
+        signs = [s for s in _statements(template("prod"), package) if "kms:Sign" in _actions(s)]
+        if package != "token_service":
+            assert signs == [], package
+            continue
+        (sign,) = signs
+        assert sign["Condition"] == {"StringEquals": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": "prod"}}
+
+
+def test_only_the_rotation_writes_signing_keys_and_creates_only_tagged_p256_keys() -> None:
+    for package in ("login", "token_service", "authorizer", "users"):
+        for statement in _statements(template("prod"), package):
+            if _on_table(statement, "IdentitySigningKeysTable"):
+                assert _actions(statement) == {"dynamodb:Scan"}, package
+    create = next(s for s in _statements(template("prod"), "key_rotation") if "kms:CreateKey" in _actions(s))
+    assert create["Condition"]["StringEquals"] == {
+        f"aws:RequestTag/{SIGNING_KEY_TAG}": "prod",
+        "kms:KeySpec": "ECC_NIST_P256",
+        "kms:KeyUsage": "SIGN_VERIFY",
+    }
+    assert create["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [SIGNING_KEY_TAG]}
+
+
+def test_no_function_gets_a_private_key_or_a_secret_through_its_environment() -> None:
+    for function in template("prod").find_resources("AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert not any("SECRET" in name or "PRIVATE" in name for name in variables)
+
+
+def test_the_token_authorizer_reads_the_bearer_header_and_caches_briefly() -> None:
+    template("prod").has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {
+            "Type": "TOKEN",
+            "IdentitySource": "method.request.header.Authorization",
+            "IdentityValidationExpression": "^[Bb]earer [-0-9A-Za-z._~+/]+=*$",
+            "AuthorizerResultTtlInSeconds": 60,
+        },
+    )
+
+
+def test_public_and_protected_routes() -> None:
+    methods = [m["Properties"] for m in template("prod").find_resources("AWS::ApiGateway::Method").values()]
+    public = [
+        m for m in methods if m["AuthorizationType"] == "NONE" and m["Integration"]["Type"] == "AWS_PROXY"
+    ]
+    protected = [m for m in methods if m["AuthorizationType"] == "CUSTOM"]
+    assert len(public) == sum(len(methods) for routes in PUBLIC_ROUTES.values() for _, methods in routes)
+    assert len(protected) == sum(len(methods) for _, methods in PROTECTED_ROUTES)
+    assert all("AuthorizerId" in m for m in protected)
+
+
+def test_issuer_is_derived_from_the_rest_api_per_stage() -> None:
+    _, local = _function(template("local"), "token_service")
+    _, prod = _function(template("prod"), "token_service")
+    local_issuer = local["Properties"]["Environment"]["Variables"]["ISSUER"]["Fn::Join"][1]
+    prod_issuer = prod["Properties"]["Environment"]["Variables"]["ISSUER"]["Fn::Join"][1]
+    assert local_issuer[0] == "http://127.0.0.1:4566/_aws/execute-api/"
+    assert prod_issuer[0] == "https://"
+    assert local_issuer[1]["Ref"].startswith("ApiRestApi")
+    assert prod_issuer[1]["Ref"].startswith("ApiRestApi")
+
+
+def test_rotation_runs_hourly_one_at_a_time_with_a_dlq() -> None:
+    template("prod").has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 hour)",
+            "Targets": [
+                Match.object_like({"DeadLetterConfig": Match.any_value(), "RetryPolicy": Match.any_value()})
+            ],
+        },
+    )
+    _, rotation = _function(template("prod"), "key_rotation")
+    assert rotation["Properties"]["ReservedConcurrentExecutions"] == 1
+    assert rotation["Properties"]["Environment"]["Variables"]["KEY_DELETION_WINDOW_DAYS"] == "30"
+
+
+def test_the_iam_tag_condition_names_the_tag_the_vault_puts_on_keys() -> None:
+    from echo_shared.identity.kms import PURPOSE_TAG
+
+    assert SIGNING_KEY_TAG == PURPOSE_TAG

@@ -1,0 +1,123 @@
+"""The identity service under moto: tables built from the CDK template, the demo tenant seeded with
+the real seeding code, the bus captured in an SQS queue, and the handlers behind an API Gateway
+emulator that real OAuth clients (Authlib over httpx) talk to."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from echo_shared.identity.seed import seed_demo
+from echo_shared.lazy import reset_cached_resources
+from moto import mock_aws
+
+from tests.integration.identity.gateway import ISSUER, ApiGateway
+from tests.integration.identity.stack_template import table_definitions
+
+AUDIENCE = "urn:echo:api:local"
+
+
+@dataclass
+class IdentityWorld:
+    demo: dict[str, Any]
+    gateway: ApiGateway
+    dynamodb: Any
+    kms: Any
+    sqs: Any
+    queue_url: str
+    tables: dict[str, str]
+
+    def published_events(self) -> list[dict[str, Any]]:
+        """Drain the bus capture queue (raw delivery: each body is an envelope)."""
+        events: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return events
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _table_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for logical_id, properties in table_definitions("local").items():
+        env = "IDENTITY_TABLE" if logical_id.startswith("IdentityIdentityTable") else "SIGNING_KEYS_TABLE"
+        names[env] = properties["TableName"]
+    return names
+
+
+@pytest.fixture
+def identity_env(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {"ISSUER": ISSUER, "ACCESS_TOKEN_AUDIENCE": AUDIENCE, **_table_names()}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return echo_env | env
+
+
+@pytest.fixture
+def identity(
+    identity_env: dict[str, str],
+    aws_fixture_event: Callable[[str], dict[str, Any]],
+    lambda_context: Any,
+) -> Iterator[IdentityWorld]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        for properties in table_definitions("local").values():
+            dynamodb.create_table(
+                TableName=properties["TableName"],
+                KeySchema=properties["KeySchema"],
+                AttributeDefinitions=properties["AttributeDefinitions"],
+                BillingMode=properties["BillingMode"],
+            )
+            if "TimeToLiveSpecification" in properties:
+                dynamodb.update_time_to_live(
+                    TableName=properties["TableName"],
+                    TimeToLiveSpecification=properties["TimeToLiveSpecification"],
+                )
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        topic_arn = sns.create_topic(Name=identity_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1])["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="identity-events-capture")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        )
+        kms = boto3.client("kms")
+        demo = seed_demo(
+            identity_table=identity_env["IDENTITY_TABLE"],
+            signing_keys_table=identity_env["SIGNING_KEYS_TABLE"],
+            stage="local",
+            kms_client=kms,
+            issuer=ISSUER,
+        )
+        reset_cached_resources()
+        from authorizer.handler import lambda_handler as authorizer
+        from login.handler import lambda_handler as login
+        from token_service.handler import lambda_handler as token
+        from users.handler import lambda_handler as users
+
+        gateway = ApiGateway(
+            handlers={"login": login, "token_service": token, "users": users},
+            authorizer=authorizer,
+            base_event=copy.deepcopy(aws_fixture_event("apiGatewayProxyEvent.json")),
+            context_factory=lambda: lambda_context,
+        )
+        yield IdentityWorld(
+            demo=demo,
+            gateway=gateway,
+            dynamodb=dynamodb,
+            kms=kms,
+            sqs=sqs,
+            queue_url=queue_url,
+            tables={k: v for k, v in identity_env.items() if k.endswith("_TABLE")},
+        )
+        reset_cached_resources()

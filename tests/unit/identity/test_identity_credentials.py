@@ -1,0 +1,140 @@
+"""Password hashing and policy, email normalization, lockout policy."""
+
+from __future__ import annotations
+
+import pytest
+from echo_shared.identity.attempts import (
+    ACCOUNT_POLICY,
+    IP_POLICY,
+    InMemoryAttemptStore,
+    LockoutPolicy,
+    account_key,
+)
+from echo_shared.identity.errors import InvalidInput, PasswordRejected
+from echo_shared.identity.passwords import (
+    ARGON2_MEMORY_KIB,
+    ARGON2_TIME_COST,
+    PasswordHasher,
+    breached_passwords,
+    check_password_policy,
+)
+from echo_shared.identity.users import normalize_email
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.unit.identity.fakes import hasher
+
+
+def test_hashes_are_argon2id_with_at_least_19_mib_and_two_passes() -> None:
+    hashed = hasher().hash("a long enough passphrase")
+    assert hashed.startswith("$argon2id$")
+    assert f"m={ARGON2_MEMORY_KIB},t={ARGON2_TIME_COST}," in hashed
+    assert ARGON2_MEMORY_KIB >= 19 * 1024
+    assert ARGON2_TIME_COST >= 2
+
+
+def test_verify_accepts_the_password_and_refuses_others() -> None:
+    hashed = hasher().hash("a long enough passphrase")
+    assert hasher().verify("a long enough passphrase", hashed) == (True, None)
+    assert hasher().verify("a long enough passphrasE", hashed)[0] is False
+    assert hasher().verify("x" * 10_000, hashed)[0] is False
+
+
+def test_verify_returns_a_rehash_when_parameters_are_weaker_than_the_policy() -> None:
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    weak = Argon2Hasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash("a long enough passphrase")
+    matches, replacement = hasher().verify("a long enough passphrase", weak)
+    assert matches is True
+    assert replacement is not None
+    assert f"m={ARGON2_MEMORY_KIB}" in replacement
+
+
+def test_the_dummy_verification_runs_a_real_argon2_check() -> None:
+    # Given a fresh hasher (no dummy hash yet)
+    fresh = PasswordHasher()
+    # When it verifies against the dummy, it builds one with the same parameters and spends the time
+    fresh.verify_dummy("whatever")
+    assert fresh._dummy is not None
+    assert fresh._dummy.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short", "at least"),
+        ("x" * 129, "at most"),
+        ("password1234", "breaches"),
+        ("PassWord1234", "breaches"),
+        ("correcthorsebatterystaple", "breaches"),
+        ("aaaaaaaaaaaaaaaa", "repetitive"),
+        ("alice-rocks-2026!", "email"),
+    ],
+)
+def test_password_policy_rejects(password: str, reason: str) -> None:
+    with pytest.raises(PasswordRejected, match=reason):
+        check_password_policy(password, email="alice@example.com")
+
+
+def test_password_policy_accepts_a_long_unlisted_passphrase() -> None:
+    check_password_policy("violet tram under the bridge", email="alice@example.com")
+
+
+def test_the_bundled_breached_list_is_loaded_and_lower_cased() -> None:
+    listed = breached_passwords()
+    assert "password1234" in listed
+    assert all(entry == entry.lower() for entry in listed)
+    assert not any(entry.startswith("#") for entry in listed)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        ("Alice@Example.COM", "alice@example.com"),
+        ("  alice@example.com\t", "alice@example.com"),
+        ("\uff41\uff4c\uff49\uff43\uff45@example.com", "alice@example.com"),  # fullwidth letters (NFKC)
+        ("alice+tag@example.com", "alice+tag@example.com"),
+    ],
+)
+def test_email_normalization(raw: str, normalized: str) -> None:
+    assert normalize_email(raw) == normalized
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "alice", "@example.com", "alice@", "a@b@c.com", "alice@localhost", "al ice@example.com",
+     "alice@-example.com", "alice@example..com", "alice\x00@example.com", "a" * 65 + "@example.com"],
+)  # fmt: skip
+def test_invalid_emails_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        normalize_email(raw)
+
+
+@given(st.emails())
+def test_normalization_is_idempotent(email: str) -> None:
+    try:
+        once = normalize_email(email)
+    except InvalidInput:
+        return
+    assert normalize_email(once) == once
+    assert normalize_email(once.upper()) == once
+
+
+def test_lockout_doubles_from_the_threshold_up_to_the_ceiling() -> None:
+    policy = LockoutPolicy(threshold=5, base_lock_seconds=30, max_lock_seconds=900, window_seconds=900)
+    assert [policy.lock_seconds(n) for n in range(1, 12)] == [0, 0, 0, 0, 30, 60, 120, 240, 480, 900, 900]
+    assert IP_POLICY.threshold > ACCOUNT_POLICY.threshold
+
+
+def test_counters_restart_after_a_quiet_window() -> None:
+    store = InMemoryAttemptStore()
+    key = account_key("demo", "alice@example.com")
+    for second in range(4):
+        store.record_failure(key, now=second, policy=ACCOUNT_POLICY)
+    counter = store.record_failure(key, now=4, policy=ACCOUNT_POLICY)
+    assert counter.failures == 5
+    assert counter.is_locked(4 + 29)
+    assert not counter.is_locked(4 + 30)
+    later = store.record_failure(key, now=4 + ACCOUNT_POLICY.window_seconds, policy=ACCOUNT_POLICY)
+    assert later.failures == 1
+    assert "alice" not in key

@@ -1,0 +1,61 @@
+"""A relying party for e2e tests: Authlib's OAuth2Client plus a browser (httpx with a cookie jar)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.integrations.httpx_client import OAuth2Client
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
+
+
+class RelyingParty:
+    """The demo public client as an app using Authlib would be, plus a browser with a cookie jar."""
+
+    def __init__(self, stack: dict[str, Any]) -> None:
+        public = stack["demo"]["public_client"]
+        self.browser = httpx.Client(timeout=30)
+        self.oauth = OAuth2Client(
+            client_id=public["client_id"],
+            token_endpoint_auth_method="none",
+            redirect_uri=public["redirect_uri"],
+            scope="openid email audit:read",
+            code_challenge_method="S256",
+            timeout=30,
+        )
+        self.metadata = self.browser.get(stack["issuer"] + "/.well-known/openid-configuration").json()
+
+    def sign_in(self, email: str, password: str) -> httpx.Response:
+        self.verifier, self.nonce = generate_token(48), generate_token(16)
+        url, _ = self.oauth.create_authorization_url(
+            self.metadata["authorization_endpoint"], code_verifier=self.verifier, nonce=self.nonce
+        )
+        to_login = self.browser.get(url)
+        assert to_login.status_code in (302, 303), to_login.text
+        form = self.browser.get(to_login.headers["location"])
+        assert form.status_code == 200, form.text
+        match = _CSRF.search(form.text)
+        assert match is not None, "no CSRF token on the login page"
+        action = str(form.url).split("?", 1)[0]
+        return self.browser.post(
+            action, data={"email": email, "password": password, "csrf_token": match.group(1)}
+        )
+
+    def tokens_for(self, email: str, password: str) -> dict[str, Any]:
+        back = self.sign_in(email, password)
+        assert back.status_code in (302, 303), back.text
+        return dict(
+            self.oauth.fetch_token(
+                self.metadata["token_endpoint"],
+                authorization_response=back.headers["location"],
+                code_verifier=self.verifier,
+            )
+        )

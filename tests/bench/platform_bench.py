@@ -24,10 +24,16 @@ SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
 RUNTIME_PYTHON = STATE / "localstack/runtimes/python3.13/bin/python"
 
 
+# Sample files are named after the capability, not always the package.
+SAMPLE_PREFIX = {"token_service": "token.discovery", "key_rotation": "key_rotation.scheduled"}
+
+
 def _sample_event(function: str) -> bytes:
     if function in SAMPLE_EVENTS:
         return json.dumps(SAMPLE_EVENTS[function]).encode()
-    samples = sorted((REPO / "events").glob(f"{function}.*.json"))
+    samples = sorted((REPO / "events").glob(f"{SAMPLE_PREFIX.get(function, function)}.*json"))
+    if not samples:
+        raise FileNotFoundError(f"no sample event for {function} in events/")
     return samples[0].read_bytes()
 
 

@@ -216,3 +216,29 @@ def test_unsigned_confused_and_injected_tokens_are_refused(stack: dict[str, Any]
     }
     for name, token in attacks.items():
         assert _status(stack, token) == 401, name
+
+
+def test_rotate_now_promotes_a_new_key_and_earlier_tokens_still_verify(
+    stack: dict[str, Any], aws: Callable[[str], Any]
+) -> None:
+    # Given a token signed by the current key
+    keys = DynamoSigningKeyRepository(stack["tables"]["signing_keys"])
+    before = _admin_token(stack)
+    old = current_key(keys.list_keys())
+    assert old is not None
+    # When an operator rotates now (the incident path; the hourly schedule runs the same function)
+    response = aws("lambda").invoke(
+        FunctionName=stack["functions"]["key_rotation"],
+        Payload=json.dumps({"action": "rotate_now", "compromised": False}),
+    )
+    assert "FunctionError" not in response, response["Payload"].read()
+    report = json.loads(response["Payload"].read())
+    # Then a new key is current, the old one stays published as previous, and its tokens still verify
+    new = current_key(keys.list_keys())
+    assert new is not None
+    assert new.kid != old.kid
+    assert report["activated"] == [new.kid]
+    assert report["demoted"] == [old.kid]
+    states = {key.kid: key.state.value for key in keys.list_keys()}
+    assert states[old.kid] == "previous"
+    assert _status(stack, before) == 200

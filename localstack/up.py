@@ -142,8 +142,12 @@ def bootstrap(log: Path) -> str:
 
 def deploy(log: Path) -> str:
     # Direct deployment: LocalStack's change-set engine has crashed on updates (LOCALSTACK_OFFLINE.md).
+    start = log.stat().st_size if log.exists() else 0
     cdk(["deploy", STACK_NAME, "--require-approval", "never", "--method=direct", "--progress", "events"], log)
-    return STACK_NAME + ensure_api_stage(log)
+    restored = ensure_api_stage(log)
+    if "(no changes)" in log.read_text()[start:]:
+        return f"already deployed, no changes{restored}"
+    return STACK_NAME + restored
 
 
 def ensure_api_stage(log: Path) -> str:

@@ -62,6 +62,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## Platform",
         "",
+        "Timings of the latest `make up` steps that did work (a redeploy without changes shows as such).",
+        "",
         "| step | seconds |",
         "|---|---|",
     ]

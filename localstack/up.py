@@ -118,11 +118,9 @@ def run(command: Sequence[str], log: Path, *, env: dict[str, str] | None = None)
 
 
 def cdk(args: Sequence[str], log: Path) -> None:
-    run(
-        [str(REPO / "node_modules/.bin/cdklocal"), *args, "--no-notices", "-c", f"stage={STAGE}"],
-        log,
-        env=aws_env(),
-    )
+    # The issuer URL embeds the endpoint: pass the one we deploy to (the port can differ).
+    context = ["-c", f"stage={STAGE}", "-c", f"localstack_endpoint={ENDPOINT}"]
+    run([str(REPO / "node_modules/.bin/cdklocal"), *args, "--no-notices", *context], log, env=aws_env())
 
 
 def stack_exists(name: str) -> bool:

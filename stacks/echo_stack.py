@@ -84,6 +84,7 @@ class EchoStack(cdk.Stack):
         )
         self.audit.grant_read(audit_api)
         self.log_sink.grant_read(audit_api)
+        self.authz.grant_decide(audit_api)
         self.functions["audit_api"] = audit_api
         for path in ("/audit/events", "/audit/verify", "/logs"):
             self.api.route(path, ["GET"], audit_api, access="authorizer", authorizer=self.identity.authorizer)

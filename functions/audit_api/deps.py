@@ -8,6 +8,10 @@ from echo_shared.audit import AuditChainReader, ChainVerifier
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.kms import KmsCheckpointSigner
 from echo_shared.audit.s3 import S3CheckpointStore
+from echo_shared.authz import AuthzClient, AuthzRequest, EntityRef, ResourceType
+from echo_shared.authz.caller import Caller, caller_from_authorizer
+from echo_shared.authz.errors import AuthzUnavailable
+from echo_shared.authz.runtime import default_client
 from echo_shared.events import is_valid_tenant
 from echo_shared.lazy import cached_resource
 from echo_shared.logs import LogRepository
@@ -15,7 +19,7 @@ from echo_shared.logs.dynamodb import DynamoLogRepository
 from fastapi import Depends, Request
 
 from audit_api.errors import Unauthenticated
-from audit_api.queries import ROLE_ADMIN, Principal
+from audit_api.queries import ROLE_ADMIN, DecisionPoint, Principal
 from audit_api.settings import AuditApiSettings, AuthMode
 
 TENANT_HEADER = "x-echo-tenant"
@@ -73,14 +77,40 @@ def get_current_principal(
             raise Unauthenticated("missing or invalid X-Echo-Tenant header")
         return Principal(tenant=tenant, subject=API_KEY_SUBJECT, roles=frozenset({ROLE_ADMIN}))
     event: dict[str, Any] = request.scope.get("aws.event") or {}
-    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    request_context = event.get("requestContext") or {}
+    context = request_context.get("authorizer") or {}
     tenant = context.get("tenant")
     subject = context.get("sub") or context.get("principalId")
     if not isinstance(tenant, str) or not is_valid_tenant(tenant):
         raise Unauthenticated("no authenticated tenant")
     if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
         raise Unauthenticated("no authenticated subject")
-    return Principal(tenant=tenant, subject=subject, roles=_roles(context.get("roles")))
+    decide = None
+    if settings.authz_decisions:
+        decide = _cedar_decision_point(
+            caller_from_authorizer(context), str(request_context.get("requestId", ""))
+        )
+    return Principal(tenant=tenant, subject=subject, roles=_roles(context.get("roles")), decide=decide)
+
+
+def _cedar_decision_point(caller: Caller, request_id: str) -> DecisionPoint:
+    """Each route asks the authz library once, in-process; the decision is audited like any other."""
+
+    def decide(action: str) -> bool:
+        decision = get_authz_client().check(
+            AuthzRequest(caller.principal, action, EntityRef(ResourceType.TENANT.value, caller.tenant)),
+            request_id=request_id,
+            asked_by=caller.label,
+        )
+        if decision.unavailable:
+            raise AuthzUnavailable("the audit API cannot be authorized right now")
+        return decision.allowed
+
+    return decide
+
+
+def get_authz_client() -> AuthzClient:
+    return default_client()
 
 
 def _roles(raw: object) -> frozenset[str]:

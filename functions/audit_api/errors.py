@@ -6,6 +6,7 @@ Domain exceptions carry no status codes; messages never echo request values.
 """
 
 from echo_shared.audit import AuditStoreThrottled, CheckpointError
+from echo_shared.authz.errors import AuthzUnavailable
 from echo_shared.web import ApiError, ErrorTable, Forbidden, Unauthenticated
 
 __all__ = ["ERROR_TABLE", "Forbidden", "InvalidCursor", "InvalidFilter", "Unauthenticated"]
@@ -24,4 +25,5 @@ ERROR_TABLE: ErrorTable = {
     InvalidCursor: (400, "invalid_cursor"),
     AuditStoreThrottled: (503, "unavailable"),
     CheckpointError: (503, "unavailable"),
+    AuthzUnavailable: (503, "unavailable"),
 }

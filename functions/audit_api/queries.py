@@ -14,6 +14,18 @@ from audit_api.errors import Forbidden, InvalidFilter
 
 ROLE_ADMIN = "admin"
 ROLE_AUDITOR = "auditor"
+AUDIT_READ = "audit:read"
+AUDIT_VERIFY = "audit:verify"
+LOG_READ = "log:read"
+# The baseline Cedar policies' answer for each action, used only where no decision point is wired
+# (the local api-key mode and unit tests); deployed behind the authorizer, Cedar decides.
+_ROLES_ALLOWED = {
+    AUDIT_READ: {ROLE_AUDITOR, ROLE_ADMIN},
+    AUDIT_VERIFY: {ROLE_AUDITOR, ROLE_ADMIN},
+    LOG_READ: {ROLE_ADMIN},
+}
+
+type DecisionPoint = Callable[[str], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +33,13 @@ class Principal:
     tenant: str
     subject: str
     roles: frozenset[str]
+    decide: DecisionPoint | None = None
 
-    def has_any_role(self, *roles: str) -> bool:
-        return not self.roles.isdisjoint(roles)
+    def may(self, action: str) -> bool:
+        """May this principal take `action` on its own tenant?"""
+        if self.decide is not None:
+            return self.decide(action)
+        return not self.roles.isdisjoint(_ROLES_ALLOWED[action])
 
 
 class Order(StrEnum):
@@ -48,7 +64,7 @@ class Page[T]:
 def list_audit_events(reader: AuditChainReader, principal: Principal, query: ListQuery) -> Page[AuditRecord]:
     """Auditors and admins see the tenant's whole trail; anyone else only events they acted in."""
     filters = _checked(query.filters)
-    if not principal.has_any_role(ROLE_AUDITOR, ROLE_ADMIN):
+    if not principal.may(AUDIT_READ):
         if filters.actor not in (None, principal.subject):
             raise Forbidden("you may only read your own audit trail")
         filters = replace(filters, actor=principal.subject)
@@ -59,7 +75,7 @@ def list_audit_events(reader: AuditChainReader, principal: Principal, query: Lis
 
 
 def list_logs(repository: LogRepository, principal: Principal, query: ListQuery) -> Page[LogEntry]:
-    if not principal.has_any_role(ROLE_ADMIN):
+    if not principal.may(LOG_READ):
         raise Forbidden("reading logs needs the admin role")
     filters = _checked(query.filters)
     scope = CursorScope("logs", principal.tenant, query.order is Order.NEWEST, filters)
@@ -69,7 +85,7 @@ def list_logs(repository: LogRepository, principal: Principal, query: ListQuery)
 
 
 def verify_tenant_chain(verifier: ChainVerifier, principal: Principal) -> VerificationResult:
-    if not principal.has_any_role(ROLE_AUDITOR, ROLE_ADMIN):
+    if not principal.may(AUDIT_VERIFY):
         raise Forbidden("verifying the chain needs the auditor or admin role")
     return verifier.verify(principal.tenant)
 

@@ -17,6 +17,12 @@ class AuditApiSettings(AuditStoreSettings, LogStoreSettings):
     # REST proxy events carry the resource path without the stage; only a custom-domain base
     # path mapping adds a prefix, and then this names it.
     base_path: str = Field(default="/", pattern=r"^/[A-Za-z0-9/_-]*$", validation_alias="AUDIT_API_BASE_PATH")
+    # Set (with the rest of the authz library's settings) when the stack grants in-process decisions.
+    authz_policy_table: str | None = Field(default=None, validation_alias="AUTHZ_POLICY_TABLE")
+
+    @property
+    def authz_decisions(self) -> bool:
+        return self.auth_mode is AuthMode.AUTHORIZER and self.authz_policy_table is not None
 
     @model_validator(mode="after")
     def _api_key_only_in_sandbox(self) -> Self:

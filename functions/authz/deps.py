@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from echo_shared.authz import AuthzClient
 from echo_shared.authz.admin import PolicyAdministration
+from echo_shared.authz.caller import Caller, caller_from_authorizer
 from echo_shared.authz.dynamodb import DynamoEntityProvider, DynamoPolicyStore
 from echo_shared.authz.entities import EntityProvider
 from echo_shared.authz.validation import PolicyValidator
@@ -11,7 +12,6 @@ from echo_shared.events import SnsEventPublisher
 from echo_shared.lazy import cached_resource
 from fastapi import Depends, Request
 
-from authz.caller import Caller, caller_from_authorizer
 from authz.settings import AuthzApiSettings
 
 SERVICE_LABEL = "service:authz"

@@ -23,12 +23,12 @@ from echo_shared.authz import (
     ResourceType,
 )
 from echo_shared.authz.admin import PolicyAdministration
+from echo_shared.authz.caller import Caller, TokenType
 from echo_shared.authz.entities import EntityProvider
 from echo_shared.authz.errors import EntityStoreUnavailable
 from echo_shared.authz.store import Activation, ActivationKind
 from echo_shared.observability import count
 
-from authz.caller import Caller, TokenType
 from authz.errors import Forbidden
 from authz.schemas import CheckIn, ListIn, PrincipalIn
 

@@ -2,10 +2,10 @@
 
 import pytest
 from authz import logic
-from authz.caller import Caller, TokenType, caller_from_authorizer
 from authz.errors import Forbidden, Unauthenticated
 from authz.schemas import BatchIn, CheckIn, ListIn, PrincipalIn
 from echo_shared.authz import BatchTooLarge, Effect, InvalidAuthzRequest, Principal, PrincipalType
+from echo_shared.authz.caller import Caller, TokenType, caller_from_authorizer
 
 from tests.unit.authz.factories import OTHER, TENANT, AuthzWorld
 

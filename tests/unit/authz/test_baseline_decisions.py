@@ -118,7 +118,10 @@ PLATFORM_TABLE: list[tuple[Principal, str, Effect]] = [
     (user("vic", "viewer", "member"), "document:create", Effect.ALLOW),
     (user("nobody"), "audit:read", Effect.DENY),
     (service("svc", "audit:read"), "audit:read", Effect.ALLOW),
-    (service("svc", "audit:read"), "audit:verify", Effect.DENY),
+    (service("svc", "audit:read"), "audit:verify", Effect.ALLOW),
+    (service("svc", "audit:read"), "log:read", Effect.DENY),
+    (service("svc", "logs:read"), "log:read", Effect.ALLOW),
+    (service("svc", "logs:read"), "audit:read", Effect.DENY),
     (service("svc", "authz:check"), "audit:read", Effect.DENY),
     (service("svc", "policy:admin"), "policy:admin", Effect.DENY),
 ]

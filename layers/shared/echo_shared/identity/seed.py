@@ -47,7 +47,7 @@ CONFIDENTIAL_CLIENT_ID = "echo-demo-service"
 DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 DEMO_POST_LOGOUT_URI = "http://127.0.0.1:8765/"
 PUBLIC_SCOPES = frozenset({"openid", "email", "audit:read", "documents:read", "documents:write"})
-SERVICE_SCOPES = frozenset({"audit:read", "documents:read"})
+SERVICE_SCOPES = frozenset({"audit:read", "logs:read", "documents:read"})
 DAY = 24 * 3600
 
 

@@ -13,8 +13,7 @@ from typing import Any
 from echo_shared.authz import Principal
 from echo_shared.authz.model import ROLE_PATTERN, SCOPE_PATTERN
 from echo_shared.events import is_valid_tenant
-
-from authz.errors import Unauthenticated
+from echo_shared.web import Unauthenticated
 
 _SUBJECT = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
 _ROLE = re.compile(ROLE_PATTERN)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,8 @@ import pytest
 from authlib.common.security import generate_token
 
 from tests.e2e.oidc import RelyingParty, query_of
+
+CODE_LIFETIME_SECONDS = 60
 
 
 def _challenge(verifier: str) -> str:
@@ -140,3 +143,13 @@ def test_unknown_client_and_bad_secret_are_invalid_client(stack: dict[str, Any])
         )
         assert response.status_code == 401, auth[0]
         assert response.json()["error"] == "invalid_client"
+
+
+def test_an_expired_code_is_refused(stack: dict[str, Any]) -> None:
+    # The deployed service's clock cannot be driven: this is the one e2e test that waits, for the
+    # code lifetime (60 s, AUTH_CODE_TTL_SECONDS). Unit and integration tests drive the clock instead.
+    rp, code = _code(stack)
+    time.sleep(CODE_LIFETIME_SECONDS + 2)
+    response = _exchange(stack, code, rp.verifier)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"

@@ -28,7 +28,7 @@ class BundlingError(RuntimeError):
     """Installing a bundle's pinned dependencies failed."""
 
 
-def _uv() -> str:
+def uv_executable() -> str:
     candidates = [os.environ.get("ECHO_UV"), str(REPO_ROOT / ".echo/uv/bin/uv"), shutil.which("uv")]
     for candidate in candidates:
         if candidate and Path(candidate).exists():
@@ -40,7 +40,7 @@ def install_requirements(requirements: Path, target: Path) -> None:
     if not requirements.exists() or not requirements.read_text().strip():
         return
     command = [
-        _uv(), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
+        uv_executable(), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
         "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION,
         "--target", str(target), "-r", str(requirements),
     ]  # fmt: skip

@@ -11,7 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from stacks.bundling import PLATFORM, PYTHON_VERSION, REPO_ROOT, _uv
+from stacks.bundling import PLATFORM, PYTHON_VERSION, REPO_ROOT, uv_executable
 
 RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
 SHARED_LAYER = REPO_ROOT / "layers/shared"
@@ -31,7 +31,7 @@ def compile_lock(bundle: Path, *, exclude: list[str], constraints: Path | None) 
     if not source.exists():
         return
     command = [
-        _uv(), "pip", "compile", "--quiet", str(source), "-o", str(bundle / "requirements.txt"),
+        uv_executable(), "pip", "compile", "--quiet", str(source), "-o", str(bundle / "requirements.txt"),
         "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION, "--only-binary", ":all:",
         "--no-header", "--generate-hashes",
     ]  # fmt: skip

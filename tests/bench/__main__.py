@@ -1,6 +1,9 @@
 """`make bench`: run every benchmark section against the deployed local stack, write the results.
 
 Results: .echo/bench/results.json (all figures) and docs/benchmarks.md (the summary tables).
+`python -m tests.bench SECTION ...` runs only the named sections and merges their figures into the
+previous results, so one area can be re-measured without re-running the others. A section module
+may define `render(figures) -> list[str]` (markdown lines); otherwise its figures are shown as JSON.
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ SECTIONS = {
     "audit_throughput": audit_bench.run,
 }
 OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
+RESULTS = STATE / "bench" / "results.json"
 
 
-def collect() -> dict[str, Any]:
+def collect(only: set[str]) -> dict[str, Any]:
+    previous = json.loads(RESULTS.read_text()) if only and RESULTS.exists() else {}
     results: dict[str, Any] = {
+        **previous,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
@@ -40,7 +46,12 @@ def collect() -> dict[str, Any]:
     for name, module in OPTIONAL_SECTIONS.items():
         if (REPO / (module.replace(".", "/") + ".py")).exists():
             sections[name] = importlib.import_module(module).run
+    unknown = only - set(sections)
+    if unknown:
+        raise SystemExit(f"unknown bench sections {sorted(unknown)}; known: {sorted(sections)}")
     for name, section in sections.items():
+        if only and name not in only:
+            continue
         started = time.perf_counter()
         print(f"  … {name}", end="", flush=True)
         results[name] = section()
@@ -67,7 +78,7 @@ def render(results: dict[str, Any]) -> str:
         "| step | seconds |",
         "|---|---|",
     ]
-    lines += [f"| {step} | {seconds} |" for step, seconds in results["deploy"].items()]
+    lines += [f"| {step} | {seconds} |" for step, seconds in results.get("deploy", {}).items()]
     lines += [
         "",
         "## Functions: direct invoke, bundle size, init",
@@ -75,8 +86,8 @@ def render(results: dict[str, Any]) -> str:
         "| function | cold invoke ms | warm p50 ms | warm p99 ms | code zipped | layers zipped | handler import ms |",
         "|---|---|---|---|---|---|---|",
     ]
-    for function, figures in results["direct_invoke"].items():
-        init = results["init"].get(function, {})
+    for function, figures in results.get("direct_invoke", {}).items():
+        init = results.get("init", {}).get(function, {})
         lines.append(
             f"| {function} | {figures['cold_ms']} | {figures['warm']['p50_ms']} | {figures['warm']['p99_ms']} "
             f"| {_kib(figures['code_zipped_bytes'])} | {_kib(figures['layers_zipped_bytes'])} "
@@ -89,7 +100,7 @@ def render(results: dict[str, Any]) -> str:
         "| route | cold ms | warm p50 ms | warm p99 ms |",
         "|---|---|---|---|",
     ]
-    for route, figures in results["gateway"].items():
+    for route, figures in results.get("gateway", {}).items():
         warm = figures.get("warm", figures)
         lines.append(f"| {route} | {figures.get('cold_ms', '-')} | {warm['p50_ms']} | {warm['p99_ms']} |")
     lines += [
@@ -99,25 +110,29 @@ def render(results: dict[str, Any]) -> str:
         "| tenants | Echo chained | naive PutItem | ratio Echo/naive |",
         "|---|---|---|---|",
     ]
-    for label, figures in results["audit_throughput"].items():
+    for label, figures in results.get("audit_throughput", {}).items():
         lines.append(
             f"| {label} | {figures['echo_chained']['events_per_s']} ({figures['echo_chained']['stored']}"
             f"/{figures['echo_chained']['events']}) | {figures['naive_put_item']['events_per_s']} "
             f"| {figures['ratio_echo_to_naive']} |"
         )
-    for optional in OPTIONAL_SECTIONS:
-        if optional in results:
+    for optional, module_name in OPTIONAL_SECTIONS.items():
+        if optional not in results:
+            continue
+        module = importlib.import_module(module_name)
+        if hasattr(module, "render"):
+            lines += ["", *module.render(results[optional])]
+        else:
             lines += ["", f"## {optional}", "", "```json", json.dumps(results[optional], indent=2), "```"]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    results = collect()
-    out = STATE / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    results = collect(set(sys.argv[1:]))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     (REPO / "docs/benchmarks.md").write_text(render(results))
-    print(f"wrote {out / 'results.json'} and docs/benchmarks.md")
+    print(f"wrote {RESULTS} and docs/benchmarks.md")
     return 0
 
 

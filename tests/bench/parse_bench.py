@@ -5,7 +5,7 @@ the parse function and the documents layer (as under `make bench`), it measures 
 interpreter whose path holds them, like the Lambda bundle's.
 
 Figures:
-- `sandbox`: per type, a document typical of it parsed with `extract_in_sandbox` (a fresh, limited
+- `sandbox`: per type, a 50-page document (and 1,000-section ones for the text types) parsed with `extract_in_sandbox` (a fresh, limited
   child process each time, as in production): seconds per document (median of REPEATS), pages/s and
   input MB/s. PDF pages are real pages; the other formats have none, so a page there is
   PAGE_CHARS characters of extracted text. Beside it `in_process_s`, the same extraction without the
@@ -34,6 +34,7 @@ FIXTURES = REPO / "tests/fixtures/documents"
 REPEATS = 5
 PAGE_CHARS = 3_000
 PDF_PAGES = 50
+LARGE_SECTIONS = 1_000
 SENTENCES = (
     "The parse function extracts text from every uploaded document before it is embedded.",
     "Each block keeps its page number or its heading path, so an answer can cite its source.",
@@ -166,6 +167,10 @@ def _sandbox_figures() -> dict[str, Any]:
         "html": _html(PDF_PAGES),
         "markdown": _markdown(PDF_PAGES),
         "text": _text(PDF_PAGES),
+        # large inputs, where throughput rather than the child's start-up shows
+        f"html {LARGE_SECTIONS} sections": _html(LARGE_SECTIONS),
+        f"markdown {LARGE_SECTIONS} sections": _markdown(LARGE_SECTIONS),
+        f"text {LARGE_SECTIONS} sections": _text(LARGE_SECTIONS),
     }
     figures: dict[str, Any] = {}
     for kind, data in corpus.items():

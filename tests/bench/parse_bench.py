@@ -58,12 +58,13 @@ REFERENCES = {
         "This is a footnote.",
     ),
 }
-# The owner's shared/ folder beside the checkout (or beside the worktrees' parent)
+# The owner's shared/ folder: ECHO_SHARED_DIR, else beside the checkout (or a worktree's parent)
 SHARED_PDF = next(
     (
         path
         for path in (
-            REPO.parent / "shared/fixtures/documents/word-export-various.pdf",
+            Path(os.environ.get("ECHO_SHARED_DIR") or REPO.parent / "shared")
+            / "fixtures/documents/word-export-various.pdf",
             REPO.parent.parent / "shared/fixtures/documents/word-export-various.pdf",
         )
         if path.exists()

@@ -132,6 +132,8 @@ class RequestContext(BaseModel):
     @classmethod
     def parse(cls, context: Mapping[str, Any]) -> dict[str, Any]:
         """The context as Cedar will receive it, or InvalidAuthzRequest naming the bad fields."""
+        if not context:
+            return {}
         try:
             parsed = cls.model_validate(dict(context))
         except ValidationError as exc:

@@ -162,7 +162,13 @@ def _event(
 
 
 def _fits(data: dict[str, Any]) -> bool:
-    """UTF-8 encodable and within the envelope's size (spaced JSON is never shorter than canonical)."""
+    """UTF-8 encodable and within the envelope's size: a quick bound first, the exact size if needed."""
+    texts = [v for v in data.values() if isinstance(v, str)]
+    texts += [item for v in data.values() if isinstance(v, list) for item in v]
+    # Canonical JSON spends at most 6 bytes on a character (an escaped control character).
+    bound = 64 * len(data) + sum(6 * len(text) + 3 for text in texts)
+    if bound <= MAX_DATA_BYTES and all(text.isascii() for text in texts):
+        return True
     try:
         return len(json.dumps(data, ensure_ascii=False).encode()) <= MAX_DATA_BYTES
     except UnicodeEncodeError:

@@ -70,7 +70,7 @@ class Outcome:
 class DecisionEngine:
     def __init__(self, catalog: PolicyCatalog) -> None:
         self._catalog = catalog
-        self._entities = _EntityCache(catalog.schema)
+        self._entities = _EntityCache()
 
     @property
     def catalog(self) -> PolicyCatalog:
@@ -101,7 +101,7 @@ class DecisionEngine:
                 problems = evaluation.problems or (f"resource {evaluation.request.resource} not found",)
                 outcomes[index] = Outcome(Effect.DENY, (), tuple(problems))
                 continue
-            unique.setdefault(_question(evaluation), []).append(index)
+            unique.setdefault(self._entities.question(evaluation), []).append(index)
         questions = list(unique)
         for question, outcome in zip(questions, self._decide(policies, questions), strict=True):
             for index in unique[question]:
@@ -111,11 +111,8 @@ class DecisionEngine:
     def _decide(self, policies: CompiledPolicies, questions: Sequence["_Question"]) -> list[Outcome]:
         if len(questions) == 1:
             question = questions[0]
-            try:
-                entities = self._entities.for_single(question.principal, question.resource)
-            except ValueError as exc:
-                return [_failed(exc)]
-            return self._evaluate(policies, questions, entities)
+            fragments = self._entities.fragments(question.principal, question.resource)
+            return self._evaluate(policies, questions, "[" + ",".join(fragments.values()) + "]")
         # Cedar takes one entity set per call: questions stating different facts about the same
         # uid (two callers' views of one principal, golden cases) are evaluated apart.
         groups: list[_Group] = []
@@ -128,7 +125,13 @@ class DecisionEngine:
             group.add(question, fragments)
         outcomes: dict[_Question, Outcome] = {}
         for group in groups:
-            results = self._evaluate(policies, group.questions, group.entities_json())
+            # Parsed once into a handle: given the JSON text, Cedar redoes entity work per request.
+            try:
+                entities = cedarpy.Entities.from_json_str(group.entities_json(), self._catalog.schema)
+            except ValueError as exc:
+                outcomes.update((question, _failed(exc)) for question in group.questions)
+                continue
+            results = self._evaluate(policies, group.questions, entities)
             outcomes.update(zip(group.questions, results, strict=True))
         return [outcomes[question] for question in questions]
 
@@ -136,7 +139,7 @@ class DecisionEngine:
         self,
         policies: CompiledPolicies,
         questions: Sequence["_Question"],
-        entities: "str | cedarpy.Entities",
+        entities: str | cedarpy.Entities,
     ) -> list[Outcome]:
         requests = [
             {
@@ -166,16 +169,9 @@ class _Question:
     context_json: str
 
 
-def _question(evaluation: Evaluation) -> _Question:
-    request = evaluation.request
-    assert evaluation.resource is not None
-    context = {
-        **request.context,
-        "tenant": {"__entity": _ref(ResourceType.TENANT.value, request.evaluation_tenant)},
-    }
-    return _Question(
-        request.principal, request.action, evaluation.resource, json.dumps(context, sort_keys=True)
-    )
+def _context_json(tenant: str, context: Mapping[str, Any]) -> str:
+    asked_in = {"__entity": _ref(ResourceType.TENANT.value, tenant)}
+    return json.dumps({**context, "tenant": asked_in}, sort_keys=True)
 
 
 class _Group:
@@ -214,35 +210,29 @@ class _Memo[K, V]:
 
 
 class _EntityCache:
-    """Cedar entities as JSON fragments per fact (principal, document, tenant), built once each.
+    """Cedar entities as JSON fragments per fact (principal, document, tenant), each built once.
 
-    A single question reuses the principal's parsed (and schema-validated) entity set and parses
-    only the resource's fragment; a batch joins every fragment into one document parsed once.
+    A call joins the fragments of its questions into one entity document: a single question hands
+    Cedar the text (a parsed handle would cost more for one evaluation), a batch parses it once.
     """
 
-    def __init__(self, schema: cedarpy.Schema, capacity: int = ENTITY_CACHE_SIZE) -> None:
-        self._schema = schema
+    def __init__(self, capacity: int = ENTITY_CACHE_SIZE) -> None:
         self._principal_fragments = _Memo(_principal_fragments, capacity)
         self._document_fragment = _Memo(_document_fragment, capacity)
         self._tenant_fragment = _Memo(_tenant_fragment, capacity)
-        self._principal_entities = _Memo(self._parse_principal, capacity)
+        self._bare_context = _Memo(lambda tenant: _context_json(tenant, {}), capacity)
+
+    def question(self, evaluation: Evaluation) -> _Question:
+        request, resource = evaluation.request, evaluation.resource
+        assert resource is not None
+        tenant = request.evaluation_tenant
+        context = _context_json(tenant, request.context) if request.context else self._bare_context(tenant)
+        return _Question(request.principal, request.action, resource, context)
 
     def fragments(self, principal: Principal, resource: ResourceFacts) -> dict[tuple[str, str], str]:
         found = dict(self._principal_fragments(principal))
         found.update(self._resource_fragments(principal, resource))
         return found
-
-    def for_single(self, principal: Principal, resource: ResourceFacts) -> cedarpy.Entities:
-        """The principal's parsed entities plus the resource's: raises ValueError if Cedar refuses them."""
-        base = self._principal_entities(principal)
-        extra = self._resource_fragments(principal, resource)
-        if not extra:
-            return base
-        return base.with_added_json_str("[" + ",".join(extra.values()) + "]", self._schema)
-
-    def _parse_principal(self, principal: Principal) -> cedarpy.Entities:
-        fragments = self._principal_fragments(principal).values()
-        return cedarpy.Entities.from_json_str("[" + ",".join(fragments) + "]", self._schema)
 
     def _resource_fragments(
         self, principal: Principal, resource: ResourceFacts

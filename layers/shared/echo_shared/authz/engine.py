@@ -169,6 +169,10 @@ class _Question:
     context_json: str
 
 
+def _bare_context_json(tenant: str) -> str:
+    return _context_json(tenant, {})
+
+
 def _context_json(tenant: str, context: Mapping[str, Any]) -> str:
     asked_in = {"__entity": _ref(ResourceType.TENANT.value, tenant)}
     return json.dumps({**context, "tenant": asked_in}, sort_keys=True)
@@ -220,7 +224,7 @@ class _EntityCache:
         self._principal_fragments = _Memo(_principal_fragments, capacity)
         self._document_fragment = _Memo(_document_fragment, capacity)
         self._tenant_fragment = _Memo(_tenant_fragment, capacity)
-        self._bare_context = _Memo(lambda tenant: _context_json(tenant, {}), capacity)
+        self._bare_context: _Memo[str, str] = _Memo(_bare_context_json, capacity)
 
     def question(self, evaluation: Evaluation) -> _Question:
         request, resource = evaluation.request, evaluation.resource

@@ -48,6 +48,7 @@ LIST_DOCUMENTS = 10_000
 # Goals (issue 10): Echo's own overhead under 20%, batches 3x pycasbin.
 GOAL_CHECK_TO_RAW = 1.2
 GOAL_BATCH_TO_CASBIN = 3.0
+GOAL_FUNCTION_CHECK_MS = 2.0
 
 # Baseline grants on the Tenant resource, role -> actions (the RBAC part of baseline.cedar).
 RBAC_GRANTS: dict[str, tuple[str, ...]] = {
@@ -84,7 +85,8 @@ m = g(r.sub, p.sub, r.dom) && r.dom == p.dom && r.obj == p.obj && r.act == p.act
 def run() -> dict[str, Any]:
     if importlib.util.find_spec("echo_shared") is not None:
         return measure()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "layers/shared"), str(REPO)])}
+    paths = [str(REPO / "layers/shared"), str(REPO / "functions"), str(REPO)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     result = subprocess.run(
         [sys.executable, "-m", "tests.bench.authz_bench"],
         cwd=REPO,
@@ -93,7 +95,7 @@ def run() -> dict[str, Any]:
         text=True,
         check=True,
     )
-    figures: dict[str, Any] = json.loads(result.stdout)
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return figures
 
 
@@ -194,6 +196,7 @@ def measure() -> dict[str, Any]:
         ),
         "rbac_comparison": _rbac_comparison(rng, catalog),
         "list": _list_figures(rng, catalog, users),
+        "function_check": _function_check(client, entities),
     }
 
 
@@ -309,6 +312,62 @@ def _list_figures(rng: random.Random, catalog: Any, users: Sequence[Any]) -> dic
         "equals_single_checks": sorted(listed.resource_ids) == sorted(singles),
         **summary_ms(list_ms),
     }
+
+
+def _function_check(client: Any, entities: Any) -> dict[str, Any]:
+    """The authz function's own handling of `POST /authz/check` (handler, FastAPI, Mangum, logic,
+    audit record), invoked in process with its sample event; the client and entity provider are
+    the in-memory ones above, so the time excludes DynamoDB/SNS round trips."""
+    from echo_shared.authz import Classification, DocumentMetadata
+
+    os.environ.update(
+        {
+            "ECHO_STAGE": "local",
+            "POWERTOOLS_SERVICE_NAME": "authz-bench",
+            "POWERTOOLS_METRICS_NAMESPACE": "EchoBench",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "LOG_LEVEL": "WARNING",
+            "EVENT_TOPIC_ARN": "arn:aws:sns:eu-west-1:000000000000:bench",
+            "AUTHZ_POLICY_TABLE": "bench-policies",
+            "AUTHZ_DOCUMENTS_TABLE": "bench-documents",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        }
+    )
+    from authz import deps, handler
+
+    event = json.loads((REPO / "events/authz.check.apigw.json").read_text())
+    caller = event["requestContext"]["authorizer"]
+    body = json.loads(event["body"])
+    entities.add_document(
+        DocumentMetadata(
+            tenant=caller["tenant"],
+            document_id=body["resource"]["id"],
+            owner=caller["sub"],
+            classification=Classification.INTERNAL,
+        )
+    )
+    overrides = handler.get_asgi_adapter().app.dependency_overrides
+    overrides[deps.get_client] = lambda: client
+    overrides[deps.get_entities] = lambda: entities
+    context = _LambdaContext()
+    status = handler.lambda_handler(event, context)["statusCode"]
+    for _ in range(50):
+        handler.lambda_handler(event, context)
+    samples = [_timed(partial(handler.lambda_handler, event, context)) for _ in range(SINGLE_ITERATIONS // 4)]
+    return {"status": status, **_latency(samples, per_call=1)}
+
+
+class _LambdaContext:
+    function_name = "authz"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:000000000000:function:authz"
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/authz"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
 
 
 class _RawCedar:
@@ -439,7 +498,7 @@ def summary_ms(samples_ms: list[float]) -> dict[str, float]:
 
 def render(figures: dict[str, Any]) -> list[str]:
     """The authz table: each figure beside its baseline from the same run, and the goal."""
-    rbac, listing = figures["rbac_comparison"], figures["list"]
+    rbac, listing, function = figures["rbac_comparison"], figures["list"], figures["function_check"]
     check, raw = figures["in_process_check"], figures["raw_cedarpy_check"]
     batch, raw_batch = figures["batch"], figures["raw_cedarpy_batch"]
     check_ratio = round(check["p50_us"] / raw["p50_us"], 2)
@@ -476,6 +535,14 @@ def render(figures: dict[str, Any]) -> list[str]:
             f"{batch_ratio}x",
             f"≥ {GOAL_BATCH_TO_CASBIN}x",
             batch_ratio >= GOAL_BATCH_TO_CASBIN,
+        ),
+        (
+            "authz function, `POST /authz/check` handling, p50 (in process)",
+            f"{function['p50_us'] / 1000:.2f} ms",
+            f"HTTP {function['status']}",
+            "-",
+            f"≤ {GOAL_FUNCTION_CHECK_MS} ms",
+            function["p50_us"] / 1000 <= GOAL_FUNCTION_CHECK_MS,
         ),
         (
             f"`list` over {listing['candidates']:,} documents, p50",

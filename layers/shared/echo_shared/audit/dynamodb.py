@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 from echo_shared.audit.errors import AuditError, AuditStoreThrottled, ChainConflict
 from echo_shared.audit.records import AuditRecord, ChainHead
 from echo_shared.audit.repository import MAX_RECORDS_PER_COMMIT
-from echo_shared.dynamodb import THROTTLING_ERROR_CODES, bind_table, is_throttling
+from echo_shared.dynamodb import THROTTLING_ERROR_CODES, EnvelopeAttributes, bind_table, is_throttling
 from echo_shared.filters import RecordFilter
 
 _GUARD, _RECORD = 0, 1
@@ -26,18 +26,9 @@ _CONFLICT_REASONS = frozenset({"TransactionConflict"})
 _PAGE_SIZE = 100
 
 
-class AuditChainItem(Model):
+class AuditChainItem(EnvelopeAttributes, Model):
     tenant = UnicodeAttribute(hash_key=True)
     seq = NumberAttribute(range_key=True)
-    event_id = UnicodeAttribute()
-    type = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    action = UnicodeAttribute()
-    resource = UnicodeAttribute()
-    outcome = UnicodeAttribute()
-    occurred_at = UnicodeAttribute()
-    request_id = UnicodeAttribute()
-    data = UnicodeAttribute()
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
     recorded_at = UnicodeAttribute()

@@ -78,3 +78,26 @@ def test_verifier_walk_reads_consistently(
     queries = [params for name, params in api_calls if name == "Query"]
     assert queries
     assert all(params["ConsistentRead"] is True for params in queries)
+
+
+def test_guard_read_of_a_large_batch_reads_pages_of_100_and_finds_every_chained_id(
+    aws: AwsResources, api_calls: list[tuple[str, dict[str, Any]]], make_event: Callable[..., EventEnvelope]
+) -> None:
+    # Given 120 chained events
+    repo = DynamoAuditChainRepository(aws.table("AUDIT_CHAIN_TABLE"), aws.table("AUDIT_EVENT_IDS_TABLE"))
+    chained = [make_event(resource=f"doc/{n}") for n in range(120)]
+    AuditAppender(repo).append_batch(chained)
+    api_calls.clear()
+
+    # When 250 ids are looked up (the 120 plus 130 unknown)
+    unknown = [str(make_event().event_id) for _ in range(130)]
+    found = repo.chained([str(e.event_id) for e in chained] + unknown)
+
+    # Then exactly the chained ones are found, in three consistent pages
+    assert found == {str(e.event_id) for e in chained}
+    pages = [params for name, params in api_calls if name == "BatchGetItem"]
+    assert sorted(len(p["RequestItems"][aws.table("AUDIT_EVENT_IDS_TABLE")]["Keys"]) for p in pages) == [
+        50,
+        100,
+        100,
+    ]

@@ -1,0 +1,1 @@
+"""Echo's document product: parsed documents, document records, storage layout and events."""

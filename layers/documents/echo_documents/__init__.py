@@ -1,1 +1,1 @@
-"""Echo's document product: parsed documents, document records, storage layout and events."""
+"""Echo's document product: the types every document function shares (parsed text, failures)."""

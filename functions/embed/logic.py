@@ -16,7 +16,7 @@ from echo_documents.errors import StaleStatus
 from echo_documents.events import DocumentEvent, document_event
 from echo_documents.layout import is_valid_document_id, parsed_key
 from echo_documents.objects import ObjectStore
-from echo_documents.parsed import FailureCode, ParsedDocument
+from echo_documents.parsed import FailureCode, InvalidParsedDocument, ParsedDocument
 from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone, PipelineFailureCode
 from echo_documents.repository import DocumentRepository
 from echo_retrieval.chunking import Chunk
@@ -95,7 +95,13 @@ def _index(service: EmbedService, record: DocumentRecord, request_id: str) -> Em
     data = service.objects.read(parsed_key(tenant, document_id), max_bytes=service.max_parsed_bytes)
     if data is None:
         return _fail(service, record, PipelineFailureCode.STORAGE, "the parsed text is missing", request_id)
-    chunks = service.chunk(document_id, ParsedDocument.from_json_bytes(data))
+    try:
+        parsed = ParsedDocument.from_json_bytes(data)
+    except InvalidParsedDocument:
+        return _fail(
+            service, record, PipelineFailureCode.STORAGE, "the parsed text is unreadable", request_id
+        )
+    chunks = service.chunk(document_id, parsed)
     if not chunks:
         return _fail(service, record, FailureCode.EMPTY, "the document holds no text to index", request_id)
     vectors = service.embedder.embed([chunk.text for chunk in chunks])

@@ -2,11 +2,13 @@
 
 from typing import Annotated, Any
 
+import boto3
 from echo_documents.access import ANSWERABLE_STATUSES, records_authz_client
 from echo_documents.repository import DynamoDocumentRepository
 from echo_retrieval.answering import answerer_from_env
 from echo_retrieval.embedding import default_embedder
-from echo_retrieval.index import S3IndexStore, TenantIndexCache
+from echo_retrieval.index import TenantIndexCache
+from echo_retrieval.s3_store import S3IndexStore
 from echo_shared.authz.caller import Caller, caller_from_authorizer
 from echo_shared.events import SnsEventPublisher
 from echo_shared.lazy import cached_resource
@@ -30,7 +32,7 @@ def _service() -> QueryService:
         repository=repository,
         # Only ready documents are candidates; a deleted one is denied by the decision itself.
         authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES),
-        indexes=TenantIndexCache(S3IndexStore(settings.index_bucket)),
+        indexes=TenantIndexCache(S3IndexStore(boto3.client("s3"), settings.index_bucket)),
         embedder=default_embedder(),
         answerer=answerer_from_env(),
         publisher=SnsEventPublisher(settings.event_topic_arn),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from echo_documents.events import DocumentEvent, actor_of, sha256_hex
 from echo_documents.repository import DocumentRepository
-from echo_retrieval.answering import Answer, Answerer, Passage
+from echo_retrieval.answering import Answer, Answerer, Passage, not_enough_information
 from echo_retrieval.embedding import Embedder
 from echo_retrieval.index import TenantIndexCache
 from echo_shared.authz import AuthzClient, AuthzRequest, AuthzUnavailable, EntityRef, ResourceType
@@ -30,7 +30,6 @@ RETRIEVAL_METHOD = "hybrid"
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 20
-NOT_ENOUGH_INFORMATION = "Not enough information: none of the documents you may read answers this question."
 NO_ANSWERER = "none"
 
 
@@ -121,7 +120,7 @@ def _recheck(
 
 
 def _not_enough(answered_by: str = NO_ANSWERER) -> Answer:
-    return Answer(text=NOT_ENOUGH_INFORMATION, cited=(), answered_by=answered_by, enough_information=False)
+    return not_enough_information(answered_by)
 
 
 def _answered_event(

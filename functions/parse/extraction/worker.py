@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import sys
+from pathlib import Path
 
 from echo_documents.parsed import ExtractionFailed, FailureCode
 
@@ -38,10 +40,22 @@ def reply_for(data: bytes, limits: ExtractionLimits) -> bytes:
     except RecursionError:
         return _failed(FailureCode.RESOURCE_LIMIT, "the document is nested too deeply to parse")
     except Exception:  # noqa: BLE001 - the process boundary: any parser error on hostile bytes is a verdict
+        if _reached_memory_limit(limits):  # C parsers (libxml2, PDFium) report failed allocations as errors
+            return _failed(FailureCode.RESOURCE_LIMIT, "parsing the document needed more memory than allowed")
         return _failed(FailureCode.MALFORMED, "the document is damaged and cannot be parsed")
     if len(payload) > limits.max_output_bytes:
         return _failed(FailureCode.TOO_LARGE, "the document's extracted text is larger than allowed")
     return b"ok\n" + payload
+
+
+def _reached_memory_limit(limits: ExtractionLimits) -> bool:
+    """Whether this process's peak virtual memory came within 10% of its address-space limit."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    match = re.search(r"^VmPeak:\s+(\d+) kB", status, re.MULTILINE)
+    return match is not None and int(match.group(1)) * 1024 >= 0.9 * limits.address_space_bytes
 
 
 def _failed(code: FailureCode, message: str) -> bytes:

@@ -28,6 +28,7 @@ SECTIONS = {
     "audit_throughput": audit_bench.run,
 }
 OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
+OPTIONAL_SECTIONS["parse"] = "tests.bench.parse_bench"
 RESULTS = STATE / "bench" / "results.json"
 
 

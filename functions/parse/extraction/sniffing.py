@@ -11,7 +11,6 @@ import re
 import zipfile
 from typing import Final
 
-import olefile
 from echo_documents.parsed import ExtractionFailed, FailureCode
 
 PDF: Final = "application/pdf"
@@ -70,6 +69,8 @@ def _sniff_zip(data: bytes) -> str:
 
 def _sniff_ole2(data: bytes) -> ExtractionFailed:
     """OLE2/CFB: an encrypted OOXML file (Office wraps those in CFB) or a legacy binary format."""
+    import olefile  # rare input: keep it off the import path of every other parse
+
     try:
         with olefile.OleFileIO(data) as container:
             encrypted = container.exists("EncryptionInfo") and container.exists("EncryptedPackage")

@@ -11,6 +11,9 @@ import io
 import re
 
 import docx
+from docx.document import Document
+from docx.enum.style import WD_STYLE_TYPE
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.styles.style import ParagraphStyle
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -29,20 +32,68 @@ _MAX_STYLE_CHAIN = 16  # basedOn chains can loop in hostile files
 def extract_docx(data: bytes, limits: ExtractionLimits) -> ParsedDocument:
     check_archive(data, limits)
     document = docx.Document(io.BytesIO(data))
+    styles = _StyleIndex(document)
     collector = BlockCollector(limits.max_output_chars)
     for item in document.iter_inner_content():
         if isinstance(item, Table):
             _add_table(collector, item)
         else:
-            _add_paragraph(collector, item)
+            _add_paragraph(collector, item, styles)
     return ParsedDocument(media_type=DOCX, page_count=None, blocks=tuple(collector.blocks))
 
 
-def _add_paragraph(collector: BlockCollector, paragraph: Paragraph) -> None:
-    level = _heading_level(paragraph)
+class _StyleIndex:
+    """Heading level and list-ness of each paragraph style, resolved once along its basedOn chain."""
+
+    def __init__(self, document: Document) -> None:
+        self._by_id: dict[str | None, tuple[int | None, bool]] = {}
+        for style in document.styles:
+            if isinstance(style, ParagraphStyle):
+                self._by_id[style.style_id] = _style_traits(style)
+        default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+        self._default = _style_traits(default) if isinstance(default, ParagraphStyle) else (None, False)
+
+    def traits(self, paragraph: Paragraph) -> tuple[int | None, bool]:
+        return self._by_id.get(paragraph._p.style, self._default)
+
+
+def _style_traits(style: ParagraphStyle) -> tuple[int | None, bool]:
+    chain: list[ParagraphStyle] = []
+    current: ParagraphStyle | None = style
+    while current is not None and len(chain) < _MAX_STYLE_CHAIN:
+        chain.append(current)
+        current = current.base_style
+    level = next((lvl for lvl in map(_level_from_name, chain) if lvl is not None), None)
+    if level is None:
+        level = next((lvl for lvl in (_outline_level(s.element) for s in chain) if lvl is not None), None)
+    is_list = any(s.element.xpath("./w:pPr/w:numPr") for s in chain)
+    return level, is_list
+
+
+def _level_from_name(style: ParagraphStyle) -> int | None:
+    name = style.name or ""
+    if name.lower() == "title":
+        return 0
+    match = _HEADING_STYLE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def _outline_level(element: BaseOxmlElement) -> int | None:
+    """The heading level an explicit outline level gives (0-8 -> 1-9); 9 means body text."""
+    values = element.xpath("./w:pPr/w:outlineLvl/@w:val")
+    if not values:
+        return None
+    level = int(values[0]) if values[0].isdigit() else _BODY_TEXT_OUTLINE_LEVEL
+    return level + 1 if level < _BODY_TEXT_OUTLINE_LEVEL else None
+
+
+def _add_paragraph(collector: BlockCollector, paragraph: Paragraph, styles: _StyleIndex) -> None:
+    style_level, style_list = styles.traits(paragraph)
+    has_own_outline = bool(paragraph._p.xpath("./w:pPr/w:outlineLvl"))
+    level = _outline_level(paragraph._p) if has_own_outline else style_level
     if level is not None:
         collector.heading(level, paragraph.text)
-    elif _is_list_item(paragraph):
+    elif style_list or paragraph._p.xpath("./w:pPr/w:numPr"):
         collector.add(paragraph.text, "list_item")
     else:
         collector.add(paragraph.text, "paragraph")
@@ -60,35 +111,3 @@ def _add_table(collector: BlockCollector, table: Table) -> None:
         if line:
             rows.append(line)
     collector.add("\n".join(rows), "table", keep_lines=True)
-
-
-def _style_chain(paragraph: Paragraph) -> list[ParagraphStyle]:
-    chain: list[ParagraphStyle] = []
-    style: ParagraphStyle | None = paragraph.style
-    while style is not None and len(chain) < _MAX_STYLE_CHAIN:
-        chain.append(style)
-        style = style.base_style
-    return chain
-
-
-def _heading_level(paragraph: Paragraph) -> int | None:
-    chain = _style_chain(paragraph)
-    for style in chain:
-        name = style.name or ""
-        if name.lower() == "title":
-            return 0
-        match = _HEADING_STYLE.match(name)
-        if match:
-            return int(match.group(1))
-    elements = [paragraph._p, *(style.element for style in chain)]
-    for element in elements:
-        values = element.xpath("./w:pPr/w:outlineLvl/@w:val")
-        if values:
-            level = int(values[0]) if values[0].isdigit() else _BODY_TEXT_OUTLINE_LEVEL
-            return level + 1 if level < _BODY_TEXT_OUTLINE_LEVEL else None
-    return None
-
-
-def _is_list_item(paragraph: Paragraph) -> bool:
-    elements = [paragraph._p, *(style.element for style in _style_chain(paragraph))]
-    return any(element.xpath("./w:pPr/w:numPr") for element in elements)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +13,14 @@ from fpdf import FPDF
 
 ROOT = Path(__file__).resolve().parents[3]
 OWN_FIXTURES = ROOT / "tests/fixtures/documents"
-# The owner's shared/ folder sits beside the checkout (beside the worktrees' parent for a worktree).
+# The owner's shared/ folder: ECHO_SHARED_DIR, else beside the checkout (or beside a worktree's parent)
 SHARED_FIXTURES = next(
     (
         candidate / "fixtures/documents"
-        for candidate in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
+        for candidate in (
+            Path(os.environ.get("ECHO_SHARED_DIR") or ROOT.parent / "shared"),
+            ROOT.parent.parent / "shared",
+        )
         if (candidate / "fixtures/documents").is_dir()
     ),
     ROOT.parent / "shared/fixtures/documents",

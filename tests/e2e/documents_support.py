@@ -77,8 +77,11 @@ def new_user(stack: dict[str, Any], tenant: str, role: Role = Role.MEMBER) -> tu
     return user_id, email, password
 
 
-def signed_in(stack: dict[str, Any], user_id: str, tenant: str, email: str, password: str) -> DocumentsClient:
-    party = RelyingParty(stack)
+def signed_in(
+    stack: dict[str, Any], user_id: str, tenant: str, email: str, password: str, *, seeded: str = "demo"
+) -> DocumentsClient:
+    """Sign in through the hosted login with the public client of the seeded tenant (demo|other_tenant)."""
+    party = RelyingParty({**stack, "demo": stack[seeded]})
     party.oauth.scope = DOCUMENT_SCOPES
     tokens = party.tokens_for(email, password)
     assert set(DOCUMENT_SCOPES.split()) <= set(tokens["scope"].split()), tokens["scope"]

@@ -16,7 +16,7 @@ from echo_documents.events import DocumentEvent, document_event
 from echo_documents.layout import InvalidObjectKey, ObjectLocation, locate, parsed_key
 from echo_documents.objects import ObjectStore, ObjectTooLarge
 from echo_documents.parsed import ExtractionFailed, FailureCode, ParsedDocument
-from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone
+from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone, PipelineFailureCode
 from echo_documents.repository import DocumentRepository
 from echo_shared.authz import Classification
 from echo_shared.events import EventPublisher, Outcome
@@ -68,8 +68,10 @@ def parse_object(service: ParseService, key: str, size: int, request_id: str) ->
         data = service.objects.read(key, max_bytes=service.max_bytes)
     except ObjectTooLarge:
         return _fail(service, record, FailureCode.TOO_LARGE, _too_large(service.max_bytes), request_id)
-    if data is None:
-        return ParseOutcome.ORPHAN
+    if data is None:  # removed between the notification and now: the record must not stay `parsing`
+        return _fail(
+            service, record, PipelineFailureCode.STORAGE, "the uploaded file is no longer stored", request_id
+        )
     try:
         parsed = service.extract(data)
     except ExtractionFailed as exc:

@@ -151,3 +151,13 @@ def test_a_document_deleted_before_parsing_is_not_parsed(world: DocumentWorld, a
     api.delete_document(world.service, alice, document_id, "req-del")
     assert parse_object(_service(world, lambda _: PARSED), key, 12, "msg-1") is ParseOutcome.ORPHAN
     assert parsed_key("acme", document_id) not in world.objects.objects
+
+
+def test_an_upload_gone_before_parsing_fails_with_storage(world: DocumentWorld, alice: Caller) -> None:
+    document_id, key = _uploaded(world, alice)
+    world.objects.delete(key)
+    assert parse_object(_service(world, lambda _: PARSED), key, 12, "msg-1") is ParseOutcome.FAILED
+    record = world.repository.get("acme", document_id)
+    assert record is not None
+    assert record.failure is not None
+    assert record.failure.code == "storage"

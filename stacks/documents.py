@@ -30,6 +30,13 @@ INDEX = "index/"
 PARSE_TIMEOUT = cdk.Duration.seconds(60)
 EMBED_TIMEOUT = cdk.Duration.seconds(300)
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+# The layers of each document function beyond the shared one (tests and benches bundle the same).
+EXTRA_LAYERS: dict[str, tuple[str, ...]] = {
+    "documents": ("documents",),
+    "parse": ("documents",),
+    "embed": ("documents", "ml"),
+    "query": ("documents", "ml"),
+}
 ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/documents", ("GET", "POST")),
     ("/documents/{document_id}", ("GET", "DELETE")),
@@ -62,11 +69,15 @@ class DocumentService(Construct):
         self.embed_queue = bus.subscribe_queue(
             "embed", consumer_timeout=EMBED_TIMEOUT, type_prefixes=["document.parsed", "document.deleted"]
         )
-        base = [shared_layer, self.documents_layer]
-        self.parse = self._parse_function(base)
-        self.embed = self._embed_function([*base, self.ml_layer])
-        self.api_function = self._api_function(base, authz)
-        self.query = self._query_function([*base, self.ml_layer], authz)
+        own = {"documents": self.documents_layer, "ml": self.ml_layer}
+
+        def layers(package: str) -> list[lambda_.ILayerVersion]:
+            return [shared_layer, *(own[name] for name in EXTRA_LAYERS[package])]
+
+        self.parse = self._parse_function(layers("parse"))
+        self.embed = self._embed_function(layers("embed"))
+        self.api_function = self._api_function(layers("documents"), authz)
+        self.query = self._query_function(layers("query"), authz)
         for path, methods in ROUTES:
             api.route(path, methods, self.api_function, access="authorizer", authorizer=authorizer)
         api.route("/query", ["POST"], self.query, access="authorizer", authorizer=authorizer)

@@ -22,6 +22,9 @@ RUNTIME_PYTHON = Path(
 )
 FUNCTIONS = sorted(p.name for p in (REPO_ROOT / "functions").iterdir() if (p / "handler.py").exists())
 SIZE_BUDGET_BYTES = 50 * 1024 * 1024  # AWS's zipped limit per function, layers included
+# Functions with the ML layer are deployed through S3 (CDK assets), where AWS's limit is 250 MB
+# unzipped with layers; Echo's budget for them is 150 MB unzipped (issue 11).
+ML_UNZIPPED_BUDGET_BYTES = 150 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,10 @@ def zipped_size(folder: Path) -> int:
     return buffer.tell()
 
 
+def unzipped_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
 def test_runtime_interpreter_is_provisioned() -> None:
     assert RUNTIME_PYTHON.exists(), "run `python3 localstack/manage.py install` (make test does)"
 
@@ -76,7 +83,12 @@ def test_handler_imports_from_its_bundle_and_layer_only(
     )
     # Then it imports, and function + layers stay inside the size budget
     assert result.returncode == 0, result.stderr
-    assert zipped_size(tmp_path) + sum(zipped_size(each) for each in layers) < SIZE_BUDGET_BYTES
+    if "ml" in EXTRA_LAYERS.get(function, ()):
+        assert (
+            unzipped_size(tmp_path) + sum(unzipped_size(each) for each in layers) < ML_UNZIPPED_BUDGET_BYTES
+        )
+    else:
+        assert zipped_size(tmp_path) + sum(zipped_size(each) for each in layers) < SIZE_BUDGET_BYTES
 
 
 def test_a_missing_dependency_is_caught(layer: Path, tmp_path: Path) -> None:

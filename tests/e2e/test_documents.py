@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -37,7 +37,22 @@ SHARED_EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def tenant_users(stack: dict[str, Any]) -> dict[str, DocumentsClient]:
+def module_env(stack: dict[str, Any]) -> Iterator[None]:
+    """deployed_env for module-scoped fixtures (it is function-scoped)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ENDPOINT_URL": stack["endpoint_url"],
+            "AWS_DEFAULT_REGION": stack["region"],
+            "AWS_REGION": stack["region"],
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }.items():
+            patch.setenv(name, value)
+        yield
+
+
+@pytest.fixture(scope="module")
+def tenant_users(stack: dict[str, Any], module_env: None) -> dict[str, DocumentsClient]:
     """Fresh users per run in the demo tenant, and the other tenant's member."""
     demo = stack["demo"]["tenant"]
     users = {}

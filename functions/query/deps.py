@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 import boto3
+from botocore.config import Config
 from echo_documents.access import ANSWERABLE_STATUSES, records_authz_client
 from echo_documents.repository import DynamoDocumentRepository
 from echo_retrieval.answering import answerer_from_env
@@ -32,7 +33,11 @@ def _service() -> QueryService:
         repository=repository,
         # Only ready documents are candidates; a deleted one is denied by the decision itself.
         authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES),
-        indexes=TenantIndexCache(S3IndexStore(boto3.client("s3"), settings.index_bucket)),
+        # Segments load in parallel on a cold cache: one pooled connection per loader thread.
+        indexes=TenantIndexCache(
+            S3IndexStore(boto3.client("s3", config=Config(max_pool_connections=32)), settings.index_bucket),
+            max_workers=32,
+        ),
         embedder=default_embedder(),
         answerer=answerer_from_env(),
         publisher=SnsEventPublisher(settings.event_topic_arn),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import build_model
@@ -10,8 +11,11 @@ from echo_retrieval import embedding
 
 
 @pytest.fixture(scope="session")
-def model_directory() -> Path:
-    return build_model.build()  # a no-op when .echo/ml/model matches its input hash
+def model_directory() -> Iterator[Path]:
+    directory = build_model.build()  # a no-op when .echo/ml/model matches its input hash
+    with pytest.MonkeyPatch.context() as patch:  # for module-scoped fixtures too
+        patch.setenv("ECHO_MODEL_DIR", str(directory))
+        yield directory
 
 
 @pytest.fixture(scope="session")

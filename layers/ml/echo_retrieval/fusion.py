@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Fusion:
-    weight_dense: float = 0.6
+    weight_dense: float = 0.7  # tuned on SciFact train claims (tests/quality, docs/retrieval.md)
     method: str = "minmax"  # "minmax" | "zscore"
 
     def __post_init__(self) -> None:

@@ -203,19 +203,29 @@ def test_deletion_removes_object_parsed_text_and_segment_within_the_bound(
     assert owner.wait_terminal(document_id)["status"] == "ready"
     bucket = stack["buckets"]["documents"]
     s3 = aws("s3")
-    keys = [
-        o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if document_id in o["Key"]
-    ]
+    prefixes = (
+        f"tenants/{owner.tenant}/users/{owner.user_id}/{document_id}/",
+        f"parsed/{owner.tenant}/{document_id}",
+        f"index/{owner.tenant}/segments/{document_id}",
+    )
+
+    def stored() -> list[str]:
+        return [
+            o["Key"]
+            for p in prefixes
+            for o in s3.list_objects_v2(Bucket=bucket, Prefix=p).get("Contents", [])
+        ]
+
+    keys = stored()
     assert len(keys) == 3, keys  # original, parsed text, index segment
     started = time.monotonic()
     assert owner.http.delete(f"documents/{document_id}").status_code == 202
 
     def purged() -> bool:
-        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
         manifest = json.loads(
             s3.get_object(Bucket=bucket, Key=f"index/{owner.tenant}/manifest.json")["Body"].read()
         )
-        return not any(document_id in o["Key"] for o in listed) and document_id not in json.dumps(manifest)
+        return not stored() and document_id not in json.dumps(manifest)
 
     wait_for(purged, timeout=60)  # docs/documents.md: deletion bound
     print(f"purge {time.monotonic() - started:.1f}s")

@@ -90,7 +90,7 @@ test-e2e: up ## the deployed stack on LocalStack
 test: lint test-unit test-integration test-plugin test-infra synth test-e2e ## everything CI runs, e2e included
 
 bench: up ## benchmarks (SECTIONS="authz audit_throughput" for some); writes .echo/bench/results.json, docs/benchmarks.md
-	PYTHONPATH=layers/shared:functions $(PY) -m tests.bench $(SECTIONS)
+	PYTHONPATH=layers/shared:layers/documents:layers/ml:functions $(PY) -m tests.bench $(SECTIONS)
 
 invoke: deps ## invoke a deployed function: make invoke FN=audit_ingest EVENT=events/audit_ingest.sqs.json
 	@$(PY) localstack/tools.py invoke "$(FN)" "$(EVENT)"

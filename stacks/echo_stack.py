@@ -12,6 +12,7 @@ from stacks.api import EchoApi
 from stacks.audit import AuditLog
 from stacks.authz import AuthzService
 from stacks.bundling import layer_code
+from stacks.documents import DocumentService
 from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
 from stacks.identity import IdentityService
@@ -64,6 +65,18 @@ class EchoStack(cdk.Stack):
             **self.identity.functions,
         }
         self._add_audit_api()
+        self.documents = DocumentService(
+            self,
+            "Documents",
+            settings=settings,
+            bus=self.bus,
+            authz=self.authz,
+            api=self.api,
+            authorizer=self.identity.authorizer,
+            shared_layer=self.shared_layer,
+            access_logs=self.access_logs,
+        )
+        self.functions.update(self.documents.functions)
         self._add_outputs()
 
     def _add_audit_api(self) -> None:
@@ -101,6 +114,9 @@ class EchoStack(cdk.Stack):
             "IdentityIssuer": self.identity.issuer,
             "BucketAuditCheckpoints": self.audit.checkpoint_bucket.bucket_name,
             "BucketAccessLogs": self.access_logs.bucket_name,
+            "BucketDocuments": self.documents.bucket.bucket_name,
+            "QueueParse": self.documents.parse_queue.queue_url,
+            "QueueParseDlq": self.documents.parse_dead_letters.queue_url,
             "TopicEvents": self.bus.topic.topic_arn,
             "KeyCheckpointSigning": self.audit.signing_key.key_arn,
             "ApiId": self.api.rest_api.rest_api_id,

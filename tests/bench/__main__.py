@@ -30,6 +30,7 @@ SECTIONS = {
 OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
 OPTIONAL_SECTIONS["parse"] = "tests.bench.parse_bench"
 OPTIONAL_SECTIONS["retrieval"] = "tests.bench.retrieval_bench"
+OPTIONAL_SECTIONS["documents"] = "tests.bench.documents_bench"
 RESULTS = STATE / "bench" / "results.json"
 
 

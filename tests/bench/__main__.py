@@ -27,7 +27,11 @@ SECTIONS = {
     "init": platform_bench.init_time,
     "audit_throughput": audit_bench.run,
 }
-OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
+OPTIONAL_SECTIONS = {
+    "authz": "tests.bench.authz_bench",
+    "identity": "tests.bench.identity_bench",
+    "web": "tests.bench.web_bench",
+}
 RESULTS = STATE / "bench" / "results.json"
 
 

@@ -27,11 +27,9 @@ SECTIONS = {
     "init": platform_bench.init_time,
     "audit_throughput": audit_bench.run,
 }
-OPTIONAL_SECTIONS = {
-    "authz": "tests.bench.authz_bench",
-    "identity": "tests.bench.identity_bench",
-    "web": "tests.bench.web_bench",
-}
+OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
+OPTIONAL_SECTIONS["parse"] = "tests.bench.parse_bench"
+OPTIONAL_SECTIONS["web"] = "tests.bench.web_bench"
 RESULTS = STATE / "bench" / "results.json"
 
 

@@ -207,3 +207,25 @@ def test_the_keyboard_reaches_the_main_controls(
         page.keyboard.press("Tab")
         focused.append(page.evaluate("() => document.activeElement.id || document.activeElement.textContent"))
     assert "question" in focused
+
+
+def test_the_other_tenants_member_sees_only_their_own_tenant(
+    context: BrowserContext, stack: dict[str, Any], web_url: str
+) -> None:
+    # Given the other tenant's member, signed in through their own tenant's login
+    page = context.new_page()
+    other = user(stack, "other_tenant", "member")
+    sign_in(page, web_url, other, start="activity")
+    expect(page.locator(".who")).to_contain_text(other["tenant"])
+    # Then their trail holds only their own actor, never the demo tenant's users
+    deadline = time.monotonic() + 45
+    while not page.locator("#activity").count() and time.monotonic() < deadline:
+        time.sleep(2)
+        page.reload()
+    trail = page.locator("main").inner_text()
+    assert "usr_demo" not in trail
+    assert "demo.echo.test" not in trail
+    # And the demo tenant's admin pages stay closed to them
+    response = page.goto(web_url + "admin/users")
+    assert response is not None
+    assert response.status == 403

@@ -110,4 +110,6 @@
     if (back) back.focus();
   });
   showRecent();
+  // Enabled only once the handler is attached: a native submit would put the question in the URL.
+  form.querySelector("button[type=submit]").disabled = false;
 })();

@@ -2,7 +2,7 @@
 "use strict";
 (function () {
   const { api, element } = window.Echo;
-  const TERMINAL = new Set(["ready", "failed"]);
+  const TERMINAL = new Set(["ready", "failed", "deleted"]);
   const tbody = document.querySelector("#documents tbody");
   const listStatus = document.getElementById("list-status");
   const uploads = document.getElementById("uploads");
@@ -168,5 +168,6 @@
     dropzone.classList.remove("over");
     uploadAll(event.dataTransfer.files);
   });
+  document.getElementById("upload").disabled = false;
   refresh();
 })();

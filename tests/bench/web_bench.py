@@ -76,6 +76,7 @@ def run() -> dict[str, Any]:
         return results
     results["answer_on_screen"] = summary(answered[2:])
     rp = RelyingParty(stack)
+    rp.oauth.scope = "openid email documents:read"  # the demo public client's documents scope
     token = rp.tokens_for(admin["email"], admin["password"])["access_token"]
     http = httpx.Client(base_url=stack["api_url"], timeout=30, headers={"Authorization": f"Bearer {token}"})
     direct = [

@@ -59,7 +59,7 @@ def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
 
     def make(**options: Any) -> BrowserContext:
         context = browser.new_context(**options)
-        context.set_default_timeout(30_000)
+        context.set_default_timeout(60_000)  # the hosted login (argon2) is slow on a loaded 2-core box
         opened.append(context)
         return context
 

@@ -15,7 +15,7 @@ export UV_CACHE_DIR := $(CURDIR)/.echo/uv-cache
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps lock up down deploy synth lint format test test-unit test-integration test-infra \
-	test-plugin test-e2e browser bench invoke logs clean
+	test-plugin test-e2e browser bench invoke logs clean model test-quality
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -29,7 +29,13 @@ help: ## list the targets
 		|| { cat .echo/logs/npm.log; exit 1; }
 	@touch $@
 
-deps: .echo/deps.stamp ## install the project venv (uv.lock) and the pinned npm tools
+deps: .echo/deps.stamp .echo/ml/model/build.json ## install the project venv (uv.lock), the pinned npm tools, the model
+
+.echo/ml/model/build.json: layers/ml/build_model.py .echo/deps.stamp
+	@$(PY) layers/ml/build_model.py && touch $@
+
+model: .echo/deps.stamp ## (re)build the embedding model into .echo/ml/model if its inputs changed
+	@$(PY) layers/ml/build_model.py
 
 lock: ## re-resolve uv.lock and the per-bundle requirement locks
 	$(UV) lock --python $(PY313)
@@ -82,6 +88,9 @@ browser: ## Debian's Chromium for the browser e2e tests (idempotent; installs wi
 		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends chromium; } > .echo/logs/chromium.log 2>&1 \
 			|| { cat .echo/logs/chromium.log; exit 1; }; }
+
+test-quality: deps ## SciFact nDCG@10 / recall@10 of BM25, dense and hybrid through Echo's index (floor enforced)
+	$(PYTEST) tests/quality -q
 
 test-e2e: up browser ## the deployed stack on LocalStack (browser tests drive Debian's Chromium)
 	$(PYTEST) tests/e2e -q -m e2e

@@ -19,6 +19,7 @@ from stacks.identity import IdentityService
 from stacks.log_sink import LogSink
 from stacks.settings import StageSettings
 from stacks.storage import bucket
+from stacks.web import WebApp
 
 
 class EchoStack(cdk.Stack):
@@ -77,6 +78,10 @@ class EchoStack(cdk.Stack):
             access_logs=self.access_logs,
         )
         self.functions.update(self.documents.functions)
+        self.web = WebApp(
+            self, "Web", settings=settings, api=self.api, identity=self.identity, layer=self.shared_layer
+        )
+        self.functions["web"] = self.web.function
         self._add_outputs()
 
     def _add_audit_api(self) -> None:
@@ -121,6 +126,9 @@ class EchoStack(cdk.Stack):
             "KeyCheckpointSigning": self.audit.signing_key.key_arn,
             "ApiId": self.api.rest_api.rest_api_id,
             "ApiStage": self.api.rest_api.deployment_stage.stage_name,
+            "TableWebSessions": self.web.session_table.table_name,
+            "WebUrl": self.web.url,
+            "WebClientSecretArn": self.web.client_secret.secret_arn,
         }
         for name, queue in self.bus.queues.items():
             outputs[f"Queue{name.title()}"] = queue.queue_url

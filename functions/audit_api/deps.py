@@ -90,7 +90,16 @@ def get_current_principal(
         decide = _cedar_decision_point(
             caller_from_authorizer(context), str(request_context.get("requestId", ""))
         )
-    return Principal(tenant=tenant, subject=subject, roles=_roles(context.get("roles")), decide=decide)
+    # Audit records name their actor `user:<sub>` / `client:<id>`: the caller's own trail is that actor's.
+    actor = _actor(context, subject)
+    return Principal(tenant=tenant, subject=actor, roles=_roles(context.get("roles")), decide=decide)
+
+
+def _actor(context: dict[str, Any], subject: str) -> str:
+    if context.get("token_type") == "client":
+        client_id = context.get("client_id")
+        return f"client:{client_id if isinstance(client_id, str) and client_id else subject}"
+    return f"user:{subject}"
 
 
 def _cedar_decision_point(caller: Caller, request_id: str) -> DecisionPoint:

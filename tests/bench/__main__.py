@@ -31,6 +31,7 @@ OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.benc
 OPTIONAL_SECTIONS["parse"] = "tests.bench.parse_bench"
 OPTIONAL_SECTIONS["retrieval"] = "tests.bench.retrieval_bench"
 OPTIONAL_SECTIONS["documents"] = "tests.bench.documents_bench"
+OPTIONAL_SECTIONS["web"] = "tests.bench.web_bench"
 RESULTS = STATE / "bench" / "results.json"
 
 

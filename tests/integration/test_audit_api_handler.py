@@ -31,7 +31,7 @@ def seeded(
 ) -> AwsResources:
     """Through the real consumers: the ingest sample, five more acme logins in two batches, logs."""
     assert ingest(sample_event("audit_ingest.sqs.json"), lambda_context) == {"batchItemFailures": []}
-    logins = [make_event(actor=f"user-{i}", occurred_at=BASE + timedelta(minutes=i)) for i in range(5)]
+    logins = [make_event(actor=f"user:u{i}", occurred_at=BASE + timedelta(minutes=i)) for i in range(5)]
     for batch in (logins[:3], logins[3:]):
         assert ingest(sqs_event(*(e.to_json() for e in batch)), lambda_context) == {"batchItemFailures": []}
     assert sink(sample_event("log_sink.sqs.json"), lambda_context) == {"batchItemFailures": []}
@@ -96,7 +96,7 @@ def test_pagination_and_window_filters(
             break
 
     # Then the four logins inside [since, until) appear once each, in order
-    assert seen == ["user-0", "user-1", "user-2", "user-3"]
+    assert seen == ["user:u0", "user:u1", "user:u2", "user:u3"]
 
 
 def test_tenant_isolation(
@@ -256,9 +256,9 @@ def test_authorizer_mode_takes_the_principal_from_the_authorizer_context(
 
     # And a plain member only sees their own events; without an authorizer context it is a 401
     member = sample_event("audit_api.events.apigw.json")
-    member["requestContext"]["authorizer"] = {"principalId": "user-2", "tenant": "acme", "roles": "member"}
+    member["requestContext"]["authorizer"] = {"principalId": "u2", "tenant": "acme", "roles": "member"}
     status, body = _call(member, lambda_context, limit="100")
-    assert (status, [item["actor"] for item in body["items"]]) == (200, ["user-2"])
+    assert (status, [item["actor"] for item in body["items"]]) == (200, ["user:u2"])
     status, body = _call(sample_event("audit_api.verify.apigw.json") | {"requestContext": {}}, lambda_context)
     assert (status, body["error"]["code"]) == (401, "unauthenticated")
 

@@ -33,6 +33,7 @@ ENDPOINT = os.environ.get(
 )
 STACK_NAME = f"Echo-{STAGE}"
 DEMO_TENANT = "demo"
+SEEDED_TENANTS = ("demo", "other_tenant")  # stack.json keys of the seeded tenants, same shape
 # A fixed namespace makes the seed's event ids deterministic, so re-seeding is exactly-once in the audit log.
 SEED_NAMESPACE = uuid.UUID("6f1d3c1e-3b1f-4d7e-9a53-0c2f4f0e6a11")
 
@@ -194,10 +195,11 @@ def write_contract(log: Path) -> str:
         "functions": _grouped(outputs, "Function"),
         "keys": _grouped(outputs, "Key"),
         "issuer": outputs["IdentityIssuer"],
-        "demo": _previous_contract().get("demo", {"tenant": DEMO_TENANT}),
+        "demo": {"tenant": DEMO_TENANT},
+        **{key: value for key, value in _previous_contract().items() if key in SEEDED_TENANTS},
     }
     _save_contract(contract)
-    log.write_text(json.dumps({k: v for k, v in contract.items() if k != "demo"}, indent=2))
+    log.write_text(json.dumps({k: v for k, v in contract.items() if k not in SEEDED_TENANTS}, indent=2))
     return str((STATE / "stack.json").relative_to(REPO))
 
 
@@ -214,10 +216,10 @@ def _save_contract(contract: dict[str, Any]) -> None:
 
 
 def seed_identity(log: Path) -> str:
-    """Demo users, clients and the first signing key; passwords that still verify are kept."""
+    """Both tenants' users and clients and the first signing key; passwords that still verify are kept."""
     contract = _previous_contract()
     command = [
-        sys.executable, "-m", "echo_shared.identity.seed",
+        sys.executable, str(REPO / "localstack/identity_seed.py"),
         "--endpoint-url", ENDPOINT, "--region", REGION, "--stage", STAGE,
         "--identity-table", contract["tables"]["identity"],
         "--signing-keys-table", contract["tables"]["signing_keys"],
@@ -229,36 +231,40 @@ def seed_identity(log: Path) -> str:
         out.write(result.stderr)  # the JSON on stdout holds passwords: never logged
     if result.returncode != 0:
         raise StepFailed(f"identity seeding exited with {result.returncode}; log: {log}")
-    contract["demo"] = json.loads(result.stdout)
+    contract.update(json.loads(result.stdout))
     _save_contract(contract)
-    return f"admin {contract['demo']['users']['admin']['email']}"
+    return ", ".join(contract[key]["users"]["admin"]["email"] for key in SEEDED_TENANTS)
 
 
 def seed(log: Path) -> str:
-    """Announce the demo tenant on the bus; the fixed event id makes a re-seed a no-op in the audit log."""
+    """Announce the seeded tenants on the bus; fixed event ids make a re-seed a no-op in the audit log."""
     contract = json.loads((STATE / "stack.json").read_text())
-    event = {
-        "event_id": str(uuid.uuid5(SEED_NAMESPACE, f"tenant.created/{DEMO_TENANT}")),
-        "type": "tenant.created",
-        "tenant": DEMO_TENANT,
-        "actor": "system:make-up",
-        "action": "create",
-        "resource": f"tenant/{DEMO_TENANT}",
-        "outcome": "success",
-        "occurred_at": "2026-01-01T00:00:00Z",
-        "request_id": "make-up-seed",
-        "data": {"name": "Demo tenant"},
-    }
-    client("sns").publish(
-        TopicArn=contract["topics"]["events"],
-        Message=json.dumps(event),
-        MessageAttributes={
-            "type": {"DataType": "String", "StringValue": event["type"]},
-            "tenant": {"DataType": "String", "StringValue": event["tenant"]},
-        },
-    )
-    log.write_text(json.dumps(event, indent=2))
-    return f"tenant {DEMO_TENANT!r}"
+    events = []
+    for key in SEEDED_TENANTS:
+        tenant = contract[key]["tenant"]
+        event = {
+            "event_id": str(uuid.uuid5(SEED_NAMESPACE, f"tenant.created/{tenant}")),
+            "type": "tenant.created",
+            "tenant": tenant,
+            "actor": "system:make-up",
+            "action": "create",
+            "resource": f"tenant/{tenant}",
+            "outcome": "success",
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "request_id": "make-up-seed",
+            "data": {"name": f"{tenant.capitalize()} tenant"},
+        }
+        client("sns").publish(
+            TopicArn=contract["topics"]["events"],
+            Message=json.dumps(event),
+            MessageAttributes={
+                "type": {"DataType": "String", "StringValue": event["type"]},
+                "tenant": {"DataType": "String", "StringValue": event["tenant"]},
+            },
+        )
+        events.append(event)
+    log.write_text(json.dumps(events, indent=2))
+    return ", ".join(f"tenant {event['tenant']!r}" for event in events)
 
 
 def localstack(command: str) -> Callable[[Path], str | None]:
@@ -290,7 +296,9 @@ def print_urls() -> None:
     demo = contract["demo"]
     if "users" in demo:
         print(f"  demo admin     {demo['users']['admin']['email']}  (password in {STATE / 'stack.json'})")
-    print(f"  contract       {STATE / 'stack.json'}  (demo tenant, users, clients)")
+    if "users" in contract.get("other_tenant", {}):
+        print(f"  other admin    {contract['other_tenant']['users']['admin']['email']}")
+    print(f"  contract       {STATE / 'stack.json'}  (demo and other_tenant: users, clients)")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,8 +21,11 @@ from echo_shared.observability import get_logger
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
-# The owner's shared/ folder sits beside the checkout (locally and in CI).
-AWS_FIXTURES_DIR = ROOT.parent / "shared" / "fixtures" / "aws-events"
+# The owner's shared/ folder sits beside the checkout (locally and in CI); ECHO_SHARED_DIR overrides
+# it for checkouts elsewhere (git worktrees).
+AWS_FIXTURES_DIR = (
+    Path(os.environ.get("ECHO_SHARED_DIR") or ROOT.parent / "shared") / "fixtures" / "aws-events"
+)
 
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

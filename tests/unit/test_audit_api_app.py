@@ -12,14 +12,13 @@ from audit_api.queries import ROLE_ADMIN, ROLE_AUDITOR, Principal
 from echo_shared.audit import (
     AuditAppender,
     ChainVerifier,
-    InMemoryAuditChainRepository,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
     write_checkpoint,
 )
 from echo_shared.events import EventEnvelope
 from echo_shared.logs import InMemoryLogRepository, LogEntry
 from fastapi.testclient import TestClient
+
+from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 
 BASE = datetime(2026, 1, 5, 10, tzinfo=UTC)
 

@@ -15,12 +15,11 @@ from audit_api.queries import (
 )
 from echo_shared.audit import (
     ChainVerifier,
-    InMemoryAuditChainRepository,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
 )
 from echo_shared.filters import RecordFilter
 from echo_shared.logs import InMemoryLogRepository
+
+from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 
 
 class RecordingDecisions:

@@ -1,5 +1,5 @@
-"""The identity service under moto: tables built from the CDK template, the demo tenant seeded with
-the real seeding code, the bus captured in an SQS queue, and the handlers behind an API Gateway
+"""The identity service under moto: tables built from the CDK template, the demo and other tenants
+seeded with the real seeding code, the bus captured in an SQS queue, and the handlers behind an API Gateway
 emulator that real OAuth clients (Authlib over httpx) talk to."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
-from echo_shared.identity.seed import seed_demo
 from echo_shared.lazy import reset_cached_resources
 from moto import mock_aws
 
+from localstack.identity_seed import seed_identity
 from tests.integration.identity.gateway import ISSUER, ApiGateway
 from tests.integration.identity.stack_template import table_definitions
 
@@ -25,6 +25,7 @@ AUDIENCE = "urn:echo:api:local"
 @dataclass
 class IdentityWorld:
     demo: dict[str, Any]
+    other_tenant: dict[str, Any]
     gateway: ApiGateway
     dynamodb: Any
     kms: Any
@@ -92,7 +93,7 @@ def identity(
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
         kms = boto3.client("kms")
-        demo = seed_demo(
+        seeded = seed_identity(
             identity_table=identity_env["IDENTITY_TABLE"],
             signing_keys_table=identity_env["SIGNING_KEYS_TABLE"],
             stage="local",
@@ -112,7 +113,8 @@ def identity(
             context_factory=lambda: lambda_context,
         )
         yield IdentityWorld(
-            demo=demo,
+            demo=seeded["demo"],
+            other_tenant=seeded["other_tenant"],
             gateway=gateway,
             dynamodb=dynamodb,
             kms=kms,

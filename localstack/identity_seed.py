@@ -1,12 +1,15 @@
-"""Idempotent demo seeding for `make up`: the `demo` tenant's users, clients and a signing key.
+"""Idempotent identity seeding for `make up`: two tenants' users and clients, and a signing key.
 
-    python -m echo_shared.identity.seed --endpoint-url http://127.0.0.1:4566 --region us-east-1 \\
-        --stage local --identity-table echo-local-identity --signing-keys-table echo-local-signing-keys \\
-        --issuer <issuer> [--previous .echo/stack.json] > demo.json
+    PYTHONPATH=layers/shared python localstack/identity_seed.py --endpoint-url http://127.0.0.1:4566 \\
+        --region us-east-1 --stage local --identity-table echo-local-identity \\
+        --signing-keys-table echo-local-signing-keys --issuer <issuer> [--previous .echo/stack.json]
 
-prints the JSON object to store under `demo` in .echo/stack.json. Re-running keeps every password
-and secret that `--previous` (a stack.json holding an earlier `demo`) still proves; anything it
-cannot prove is regenerated, since only hashes are stored. Runs only in sandbox stages.
+prints `{"demo": {...}, "other_tenant": {...}}`, the objects to store under those keys in
+.echo/stack.json. Both have the same shape (tenant, issuer, users.admin, users.member,
+public_client, confidential_client); the second tenant exists so that tests can prove isolation.
+Re-running keeps every password and secret that `--previous` still proves; anything it cannot
+prove is regenerated, since only hashes are stored. Runs only in sandbox stages. This is local
+tooling: it lives outside the Lambda layers so that no production bundle carries demo data.
 """
 
 import argparse
@@ -14,11 +17,11 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-
 from echo_shared.identity.claims import Role
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
 from echo_shared.identity.dynamodb import (
@@ -37,13 +40,6 @@ from echo_shared.timeutil import Clock, utc_now
 if TYPE_CHECKING:
     from types_boto3_kms.client import KMSClient
 
-DEMO_TENANT = "demo"
-DEMO_USERS: dict[str, tuple[str, str, Role]] = {
-    "admin": ("usr_demo_admin", "admin@demo.echo.test", Role.ADMIN),
-    "member": ("usr_demo_member", "member@demo.echo.test", Role.MEMBER),
-}
-PUBLIC_CLIENT_ID = "echo-demo-web"
-CONFIDENTIAL_CLIENT_ID = "echo-demo-service"
 DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 DEMO_POST_LOGOUT_URI = "http://127.0.0.1:8765/"
 PUBLIC_SCOPES = frozenset({"openid", "email", "audit:read", "documents:read", "documents:write"})
@@ -51,7 +47,28 @@ SERVICE_SCOPES = frozenset({"audit:read", "logs:read", "documents:read"})
 DAY = 24 * 3600
 
 
-def seed_demo(
+@dataclass(frozen=True, slots=True)
+class TenantSeed:
+    """One seeded tenant: the key it has in stack.json and the names of its users and clients."""
+
+    key: str
+    tenant: str
+    public_client_id: str
+    confidential_client_id: str
+
+    def users(self) -> dict[str, tuple[str, str, Role]]:
+        return {
+            "admin": (f"usr_{self.tenant}_admin", f"admin@{self.tenant}.echo.test", Role.ADMIN),
+            "member": (f"usr_{self.tenant}_member", f"member@{self.tenant}.echo.test", Role.MEMBER),
+        }
+
+
+DEMO = TenantSeed("demo", "demo", "echo-demo-web", "echo-demo-service")
+OTHER = TenantSeed("other_tenant", "other", "echo-other-web", "echo-other-service")
+TENANTS = (DEMO, OTHER)
+
+
+def seed_identity(
     *,
     identity_table: str,
     signing_keys_table: str,
@@ -61,25 +78,61 @@ def seed_demo(
     issuer: str | None = None,
     clock: Clock = utc_now,
     max_jwt_lifetime_seconds: int = 960,
-) -> dict[str, Any]:
+) -> dict[str, dict[str, Any]]:
+    """Seed every tenant of TENANTS and the first signing key; returns stack.json's entries by key."""
     if not Stage(stage).is_sandbox:
         raise ValueError("demo seeding is for the local and dev stages only")
     previous = previous or {}
     hasher = PasswordHasher()
     users = DynamoUserRepository(identity_table)
+    clients = DynamoClientRepository(identity_table)
     now = int(clock().timestamp())
+    seeded = {
+        spec.key: _seed_tenant(spec, users, clients, hasher, previous.get(spec.key) or {}, now)
+        for spec in TENANTS
+    }
+    KeyRotator(
+        DynamoSigningKeyRepository(signing_keys_table),
+        KmsKeyVault(stage=stage, deletion_window_days=7, client=kms_client),
+        clock,
+        RotationPolicy(
+            rotation_period_seconds=30 * DAY,
+            publish_ahead_seconds=DAY,
+            max_jwt_lifetime_seconds=max_jwt_lifetime_seconds,
+        ),
+    ).ensure_current()
+    if issuer is not None:
+        for entry in seeded.values():
+            entry["issuer"] = issuer.rstrip("/")
+    return seeded
+
+
+def _seed_tenant(
+    spec: TenantSeed,
+    users: UserRepository,
+    clients: DynamoClientRepository,
+    hasher: PasswordHasher,
+    previous: Mapping[str, Any],
+    now: int,
+) -> dict[str, Any]:
     seeded_users = {
         name: _ensure_user(
-            users, hasher, user_id, email, role, _previous_secret(previous, "users", name, "password"), now
+            users,
+            hasher,
+            spec.tenant,
+            user_id,
+            email,
+            role,
+            _previous_secret(previous, "users", name, "password"),
+            now,
         )
-        for name, (user_id, email, role) in DEMO_USERS.items()
+        for name, (user_id, email, role) in spec.users().items()
     }
-    clients = DynamoClientRepository(identity_table)
     clients.put(
         OAuthClient(
-            client_id=PUBLIC_CLIENT_ID,
-            tenant=DEMO_TENANT,
-            name="Echo demo web app",
+            client_id=spec.public_client_id,
+            tenant=spec.tenant,
+            name=f"Echo {spec.tenant} web app",
             client_type=ClientType.PUBLIC,
             auth_method=AuthMethod.NONE,
             grant_types=frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN}),
@@ -90,7 +143,7 @@ def seed_demo(
         )
     )
     secret = _previous_secret(previous, "confidential_client", "client_secret")
-    existing = clients.get(CONFIDENTIAL_CLIENT_ID)
+    existing = clients.get(spec.confidential_client_id)
     if (
         secret is None
         or existing is None
@@ -103,9 +156,9 @@ def seed_demo(
         secret_hash = existing.secret_hash
     clients.put(
         OAuthClient(
-            client_id=CONFIDENTIAL_CLIENT_ID,
-            tenant=DEMO_TENANT,
-            name="Echo demo service",
+            client_id=spec.confidential_client_id,
+            tenant=spec.tenant,
+            name=f"Echo {spec.tenant} service",
             client_type=ClientType.CONFIDENTIAL,
             auth_method=AuthMethod.SECRET_BASIC,
             grant_types=frozenset({GrantType.CLIENT_CREDENTIALS}),
@@ -114,37 +167,23 @@ def seed_demo(
             roles=(Role.AUDITOR.value,),
         )
     )
-    rotator = KeyRotator(
-        DynamoSigningKeyRepository(signing_keys_table),
-        KmsKeyVault(stage=stage, deletion_window_days=7, client=kms_client),
-        clock,
-        RotationPolicy(
-            rotation_period_seconds=30 * DAY,
-            publish_ahead_seconds=DAY,
-            max_jwt_lifetime_seconds=max_jwt_lifetime_seconds,
-        ),
-    )
-    rotator.ensure_current()
-    demo: dict[str, Any] = {
-        "tenant": DEMO_TENANT,
+    return {
+        "tenant": spec.tenant,
         "users": seeded_users,
         "public_client": {
-            "client_id": PUBLIC_CLIENT_ID,
+            "client_id": spec.public_client_id,
             "token_endpoint_auth_method": AuthMethod.NONE.value,
             "redirect_uri": DEMO_REDIRECT_URI,
             "post_logout_redirect_uri": DEMO_POST_LOGOUT_URI,
             "scope": " ".join(sorted(PUBLIC_SCOPES)),
         },
         "confidential_client": {
-            "client_id": CONFIDENTIAL_CLIENT_ID,
+            "client_id": spec.confidential_client_id,
             "client_secret": secret,
             "token_endpoint_auth_method": AuthMethod.SECRET_BASIC.value,
             "scope": " ".join(sorted(SERVICE_SCOPES)),
         },
     }
-    if issuer is not None:
-        demo["issuer"] = issuer.rstrip("/")
-    return demo
 
 
 def _previous_secret(previous: Mapping[str, Any], *path: str) -> str | None:
@@ -159,13 +198,14 @@ def _previous_secret(previous: Mapping[str, Any], *path: str) -> str | None:
 def _ensure_user(
     users: UserRepository,
     hasher: PasswordHasher,
+    tenant: str,
     user_id: str,
     email: str,
     role: Role,
     known_password: str | None,
     now: int,
 ) -> dict[str, Any]:
-    existing = users.get(DEMO_TENANT, user_id)
+    existing = users.get(tenant, user_id)
     if (
         existing is not None
         and known_password is not None
@@ -175,12 +215,12 @@ def _ensure_user(
     else:
         password = generate_secret(18)
         if existing is not None:
-            users.update_password_hash(DEMO_TENANT, user_id, hasher.hash(password), now=now)
+            users.update_password_hash(tenant, user_id, hasher.hash(password), now=now)
         else:
             try:
                 users.create(
                     User(
-                        DEMO_TENANT,
+                        tenant,
                         user_id,
                         email,
                         hasher.hash(password),
@@ -190,19 +230,19 @@ def _ensure_user(
                     )
                 )
             except EmailTaken:
-                raise RuntimeError(f"{email} belongs to another user in the demo tenant") from None
+                raise RuntimeError(f"{email} belongs to another user in tenant {tenant!r}") from None
     return {"user_id": user_id, "email": email, "password": password, "roles": [role.value]}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Seed Echo's demo tenant (idempotent).")
+    parser = argparse.ArgumentParser(description="Seed Echo's demo tenants (idempotent).")
     parser.add_argument("--endpoint-url", default=None, help="e.g. http://127.0.0.1:4566 for LocalStack")
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     parser.add_argument("--stage", default="local")
     parser.add_argument("--identity-table", required=True)
     parser.add_argument("--signing-keys-table", required=True)
     parser.add_argument("--issuer", default=None)
-    parser.add_argument("--previous", type=Path, default=None, help="a stack.json whose `demo` may be kept")
+    parser.add_argument("--previous", type=Path, default=None, help="a stack.json whose tenants may be kept")
     args = parser.parse_args(argv)
     # PynamoDB and boto3 both honour these; LocalStack accepts any credentials.
     if args.endpoint_url:
@@ -212,8 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["AWS_DEFAULT_REGION"] = args.region
     previous: dict[str, Any] = {}
     if args.previous is not None and args.previous.exists():
-        previous = json.loads(args.previous.read_text()).get("demo") or {}
-    demo = seed_demo(
+        previous = json.loads(args.previous.read_text())
+    seeded = seed_identity(
         identity_table=args.identity_table,
         signing_keys_table=args.signing_keys_table,
         stage=args.stage,
@@ -221,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         previous=previous,
         issuer=args.issuer,
     )
-    json.dump(demo, sys.stdout, indent=2)
+    json.dump(seeded, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 

@@ -95,7 +95,7 @@ test-quality: deps ## SciFact nDCG@10 / recall@10 of BM25, dense and hybrid thro
 test-e2e: up browser ## the deployed stack on LocalStack (browser tests drive Debian's Chromium)
 	$(PYTEST) tests/e2e -q -m e2e
 
-test: lint test-unit test-integration test-plugin test-infra synth test-e2e ## everything CI runs, e2e included
+test: lint test-unit test-integration test-plugin test-infra synth test-quality test-e2e ## everything CI runs, e2e and retrieval quality included
 
 bench: up ## benchmarks (SECTIONS="authz audit_throughput" for some); writes .echo/bench/results.json, docs/benchmarks.md
 	PYTHONPATH=layers/shared:layers/documents:layers/ml:functions $(PY) -m tests.bench $(SECTIONS)

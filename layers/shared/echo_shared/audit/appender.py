@@ -119,7 +119,7 @@ class AuditAppender:
                     pending.append(index)
             work.append((tenant, pending))
         # Tenants' chains are independent: their appends may overlap (each tenant stays sequential).
-        if self._tenant_concurrency == 1 or len(work) == 1:
+        if self._tenant_concurrency == 1 or len(work) <= 1:
             tenant_outcomes = [self._append_tenant(tenant, pending, events) for tenant, pending in work]
         else:
             with ThreadPoolExecutor(min(self._tenant_concurrency, len(work))) as pool:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from echo_shared.authz.caller import principal_actor
 from echo_shared.authz.errors import AuditNotRecorded, DecisionNotAudited
 from echo_shared.authz.model import Decision, Effect, ResourceList
 from echo_shared.events import EventEnvelope, EventPublisher, Outcome, PublishFailed, new_event
@@ -47,7 +48,7 @@ def decision_event(
     return new_event(
         type=DECISION_EVENT,
         tenant=request.evaluation_tenant,
-        actor=_text(principal),
+        actor=_text(principal_actor(request.principal)),
         action=_text(request.action),
         resource=_text(resource),
         outcome=Outcome.SUCCESS if decision.effect is Effect.ALLOW else Outcome.DENIED,
@@ -92,7 +93,7 @@ def list_event(
     return new_event(
         type=DECISION_EVENT,
         tenant=tenant,
-        actor=_text(principal),
+        actor=_text(principal_actor(listing.principal)),
         action=_text(listing.action),
         resource=resource,
         outcome=Outcome.SUCCESS if allowed else Outcome.DENIED,

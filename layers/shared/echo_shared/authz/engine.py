@@ -193,11 +193,15 @@ def _entities(principal: Principal, resource: ResourceFacts) -> list[dict[str, A
     if principal.type is PrincipalType.USER:
         roles = [_ref("Role", role) for role in sorted(principal.roles)]
         found += [_entity(role) for role in roles]
-        found.append(
-            _entity(principal.ref.uid(), {"tenant": {"__entity": _ref(tenant, principal.tenant)}}, roles)
-        )
+        user: dict[str, Any] = {"tenant": {"__entity": _ref(tenant, principal.tenant)}}
+        if principal.scopes is not None:  # a token's principal: its scopes bound what the roles allow
+            user["scopes"] = sorted(principal.scopes)
+        found.append(_entity(principal.ref.uid(), user, roles))
     else:
-        attrs = {"tenant": {"__entity": _ref(tenant, principal.tenant)}, "scopes": sorted(principal.scopes)}
+        attrs = {
+            "tenant": {"__entity": _ref(tenant, principal.tenant)},
+            "scopes": sorted(principal.scopes or ()),
+        }
         found.append(_entity(principal.ref.uid(), attrs))
     if isinstance(resource, DocumentMetadata):
         found.append(_entity(_ref(tenant, resource.tenant)))

@@ -15,7 +15,7 @@ export UV_CACHE_DIR := $(CURDIR)/.echo/uv-cache
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps lock up down deploy synth lint format test test-unit test-integration test-infra \
-	test-plugin test-e2e bench invoke logs clean
+	test-plugin test-e2e bench invoke logs clean model test-quality
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -29,7 +29,13 @@ help: ## list the targets
 		|| { cat .echo/logs/npm.log; exit 1; }
 	@touch $@
 
-deps: .echo/deps.stamp ## install the project venv (uv.lock) and the pinned npm tools
+deps: .echo/deps.stamp .echo/ml/model/build.json ## install the project venv (uv.lock), the pinned npm tools, the model
+
+.echo/ml/model/build.json: layers/ml/build_model.py .echo/deps.stamp
+	@$(PY) layers/ml/build_model.py && touch $@
+
+model: .echo/deps.stamp ## (re)build the embedding model into .echo/ml/model if its inputs changed
+	@$(PY) layers/ml/build_model.py
 
 lock: ## re-resolve uv.lock and the per-bundle requirement locks
 	$(UV) lock --python $(PY313)
@@ -74,6 +80,9 @@ test-infra: deps ## assertion tests on the synthesized templates, real bundles i
 test-plugin: deps ## the LocalStack plugin's own unit tests (in LocalStack's venv)
 	@$(PY313) localstack/manage.py install
 	@$(PY313) localstack/manage.py test
+
+test-quality: deps ## SciFact nDCG@10 / recall@10 of BM25, dense and hybrid through Echo's index (floor enforced)
+	$(PYTEST) tests/quality -q
 
 test-e2e: up ## the deployed stack on LocalStack
 	$(PYTEST) tests/e2e -q -m e2e

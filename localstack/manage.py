@@ -453,6 +453,11 @@ def runtime_env(p: Paths) -> dict[str, str]:
             "LAMBDA_RUNTIME_EXECUTOR": EXECUTOR_NAME,
             "ECHO_LAMBDA_RUNTIMES_DIR": str(p.runtimes),
             "JAVA_TOOL_OPTIONS": f"-Djava.io.tmpdir={p.tmp} -XX:-UsePerfData",
+            # LocalStack's event-source-mapping poller waits this long after every non-empty poll
+            # (default 1 s: at most one batch per second per mapping, whatever the batch size) and
+            # backs off up to 10 s after empty polls. AWS polls continuously with several pollers.
+            "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": "0.02",
+            "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": "1",
             "TMPDIR": str(p.tmp),
             # kinesis-local (DynamoDB Streams) runs `node`: prefer the project's pinned Node.
             "PATH": f"{node_bin}{os.pathsep}{env.get('PATH', '')}"

@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON_VERSION = "3.13"
 PLATFORM = "x86_64-manylinux2014"
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "requirements.in"]
+# numpy and onnxruntime ship manylinux_2_28 wheels only; Lambda's python3.13 is Amazon Linux 2023 (glibc 2.34).
+LAYER_PLATFORMS = {"ml": "x86_64-manylinux_2_28"}
 
 
 class BundlingError(RuntimeError):
@@ -36,12 +38,12 @@ def uv_executable() -> str:
     raise BundlingError("uv not found: run `make deps` (it installs uv under .echo/uv)")
 
 
-def install_requirements(requirements: Path, target: Path) -> None:
+def install_requirements(requirements: Path, target: Path, *, platform: str = PLATFORM) -> None:
     if not requirements.exists() or not requirements.read_text().strip():
         return
     command = [
         uv_executable(), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
-        "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION,
+        "--python-platform", platform, "--python-version", PYTHON_VERSION,
         "--target", str(target), "-r", str(requirements),
     ]  # fmt: skip
     env = {**os.environ, "UV_CACHE_DIR": str(REPO_ROOT / ".echo/uv-cache")}
@@ -70,7 +72,21 @@ def bundle_layer(name: str, out: Path) -> None:
     site = out / "python"
     for package in sorted(p for p in source.iterdir() if (p / "__init__.py").exists()):
         _copy_package(package, site / package.name)
-    install_requirements(source / "requirements.txt", site)
+    install_requirements(source / "requirements.txt", site, platform=LAYER_PLATFORMS.get(name, PLATFORM))
+    if name == "ml":
+        finish_ml_layer(out)
+
+
+def finish_ml_layer(out: Path) -> None:
+    """Trim the ML layer, add the built model at /opt/echo_model, precompile (layers/ml/layer.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("echo_ml_layer", REPO_ROOT / "layers/ml/layer.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("layers/ml is incomplete")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.finish_layer(out)
 
 
 @jsii.implements(cdk.ILocalBundling)

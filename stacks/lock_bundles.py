@@ -11,10 +11,11 @@ import re
 import subprocess
 from pathlib import Path
 
-from stacks.bundling import PLATFORM, PYTHON_VERSION, REPO_ROOT, uv_executable
+from stacks.bundling import LAYER_PLATFORMS, PLATFORM, PYTHON_VERSION, REPO_ROOT, uv_executable
 
 RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
 SHARED_LAYER = REPO_ROOT / "layers/shared"
+ML_LAYER = REPO_ROOT / "layers/ml"  # its requirements.in names every package it needs (locked --no-deps)
 
 
 def locked_names(lock: Path) -> list[str]:
@@ -26,25 +27,31 @@ def locked_names(lock: Path) -> list[str]:
     return names
 
 
-def compile_lock(bundle: Path, *, exclude: list[str], constraints: Path | None) -> None:
+def compile_lock(
+    bundle: Path, *, exclude: list[str], constraints: Path | None, no_deps: bool = False
+) -> None:
     source = bundle / "requirements.in"
     if not source.exists():
         return
     command = [
         uv_executable(), "pip", "compile", "--quiet", str(source), "-o", str(bundle / "requirements.txt"),
-        "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION, "--only-binary", ":all:",
+        "--python-platform", LAYER_PLATFORMS.get(bundle.name, PLATFORM), "--python-version", PYTHON_VERSION,
+        "--only-binary", ":all:",
         "--no-header", "--generate-hashes",
     ]  # fmt: skip
     for name in exclude:
         command += ["--no-emit-package", name]
     if constraints is not None:
         command += ["--constraint", str(constraints)]
+    if no_deps:
+        command.append("--no-deps")
     subprocess.run(command, check=True)  # noqa: S603
     print(f"locked {bundle.relative_to(REPO_ROOT)}/requirements.txt")
 
 
 def main() -> None:
     compile_lock(SHARED_LAYER, exclude=RUNTIME_PROVIDED, constraints=None)
+    compile_lock(ML_LAYER, exclude=RUNTIME_PROVIDED, constraints=None, no_deps=True)
     shared = locked_names(SHARED_LAYER / "requirements.txt")
     for function in sorted((REPO_ROOT / "functions").iterdir()):
         if function.is_dir():

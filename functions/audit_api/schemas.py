@@ -37,8 +37,9 @@ class ListParams(BaseModel):
         return ListQuery(filters=filters, limit=self.limit, cursor=self.cursor, order=self.order)
 
 
-class AuditEventOut(BaseModel):
-    seq: int
+class EnvelopeOut(BaseModel):
+    """The event-envelope fields of every stored event (audit records, log entries)."""
+
     event_id: str
     type: str
     actor: str
@@ -48,24 +49,31 @@ class AuditEventOut(BaseModel):
     occurred_at: str
     request_id: str
     data: dict[str, Any] | None
+
+    @staticmethod
+    def envelope_fields(stored: AuditRecord | LogEntry) -> dict[str, Any]:
+        return {
+            "event_id": stored.event_id,
+            "type": stored.type,
+            "actor": stored.actor,
+            "action": stored.action,
+            "resource": stored.resource,
+            "outcome": stored.outcome,
+            "occurred_at": stored.occurred_at,
+            "request_id": stored.request_id,
+            "data": stored.data_object(),
+        }
+
+
+class AuditEventOut(EnvelopeOut):
+    seq: int
     hash: str
     prev_hash: str
 
     @classmethod
     def from_record(cls, record: AuditRecord) -> Self:
         return cls(
-            seq=record.seq,
-            event_id=record.event_id,
-            type=record.type,
-            actor=record.actor,
-            action=record.action,
-            resource=record.resource,
-            outcome=record.outcome,
-            occurred_at=record.occurred_at,
-            request_id=record.request_id,
-            data=record.data_object(),
-            hash=record.hash,
-            prev_hash=record.prev_hash,
+            seq=record.seq, hash=record.hash, prev_hash=record.prev_hash, **cls.envelope_fields(record)
         )
 
 
@@ -78,32 +86,12 @@ class AuditEventsPage(BaseModel):
         return cls(items=[AuditEventOut.from_record(r) for r in page.items], next_cursor=page.next_cursor)
 
 
-class LogEntryOut(BaseModel):
-    event_id: str
-    type: str
-    actor: str
-    action: str
-    resource: str
-    outcome: str
-    occurred_at: str
-    request_id: str
-    data: dict[str, Any] | None
+class LogEntryOut(EnvelopeOut):
     expires_at: int
 
     @classmethod
     def from_entry(cls, entry: LogEntry) -> Self:
-        return cls(
-            event_id=entry.event_id,
-            type=entry.type,
-            actor=entry.actor,
-            action=entry.action,
-            resource=entry.resource,
-            outcome=entry.outcome,
-            occurred_at=entry.occurred_at,
-            request_id=entry.request_id,
-            data=entry.data_object(),
-            expires_at=entry.expires_at,
-        )
+        return cls(expires_at=entry.expires_at, **cls.envelope_fields(entry))
 
 
 class LogsPage(BaseModel):

@@ -10,6 +10,9 @@ from echo_shared.settings import AuditStoreSettings, DeadLetterSettings
 
 from audit_ingest.logic import IngestDependencies
 
+# Tenants of one batch appended (and checkpointed) at once; each is a few DynamoDB/KMS/S3 round trips.
+TENANT_CONCURRENCY = 8
+
 
 class AuditIngestSettings(AuditStoreSettings, DeadLetterSettings):
     pass
@@ -25,9 +28,10 @@ def get_dependencies() -> IngestDependencies:
     settings = get_settings()
     chain = DynamoAuditChainRepository(settings.audit_chain_table, settings.audit_event_ids_table)
     return IngestDependencies(
-        appender=AuditAppender(chain),
+        appender=AuditAppender(chain, tenant_concurrency=TENANT_CONCURRENCY),
         chain=chain,
         signer=KmsCheckpointSigner(settings.checkpoint_key_id),
         checkpoints=S3CheckpointStore(settings.checkpoint_bucket),
         dead_letters=SqsDeadLetterSink(settings.dead_letter_queue_url),
+        tenant_concurrency=TENANT_CONCURRENCY,
     )

@@ -1,21 +1,24 @@
-"""Ingest logic: parse -> append (exactly once), then checkpoint every tenant the batch touched."""
+"""Ingest logic: parse every message, append the batch (exactly once), then checkpoint every tenant
+the batch touched."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from echo_shared.audit import (
-    AppendResult,
+    AppendStatus,
     AuditAppender,
     AuditChainWriter,
     Checkpoint,
     CheckpointError,
     CheckpointSigner,
     CheckpointStore,
+    RetryableAuditError,
     write_checkpoint,
 )
-from echo_shared.dead_letters import DeadLetterSink
-from echo_shared.events import parse_sqs_body
-from echo_shared.observability import set_correlation_id
+from echo_shared.dead_letters import DeadLetterSink, reject_poison
+from echo_shared.events import EventEnvelope, InvalidEvent, parse_sqs_body
+from echo_shared.observability import get_logger
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,23 +28,71 @@ class IngestDependencies:
     signer: CheckpointSigner
     checkpoints: CheckpointStore
     dead_letters: DeadLetterSink
+    # How many tenants' appends (and checkpoints) of one batch may be in flight at once.
+    tenant_concurrency: int = 1
 
 
-class AuditIngestBatch:
-    """One invocation's worth of messages; remembers which tenants' chains it touched."""
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    message_id: str
+    body: str
 
-    def __init__(self, appender: AuditAppender) -> None:
-        self._appender = appender
-        self.touched_tenants: set[str] = set()
 
-    def ingest(self, body: str) -> AppendResult:
-        """Raises InvalidEvent (poison) or RetryableAuditError (redeliver); duplicates are a result."""
-        event = parse_sqs_body(body)
-        set_correlation_id(event.request_id)
-        result = self._appender.append(event)
-        # Duplicates count too: a redelivery may follow a batch whose checkpoint failed.
-        self.touched_tenants.add(event.tenant)
-        return result
+@dataclass(slots=True)
+class BatchReport:
+    """What one invocation did; `failed` are the message ids SQS must redeliver, in batch order."""
+
+    failed: list[str] = field(default_factory=list)
+    appended: int = 0
+    duplicates: int = 0
+    deferred: int = 0
+    retries: int = 0
+    touched_tenants: set[str] = field(default_factory=set)
+
+
+def ingest_messages(messages: Sequence[QueuedMessage], deps: IngestDependencies) -> BatchReport:
+    """Poison (never valid) goes to the DLQ with its reason; a deferred append fails its message
+    (nothing of it was written); duplicates are acknowledged."""
+    logger = get_logger()
+    report = BatchReport()
+    failed: set[str] = set()
+    parsed: list[tuple[QueuedMessage, EventEnvelope]] = []
+    for message in messages:
+        try:
+            parsed.append((message, parse_sqs_body(message.body)))
+        except InvalidEvent as exc:
+            if not reject_poison(
+                deps.dead_letters,
+                message_id=message.message_id,
+                body=message.body,
+                reason=exc.reason,
+                metric="AuditPoisonMessages",
+            ):
+                failed.add(message.message_id)
+    outcomes = deps.appender.append_batch([event for _, event in parsed])
+    attempts: dict[str, int] = {}
+    for (message, event), outcome in zip(parsed, outcomes, strict=True):
+        # Duplicates and deferrals count too: a redelivery may follow a batch whose checkpoint failed.
+        report.touched_tenants.add(event.tenant)
+        if isinstance(outcome, RetryableAuditError):
+            report.deferred += 1
+            failed.add(message.message_id)
+            logger.warning(
+                "append deferred; SQS redelivers",
+                extra={"message_id": message.message_id, "error": str(outcome)},
+            )
+            continue
+        attempts[event.tenant] = max(attempts.get(event.tenant, 1), outcome.attempts)
+        if outcome.status is AppendStatus.DUPLICATE:
+            report.duplicates += 1
+            logger.info(
+                "duplicate event ignored", extra={"message_id": message.message_id, "tenant": event.tenant}
+            )
+        else:
+            report.appended += 1
+    report.retries = sum(tenant_attempts - 1 for tenant_attempts in attempts.values())
+    report.failed = [message.message_id for message in messages if message.message_id in failed]
+    return report
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +104,23 @@ class CheckpointReport:
 def checkpoint_tenants(tenants: Iterable[str], deps: IngestDependencies) -> CheckpointReport:
     """Sign and store each tenant's head. A failure loses nothing: the records are committed and
     the next batch that touches the tenant checkpoints its (later) head."""
-    report = CheckpointReport()
-    for tenant in sorted(tenants):
+
+    def checkpoint(tenant: str) -> Checkpoint | CheckpointError | None:
         try:
-            checkpoint = write_checkpoint(
-                tenant, chain=deps.chain, signer=deps.signer, store=deps.checkpoints
-            )
+            return write_checkpoint(tenant, chain=deps.chain, signer=deps.signer, store=deps.checkpoints)
         except CheckpointError as exc:
-            report.failed[tenant] = exc
-            continue
-        if checkpoint is not None:
-            report.written.append(checkpoint)
+            return exc
+
+    ordered = sorted(tenants)
+    if deps.tenant_concurrency == 1 or len(ordered) < 2:
+        results = [checkpoint(tenant) for tenant in ordered]
+    else:
+        with ThreadPoolExecutor(min(deps.tenant_concurrency, len(ordered))) as pool:
+            results = list(pool.map(checkpoint, ordered))
+    report = CheckpointReport()
+    for tenant, result in zip(ordered, results, strict=True):
+        if isinstance(result, CheckpointError):
+            report.failed[tenant] = result
+        elif result is not None:
+            report.written.append(result)
     return report

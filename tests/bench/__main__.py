@@ -28,6 +28,7 @@ SECTIONS = {
     "audit_throughput": audit_bench.run,
 }
 OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
+OPTIONAL_SECTIONS["parse"] = "tests.bench.parse_bench"
 RESULTS = STATE / "bench" / "results.json"
 
 
@@ -103,19 +104,8 @@ def render(results: dict[str, Any]) -> str:
     for route, figures in results.get("gateway", {}).items():
         warm = figures.get("warm", figures)
         lines.append(f"| {route} | {figures.get('cold_ms', '-')} | {warm['p50_ms']} | {warm['p99_ms']} |")
-    lines += [
-        "",
-        "## Audit throughput, publish -> stored (events/s)",
-        "",
-        "| tenants | Echo chained | naive PutItem | ratio Echo/naive |",
-        "|---|---|---|---|",
-    ]
-    for label, figures in results.get("audit_throughput", {}).items():
-        lines.append(
-            f"| {label} | {figures['echo_chained']['events_per_s']} ({figures['echo_chained']['stored']}"
-            f"/{figures['echo_chained']['events']}) | {figures['naive_put_item']['events_per_s']} "
-            f"| {figures['ratio_echo_to_naive']} |"
-        )
+    if "audit_throughput" in results:
+        lines += ["", *audit_bench.render(results["audit_throughput"])]
     for optional, module_name in OPTIONAL_SECTIONS.items():
         if optional not in results:
             continue

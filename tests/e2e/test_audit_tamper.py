@@ -50,7 +50,9 @@ def chain(
         wait_for(lambda seq=seq: chained_and_checkpointed(seq))
     verdict = audit_api.verify(tenant)
     assert verdict["ok"] is True
-    assert verdict["head_seq"] == CHAIN_LENGTH + 1
+    # The verification's own audited decision (seq 7) may already be chained when the walk reads
+    # the chain: the ingest picks events up within tens of milliseconds.
+    assert verdict["head_seq"] in (CHAIN_LENGTH + 1, CHAIN_LENGTH + 2)
     wait_for(lambda: chained_and_checkpointed(CHAIN_LENGTH + 2))
     return {"tenant": tenant, "table": table, "dynamodb": dynamodb}
 
@@ -124,7 +126,9 @@ def test_truncated_tail_is_detected_by_the_signed_checkpoint(
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 6
-    assert verdict["problem"] == "truncated"
+    # The verification's own audited decision is appended at once and may land at seq 6 before the
+    # walk reads the chain: the new record then disagrees with the checkpoint signed at seq 6.
+    assert verdict["problem"] in ("truncated", "checkpoint_mismatch")
 
 
 def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(

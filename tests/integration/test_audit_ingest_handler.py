@@ -299,8 +299,11 @@ def test_persistent_throttling_hands_the_message_back_then_redelivery_succeeds(
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given DynamoDB throttles longer than the append's retry budget
+    # Given tenants appended one after another (so the injected faults all hit acme's transactions)
+    monkeypatch.setattr("audit_ingest.dependencies.TENANT_CONCURRENCY", 1)
+    # and DynamoDB throttles longer than the append's retry budget
     faults("TransactWriteItems", _throttling_error("capacity"), RetryPolicy().max_attempts)
     event = make_event()
     batch = sqs_event(event.to_json(), make_event(tenant="globex").to_json())
@@ -348,3 +351,35 @@ def test_checkpoint_failure_keeps_the_events_and_the_next_batch_checkpoints(
     )
     assert aws.checkpoint_keys() == [checkpoint_key("acme", 2)]
     assert _verifier(aws).verify("acme").checkpoint_seq == 2
+
+
+def test_rival_chaining_one_of_our_events_mid_batch_on_dynamodb(
+    aws: AwsResources, make_event: Callable[..., EventEnvelope]
+) -> None:
+    # Given a batch of 80 events (two transactions); between them a rival consumer chains event 60
+    repo = DynamoAuditChainRepository(aws.table("AUDIT_CHAIN_TABLE"), aws.table("AUDIT_EVENT_IDS_TABLE"))
+    events = [make_event(resource=f"doc/{n}") for n in range(80)]
+    rival = AuditAppender(
+        DynamoAuditChainRepository(aws.table("AUDIT_CHAIN_TABLE"), aws.table("AUDIT_EVENT_IDS_TABLE"))
+    )
+    ours = AuditAppender(
+        InterleavingChain(
+            repo,  # type: ignore[arg-type]
+            between=lambda: None,
+            before_commit=lambda index: rival.append(events[60]) if index == 1 else None,
+        ),
+        sleep=lambda _: None,
+    )
+
+    # When we append the batch
+    outcomes = ours.append_batch(events)
+
+    # Then DynamoDB's cancellation reasons made event 60 a duplicate; the rest re-linked after it
+    statuses = [o.status for o in outcomes if not isinstance(o, Exception)]
+    assert statuses.count(AppendStatus.DUPLICATE) == 1
+    assert statuses[60] is AppendStatus.DUPLICATE
+    items = aws.chain_items("acme")
+    assert [int(i["seq"]["N"]) for i in items] == list(range(1, 81))
+    assert sorted(i["event_id"]["S"] for i in items) == sorted(str(e.event_id) for e in events)
+    assert aws.guard_count() == 80
+    assert _verifier(aws).verify("acme").first_bad_seq is None

@@ -18,9 +18,6 @@ from audit_api.deps import (
 from echo_shared.audit import (
     AuditAppender,
     ChainVerifier,
-    InMemoryAuditChainRepository,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
     write_checkpoint,
 )
 from echo_shared.authz.caller import Caller, caller_from_authorizer
@@ -29,6 +26,7 @@ from echo_shared.events import EventEnvelope
 from echo_shared.logs import InMemoryLogRepository, LogEntry
 from fastapi.testclient import TestClient
 
+from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 from tests.unit.authz.factories import AuthzWorld, build_world
 
 BASE = datetime(2026, 1, 5, 10, tzinfo=UTC)

@@ -14,13 +14,12 @@ from audit_api.queries import (
 )
 from echo_shared.audit import (
     ChainVerifier,
-    InMemoryAuditChainRepository,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
 )
 from echo_shared.authz.caller import caller_from_authorizer
 from echo_shared.filters import RecordFilter
 from echo_shared.logs import InMemoryLogRepository
+
+from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 
 
 class RecordingDecisions:

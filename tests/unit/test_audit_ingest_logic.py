@@ -1,20 +1,25 @@
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
-from audit_ingest.logic import AuditIngestBatch, IngestDependencies, checkpoint_tenants
+from audit_ingest.logic import (
+    BatchReport,
+    IngestDependencies,
+    QueuedMessage,
+    checkpoint_tenants,
+    ingest_messages,
+)
 from echo_shared.audit import (
-    AppendStatus,
     AuditAppender,
     ChainVerifier,
     CheckpointError,
-    InMemoryAuditChainRepository,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
     checkpoint_key,
 )
 from echo_shared.dead_letters import InMemoryDeadLetterSink
-from echo_shared.events import EventEnvelope, InvalidEvent
+from echo_shared.events import EventEnvelope
+
+from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 
 
 class FailingSigner(InMemoryCheckpointSigner):
@@ -42,38 +47,50 @@ def deps() -> IngestDependencies:
     )
 
 
+def _messages(*bodies: str) -> list[QueuedMessage]:
+    return [QueuedMessage(message_id=f"m-{n}", body=body) for n, body in enumerate(bodies)]
+
+
+def _ingest(deps: IngestDependencies, *events: EventEnvelope) -> BatchReport:
+    return ingest_messages(_messages(*(e.to_json() for e in events)), deps)
+
+
 def test_batch_appends_and_remembers_touched_tenants(
     deps: IngestDependencies, make_event: Callable[..., EventEnvelope]
 ) -> None:
     # Given a batch with two tenants, one event delivered twice
-    batch = AuditIngestBatch(deps.appender)
     twice = make_event()
 
     # When the bodies are ingested
-    results = [batch.ingest(e.to_json()) for e in (twice, make_event(tenant="globex"), twice)]
+    report = _ingest(deps, twice, make_event(tenant="globex"), twice)
 
-    # Then the duplicate is recognised and both tenants are touched
-    assert [r.status for r in results] == [
-        AppendStatus.APPENDED,
-        AppendStatus.APPENDED,
-        AppendStatus.DUPLICATE,
-    ]
-    assert batch.touched_tenants == {"acme", "globex"}
+    # Then the duplicate is recognised, nothing fails and both tenants are touched
+    assert (report.appended, report.duplicates, report.failed) == (2, 1, [])
+    assert report.touched_tenants == {"acme", "globex"}
 
 
-def test_poison_body_raises_and_touches_nothing(deps: IngestDependencies) -> None:
-    batch = AuditIngestBatch(deps.appender)
-    with pytest.raises(InvalidEvent):
-        batch.ingest('{"hello": "world"}')
-    assert batch.touched_tenants == set()
+def test_poison_body_goes_to_the_dlq_and_touches_nothing(deps: IngestDependencies) -> None:
+    report = ingest_messages(_messages('{"hello": "world"}'), deps)
+    assert report.touched_tenants == set()
+    assert report.failed == []
+    assert isinstance(deps.dead_letters, InMemoryDeadLetterSink)
+    assert [m["message_id"] for m in deps.dead_letters.messages] == ["m-0"]
+
+
+def test_poison_fails_its_message_when_the_dlq_refuses_it(
+    deps: IngestDependencies, make_event: Callable[..., EventEnvelope]
+) -> None:
+    assert isinstance(deps.dead_letters, InMemoryDeadLetterSink)
+    deps.dead_letters.failing = True
+    report = ingest_messages(_messages(make_event().to_json(), "not json"), deps)
+    assert report.failed == ["m-1"]
+    assert report.appended == 1
 
 
 def test_checkpoints_each_touched_tenant_at_its_head(
     deps: IngestDependencies, make_event: Callable[..., EventEnvelope]
 ) -> None:
-    batch = AuditIngestBatch(deps.appender)
-    for tenant in ("acme", "acme", "globex"):
-        batch.ingest(make_event(tenant=tenant).to_json())
+    batch = _ingest(deps, *(make_event(tenant=tenant) for tenant in ("acme", "acme", "globex")))
 
     report = checkpoint_tenants(batch.touched_tenants, deps)
 
@@ -89,9 +106,7 @@ def test_checkpoint_failure_loses_nothing_and_the_next_batch_catches_up(
     # Given signing is down for acme during the first batch
     assert isinstance(deps.signer, FailingSigner)
     deps.signer.down_for.add("acme")
-    first = AuditIngestBatch(deps.appender)
-    for tenant in ("acme", "globex"):
-        first.ingest(make_event(tenant=tenant).to_json())
+    first = _ingest(deps, make_event(), make_event(tenant="globex"))
 
     # When the batch is checkpointed
     report = checkpoint_tenants(first.touched_tenants, deps)
@@ -104,8 +119,7 @@ def test_checkpoint_failure_loses_nothing_and_the_next_batch_catches_up(
 
     # And when signing recovers, the next batch touching acme checkpoints its later head
     deps.signer.down_for.clear()
-    second = AuditIngestBatch(deps.appender)
-    second.ingest(make_event().to_json())
+    second = _ingest(deps, make_event())
     assert [(c.tenant, c.seq) for c in checkpoint_tenants(second.touched_tenants, deps).written] == [
         ("acme", 2)
     ]
@@ -117,3 +131,19 @@ def test_checkpoint_failure_loses_nothing_and_the_next_batch_catches_up(
 def test_tenant_with_empty_chain_gets_no_checkpoint(deps: IngestDependencies) -> None:
     report = checkpoint_tenants({"nobody"}, deps)
     assert (report.written, report.failed) == ([], {})
+
+
+def test_checkpoints_of_many_tenants_are_written_concurrently_each_at_its_head(
+    deps: IngestDependencies, make_event: Callable[..., EventEnvelope]
+) -> None:
+    # Given deps that work on four tenants at once and a batch over six tenants
+    concurrent = replace(deps, tenant_concurrency=4, appender=AuditAppender(deps.chain, tenant_concurrency=4))
+    tenants = [f"t{n}" for n in range(6)]
+    batch = _ingest(concurrent, *(make_event(tenant=tenants[n % 6]) for n in range(18)))
+
+    # When checkpointed
+    report = checkpoint_tenants(batch.touched_tenants, concurrent)
+
+    # Then every tenant has one checkpoint at seq 3, reported in tenant order
+    assert [(c.tenant, c.seq) for c in report.written] == [(tenant, 3) for tenant in tenants]
+    assert report.failed == {}

@@ -8,15 +8,13 @@ from datetime import UTC, datetime, timedelta
 from echo_shared.audit import (
     AuditAppender,
     ChainVerifier,
-    InMemoryAuditChainRepository,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
     write_checkpoint,
 )
 from echo_shared.events import EventEnvelope, new_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 from tests.unit.chain_doubles import InterleavingChain
 
 TENANTS = ("acme", "globex", "initech")

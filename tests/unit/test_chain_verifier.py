@@ -11,9 +11,6 @@ from echo_shared.audit import (
     AuditRecord,
     ChainVerifier,
     Checkpoint,
-    InMemoryAuditChainRepository,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
     Problem,
     VerificationResult,
     checkpoint_key,
@@ -21,6 +18,8 @@ from echo_shared.audit import (
     write_checkpoint,
 )
 from echo_shared.events import EventEnvelope
+
+from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 
 TENANT = "acme"
 CHECKPOINTS_AT = (3, 6, 10)

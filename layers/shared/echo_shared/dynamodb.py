@@ -4,6 +4,7 @@ Table names come from settings, so model classes are created per adapter instead
 environment at import time. Host and region are left to botocore, which honours AWS_ENDPOINT_URL.
 """
 
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
@@ -20,3 +21,20 @@ def bind_table[M: Model](model: type[M], table_name: str) -> type[M]:
 
 def is_throttling(exc: PynamoDBException) -> bool:
     return exc.cause_response_code in THROTTLING_ERROR_CODES
+
+
+class EnvelopeAttributes:
+    """The event-envelope fields every stored event carries (audit chain records, log entries).
+
+    A mixin for PynamoDB models: the model's metaclass collects inherited attributes.
+    """
+
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    resource = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    data = UnicodeAttribute()

@@ -1,14 +1,12 @@
 """The tamper-evident audit chain: hashing, the repository port and adapters, appending,
 signed checkpoints and verification."""
 
-from echo_shared.audit.appender import AppendResult, AppendStatus, AuditAppender, RetryPolicy
+from echo_shared.audit.appender import AppendOutcome, AppendResult, AppendStatus, AuditAppender, RetryPolicy
 from echo_shared.audit.checkpoints import (
     SIGNING_ALGORITHM,
     Checkpoint,
     CheckpointSigner,
     CheckpointStore,
-    InMemoryCheckpointSigner,
-    InMemoryCheckpointStore,
     StoredCheckpoint,
     checkpoint_key,
     checkpoint_message,
@@ -21,23 +19,24 @@ from echo_shared.audit.errors import (
     ChainConflict,
     ChainContention,
     CheckpointError,
-    DuplicateEvent,
     RetryableAuditError,
 )
 from echo_shared.audit.hashing import FIRST_SEQ, GENESIS_HASH, canonical_record, record_hash
 from echo_shared.audit.records import AuditRecord, ChainHead
 from echo_shared.audit.repository import (
+    MAX_RECORDS_PER_COMMIT,
     AuditChainReader,
     AuditChainRepository,
     AuditChainWriter,
-    InMemoryAuditChainRepository,
 )
 from echo_shared.audit.verifier import ChainVerifier, Problem, VerificationResult
 
 __all__ = [
     "FIRST_SEQ",
     "GENESIS_HASH",
+    "MAX_RECORDS_PER_COMMIT",
     "SIGNING_ALGORITHM",
+    "AppendOutcome",
     "AppendResult",
     "AppendStatus",
     "AuditAppender",
@@ -56,10 +55,6 @@ __all__ = [
     "CheckpointError",
     "CheckpointSigner",
     "CheckpointStore",
-    "DuplicateEvent",
-    "InMemoryAuditChainRepository",
-    "InMemoryCheckpointSigner",
-    "InMemoryCheckpointStore",
     "Problem",
     "RetryPolicy",
     "RetryableAuditError",

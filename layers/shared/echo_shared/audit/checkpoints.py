@@ -1,4 +1,4 @@
-"""Signed checkpoints of a tenant's chain head, their ports, in-memory fakes and the writer.
+"""Signed checkpoints of a tenant's chain head, their ports and the writer.
 
 The signed message is the RFC 8785 canonical JSON of {"tenant", "seq", "hash"}; the stored object
 is `checkpoints/<tenant>/<seq:012d>.json`.
@@ -6,8 +6,6 @@ is `checkpoints/<tenant>/<seq:012d>.json`.
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -126,43 +124,6 @@ class CheckpointStore(Protocol):
     def list(self, tenant: str) -> list[StoredCheckpoint]:
         """Every checkpoint stored for the tenant, in ascending seq order."""
         ...
-
-
-class InMemoryCheckpointSigner:
-    """Test fake: HMAC-SHA256 stands in for the KMS ECDSA key."""
-
-    def __init__(self, key_id: str = "test-checkpoint-key", secret: bytes = b"test-only-secret") -> None:
-        self._key_id = key_id
-        self._secret = secret
-
-    @property
-    def key_id(self) -> str:
-        return self._key_id
-
-    def sign(self, message: bytes) -> tuple[str, bytes]:
-        return self._key_id, hmac.new(self._secret, message, hashlib.sha256).digest()
-
-    def verify(self, message: bytes, signature: bytes) -> bool:
-        return hmac.compare_digest(hmac.new(self._secret, message, hashlib.sha256).digest(), signature)
-
-
-class InMemoryCheckpointStore:
-    """Test fake keyed like the S3 layout; `objects` may be edited to simulate tampering."""
-
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-
-    def put(self, checkpoint: Checkpoint) -> None:
-        self.objects[checkpoint.key] = checkpoint.to_json()
-
-    def list(self, tenant: str) -> list[StoredCheckpoint]:
-        prefix = checkpoint_prefix(tenant)
-        found = []
-        for key in sorted(self.objects):
-            key_seq = seq_from_key(key)
-            if key.startswith(prefix) and key_seq is not None:
-                found.append(StoredCheckpoint(key_seq, read_checkpoint(self.objects[key])))
-        return found
 
 
 def read_checkpoint(raw: bytes) -> Checkpoint | None:

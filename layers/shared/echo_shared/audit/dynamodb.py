@@ -1,21 +1,23 @@
 """The audit chain on DynamoDB: AUDIT_CHAIN_TABLE (tenant, seq) + AUDIT_EVENT_IDS_TABLE (event_id).
 
-Writes only ever Put (TransactWriteItems of two conditional puts); the ingest role has no
-UpdateItem/DeleteItem.
+Writes only ever Put (TransactWriteItems of conditional puts, a guard and a record per event); the
+ingest role has no UpdateItem/DeleteItem.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import QueryError, TransactWriteError
+from pynamodb.exceptions import GetError, QueryError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from echo_shared.audit.errors import AuditError, AuditStoreThrottled, ChainConflict, DuplicateEvent
+from echo_shared.audit.errors import AuditError, AuditStoreThrottled, ChainConflict
 from echo_shared.audit.records import AuditRecord, ChainHead
-from echo_shared.dynamodb import THROTTLING_ERROR_CODES, bind_table, is_throttling
+from echo_shared.audit.repository import MAX_RECORDS_PER_COMMIT
+from echo_shared.dynamodb import THROTTLING_ERROR_CODES, EnvelopeAttributes, bind_table, is_throttling
 from echo_shared.filters import RecordFilter
 
 _GUARD, _RECORD = 0, 1
@@ -23,20 +25,13 @@ _CONDITION_FAILED = "ConditionalCheckFailed"
 _THROTTLING_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", *THROTTLING_ERROR_CODES})
 _CONFLICT_REASONS = frozenset({"TransactionConflict"})
 _PAGE_SIZE = 100
+_GUARD_PAGE = 100
+_GUARD_READERS = 4
 
 
-class AuditChainItem(Model):
+class AuditChainItem(EnvelopeAttributes, Model):
     tenant = UnicodeAttribute(hash_key=True)
     seq = NumberAttribute(range_key=True)
-    event_id = UnicodeAttribute()
-    type = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    action = UnicodeAttribute()
-    resource = UnicodeAttribute()
-    outcome = UnicodeAttribute()
-    occurred_at = UnicodeAttribute()
-    request_id = UnicodeAttribute()
-    data = UnicodeAttribute()
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
     recorded_at = UnicodeAttribute()
@@ -64,9 +59,49 @@ class DynamoAuditChainRepository:
             raise
         return None
 
-    def commit(self, record: AuditRecord) -> None:
-        guard = self._guards(record.event_id, tenant=record.tenant, seq=record.seq)
-        item = self._items(
+    def chained(self, event_ids: Collection[str]) -> set[str]:
+        # BatchGetItem takes 100 keys; the pages are independent reads, so they run side by side.
+        ids = list(event_ids)
+        pages = [ids[start : start + _GUARD_PAGE] for start in range(0, len(ids), _GUARD_PAGE)]
+        if len(pages) <= 1:
+            return self._chained_page(ids)
+        with ThreadPoolExecutor(min(_GUARD_READERS, len(pages))) as pool:
+            return set().union(*pool.map(self._chained_page, pages))
+
+    def _chained_page(self, event_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        try:
+            # PynamoDB re-requests unprocessed keys.
+            for guard in self._guards.batch_get(
+                event_ids, consistent_read=True, attributes_to_get=["event_id"]
+            ):
+                found.add(guard.event_id)
+        except GetError as exc:
+            if is_throttling(exc):
+                raise AuditStoreThrottled("guard read throttled") from exc
+            raise
+        return found
+
+    def commit(self, records: Sequence[AuditRecord]) -> None:
+        if not 0 < len(records) <= MAX_RECORDS_PER_COMMIT:
+            raise ValueError(f"a commit holds 1..{MAX_RECORDS_PER_COMMIT} records")
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                # Order matters: cancellation reasons come back in this order (guard, record, ...).
+                for record in records:
+                    transaction.save(self._guard(record), condition=self._guards.event_id.does_not_exist())
+                    transaction.save(self._item(record), condition=self._items.seq.does_not_exist())
+        except TransactWriteError as exc:
+            classified = _classify(exc, records)
+            if classified is None:
+                raise
+            raise classified from exc
+
+    def _guard(self, record: AuditRecord) -> AuditEventIdItem:
+        return self._guards(record.event_id, tenant=record.tenant, seq=record.seq)
+
+    def _item(self, record: AuditRecord) -> AuditChainItem:
+        return self._items(
             record.tenant,
             record.seq,
             event_id=record.event_id,
@@ -82,16 +117,6 @@ class DynamoAuditChainRepository:
             hash=record.hash,
             recorded_at=record.recorded_at,
         )
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                # Order matters: cancellation reasons come back in this order (_GUARD, _RECORD).
-                transaction.save(guard, condition=self._guards.event_id.does_not_exist())
-                transaction.save(item, condition=self._items.seq.does_not_exist())
-        except TransactWriteError as exc:
-            classified = _classify(exc)
-            if classified is None:
-                raise
-            raise classified from exc
 
     def records(self, tenant: str) -> Iterator[AuditRecord]:
         query = self._items.query(tenant, scan_index_forward=True, consistent_read=True, page_size=_PAGE_SIZE)
@@ -123,13 +148,19 @@ def _read(items: Iterable[AuditChainItem]) -> Iterator[AuditRecord]:
         raise
 
 
-def _classify(exc: TransactWriteError) -> AuditError | None:
+def _classify(exc: TransactWriteError, records: Sequence[AuditRecord]) -> AuditError | None:
     if exc.cause_response_code == "TransactionCanceledException":
         reasons = [reason.code if reason else None for reason in exc.cancellation_reasons]
-        if len(reasons) > _GUARD and reasons[_GUARD] == _CONDITION_FAILED:
-            return DuplicateEvent("event id already chained")
-        if len(reasons) > _RECORD and reasons[_RECORD] == _CONDITION_FAILED:
-            return ChainConflict("sequence number taken")
+        duplicates = frozenset(
+            records[position // 2].event_id
+            for position, code in enumerate(reasons[: 2 * len(records)])
+            if position % 2 == _GUARD and code == _CONDITION_FAILED
+        )
+        seq_taken = any(
+            position % 2 == _RECORD and code == _CONDITION_FAILED for position, code in enumerate(reasons)
+        )
+        if duplicates or seq_taken:
+            return ChainConflict("transaction refused", duplicates=duplicates, seq_taken=seq_taken)
         if any(code in _THROTTLING_REASONS for code in reasons):
             return AuditStoreThrottled("transaction throttled")
         if any(code in _CONFLICT_REASONS for code in reasons):

@@ -5,12 +5,20 @@ class AuditError(Exception):
     """Base class for audit chain errors."""
 
 
-class DuplicateEvent(AuditError):
-    """The event id is already in the chain (the exactly-once guard exists)."""
-
-
 class ChainConflict(AuditError):
-    """Another writer took the sequence number, or a concurrent transaction touched the same items."""
+    """A commit was refused and nothing of it was written.
+
+    `duplicates` are the event ids whose exactly-once guard already exists (another consumer chained
+    them); `seq_taken` says another writer took one of the sequence numbers or a concurrent
+    transaction touched the same items, so the head must be read again.
+    """
+
+    def __init__(
+        self, detail: str, *, duplicates: frozenset[str] = frozenset(), seq_taken: bool = True
+    ) -> None:
+        super().__init__(detail)
+        self.duplicates = duplicates
+        self.seq_taken = seq_taken
 
 
 class AuditStoreThrottled(AuditError):

@@ -2,26 +2,45 @@
 
 A decision's event id *is* its decision id, so the audit chain (exactly once per event id) holds
 one record per decision, and a record can be found from the id a caller was given.
+
+Decision records are on the hot path of every check, so they are built from values already checked
+(tenant ids, texts made printable and clipped, data of strings and integers only) without
+re-running the envelope's validators; a record that could fail them (oversized data) is built
+through `new_event` and its validation instead.
 """
 
 import hashlib
+import json
+import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from echo_shared.authz.caller import principal_actor
 from echo_shared.authz.errors import AuditNotRecorded, DecisionNotAudited
 from echo_shared.authz.model import Decision, Effect, ResourceList
-from echo_shared.events import EventEnvelope, EventPublisher, Outcome, PublishFailed, new_event
+from echo_shared.events import (
+    EventEnvelope,
+    EventPublisher,
+    Outcome,
+    PublishFailed,
+    is_valid_tenant,
+    new_event,
+)
+from echo_shared.events.envelope import MAX_DATA_BYTES
 from echo_shared.events.publisher import MAX_BATCH_SIZE
-from echo_shared.timeutil import Clock, utc_now
+from echo_shared.timeutil import Clock, coerce_utc, utc_now
 
 DECISION_EVENT = "authz.decision"
 MAX_AUDITED_ERRORS = 10
 _MAX_TEXT = 512
+_PLAIN_TEXT = re.compile(r"[\x20-\x7e]{1,512}")
 
 
 def _text(value: str) -> str:
+    if _PLAIN_TEXT.fullmatch(value):
+        return value
     cleaned = "".join(ch if ch.isprintable() else "?" for ch in value)
     return cleaned[:_MAX_TEXT] or "-"
 
@@ -45,8 +64,7 @@ def decision_event(
         "errors": list(decision.errors[:MAX_AUDITED_ERRORS]),
         "asked_by": asked_by,
     }
-    return new_event(
-        type=DECISION_EVENT,
+    return _event(
         tenant=request.evaluation_tenant,
         actor=_text(principal_actor(request.principal)),
         action=_text(request.action),
@@ -90,8 +108,7 @@ def list_event(
         "errors": list(listing.errors[:MAX_AUDITED_ERRORS]),
         "asked_by": asked_by,
     }
-    return new_event(
-        type=DECISION_EVENT,
+    return _event(
         tenant=tenant,
         actor=_text(principal_actor(listing.principal)),
         action=_text(listing.action),
@@ -102,6 +119,61 @@ def list_event(
         event_id=uuid.UUID(listing.decision_id),
         clock=clock,
     )
+
+
+def _event(
+    *,
+    tenant: str,
+    actor: str,
+    action: str,
+    resource: str,
+    outcome: Outcome,
+    request_id: str,
+    data: dict[str, Any],
+    event_id: uuid.UUID,
+    clock: Clock,
+) -> EventEnvelope:
+    """The envelope `new_event` would build; texts come through `_text`, data holds no floats."""
+    occurred_at: datetime = coerce_utc(clock())
+    if not is_valid_tenant(tenant) or not _fits(data):
+        return new_event(
+            type=DECISION_EVENT,
+            tenant=tenant,
+            actor=actor,
+            action=action,
+            resource=resource,
+            outcome=outcome,
+            request_id=request_id,
+            data=data,
+            event_id=event_id,
+            occurred_at=occurred_at,
+        )
+    return EventEnvelope.model_construct(
+        event_id=event_id,
+        type=DECISION_EVENT,
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        resource=resource,
+        outcome=outcome,
+        occurred_at=occurred_at,
+        request_id=request_id,
+        data=data,
+    )
+
+
+def _fits(data: dict[str, Any]) -> bool:
+    """UTF-8 encodable and within the envelope's size: a quick bound first, the exact size if needed."""
+    texts = [v for v in data.values() if isinstance(v, str)]
+    texts += [item for v in data.values() if isinstance(v, list) for item in v]
+    # Canonical JSON spends at most 6 bytes on a character (an escaped control character).
+    bound = 64 * len(data) + sum(6 * len(text) + 3 for text in texts)
+    if bound <= MAX_DATA_BYTES and all(text.isascii() for text in texts):
+        return True
+    try:
+        return len(json.dumps(data, ensure_ascii=False).encode()) <= MAX_DATA_BYTES
+    except UnicodeEncodeError:
+        return False
 
 
 def publish_all(

@@ -5,6 +5,7 @@ at most every `refresh_seconds` (one GetItem), and a new version is parsed only 
 Every decision (and every list answer) publishes one `authz.decision` event before it is returned.
 """
 
+import os
 import time
 import uuid
 from collections import OrderedDict
@@ -49,10 +50,30 @@ from echo_shared.events import EventPublisher
 from echo_shared.timeutil import Clock, utc_now
 
 MAX_BATCH = 100
-MAX_LIST_CANDIDATES = 2000
+MAX_LIST_CANDIDATES = 10_000
+# Candidates per Cedar call when listing: bounds the entity document Cedar parses at once.
+LIST_CHUNK = 1000
 DEFAULT_REFRESH_SECONDS = 5.0
 MAX_CACHED_TENANTS = 256
+MAX_CHECKED_PRINCIPALS = 4096
 UNAVAILABLE_VERSION = "unavailable"
+
+
+class RandomUuids:
+    """Random (version 4) UUIDs like `uuid.uuid4`, reading the OS's randomness 256 ids at a time."""
+
+    _BLOCK = 16 * 256
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._offset = 0
+
+    def __call__(self) -> uuid.UUID:
+        if self._offset >= len(self._buffer):
+            self._buffer, self._offset = os.urandom(self._BLOCK), 0
+        start = self._offset
+        self._offset += 16
+        return uuid.UUID(bytes=self._buffer[start : start + 16], version=4)
 
 
 @dataclass(slots=True)
@@ -132,7 +153,7 @@ class AuthzClient:
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Clock = utc_now,
-        new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+        new_id: Callable[[], uuid.UUID] | None = None,
     ) -> None:
         self.engine = engine or DecisionEngine(catalog or load_catalog())
         self.catalog = self.engine.catalog
@@ -141,10 +162,23 @@ class AuthzClient:
         self._publisher = publisher
         self._asked_by = asked_by
         self._clock = clock
-        self._new_id = new_id
+        self._new_id = new_id or RandomUuids()
+        # Principals already found well-formed (frozen facts: the same principal stays valid).
+        self._checked_principals: set[Principal] = set()
 
     def check(self, request: AuthzRequest, *, request_id: str, asked_by: str | None = None) -> Decision:
-        return self.check_batch([request], request_id=request_id, asked_by=asked_by)[0]
+        """Decide one request: the same answer and record as a batch of one."""
+        checked = self._checked(request)
+        [decision] = self._decide(checked.evaluation_tenant, [checked])
+        event = decision_event(
+            decision,
+            request_id=request_id,
+            asked_by=asked_by or self._asked_by,
+            baseline_version=self.catalog.baseline_version,
+            clock=self._clock,
+        )
+        publish_all(self._publisher, [event])
+        return decision
 
     def check_batch(
         self, requests: Sequence[AuthzRequest], *, request_id: str, asked_by: str | None = None
@@ -211,7 +245,11 @@ class AuthzClient:
                 Evaluation(AuthzRequest(principal, action, _ref(facts), probe.context, tenant), facts)
                 for facts in candidates
             ]
-            outcomes = self.engine.evaluate(policies, evaluations)
+            outcomes = [
+                outcome
+                for start in range(0, len(evaluations), LIST_CHUNK)
+                for outcome in self.engine.evaluate(policies, evaluations[start : start + LIST_CHUNK])
+            ]
             allowed = tuple(
                 e.request.resource.id
                 for e, o in zip(evaluations, outcomes, strict=True)
@@ -251,13 +289,19 @@ class AuthzClient:
 
     def _checked(self, request: AuthzRequest) -> AuthzRequest:
         principal = request.principal
-        principal.check()
+        if principal not in self._checked_principals:
+            principal.check()
+            if len(self._checked_principals) >= MAX_CHECKED_PRINCIPALS:
+                self._checked_principals.clear()
+            self._checked_principals.add(principal)
         check_entity_id(request.resource.id, "resource id")
         if request.tenant is not None:
             check_tenant(request.tenant, "request tenant")
         self.catalog.check_shape(principal.type.value, request.action, request.resource.type)
         if request.resource.type == ResourceType.TENANT.value:
             check_tenant(request.resource.id, "Tenant resource id")
+        if not request.context:
+            return request
         context = RequestContext.parse(request.context)
         return AuthzRequest(principal, request.action, request.resource, context, request.tenant)
 

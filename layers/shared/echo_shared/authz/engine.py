@@ -7,7 +7,7 @@ missing entity, an unreachable store) into a deny without evaluating at all.
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,6 @@ from echo_shared.authz.model import (
     AuthzRequest,
     DocumentMetadata,
     Effect,
-    EntityRef,
     Principal,
     PrincipalType,
     ResourceFacts,
@@ -29,6 +28,8 @@ from echo_shared.authz.model import (
 BASELINE_ONLY_VERSION = 0
 _POLICY_ID = re.compile(r"`(policy\d+)`")
 MAX_ERROR_LENGTH = 300
+# Principals and documents whose Cedar entities a warm container keeps (JSON text, parsed sets).
+ENTITY_CACHE_SIZE = 2048
 
 
 def version_label(number: int) -> str:
@@ -69,6 +70,7 @@ class Outcome:
 class DecisionEngine:
     def __init__(self, catalog: PolicyCatalog) -> None:
         self._catalog = catalog
+        self._entities = _EntityCache()
 
     @property
     def catalog(self) -> PolicyCatalog:
@@ -87,84 +89,188 @@ class DecisionEngine:
         return CompiledPolicies(tenant, version, policy_set, names, self._catalog.baseline_version)
 
     def evaluate(self, policies: CompiledPolicies, evaluations: Sequence[Evaluation]) -> list[Outcome]:
-        """One outcome per evaluation, in order. The context gets `tenant`: where the question is asked."""
+        """One outcome per evaluation, in order. The context gets `tenant`: where the question is asked.
+
+        Identical questions (same principal facts, action, resource facts, context and tenant) are
+        evaluated once: Cedar's decision is a pure function of them and of the policy set.
+        """
         outcomes: list[Outcome | None] = [None] * len(evaluations)
-        groups: list[_Group] = []
+        unique: dict[_Question, list[int]] = {}
         for index, evaluation in enumerate(evaluations):
             if evaluation.problems or evaluation.resource is None:
                 problems = evaluation.problems or (f"resource {evaluation.request.resource} not found",)
                 outcomes[index] = Outcome(Effect.DENY, (), tuple(problems))
                 continue
-            entities = _entities(evaluation.request.principal, evaluation.resource)
-            # Cedar takes one entity set per call: questions stating different facts about the same
-            # uid (two callers' views of one principal, golden cases) are evaluated apart.
-            group = next((g for g in groups if g.accepts(entities)), None)
-            if group is None:
-                group = _Group()
-                groups.append(group)
-            group.add(index, entities)
-        for group in groups:
-            results = self._evaluate_group(policies, [evaluations[i] for i in group.indexes], group.entities)
-            for index, outcome in zip(group.indexes, results, strict=True):
+            unique.setdefault(self._entities.question(evaluation), []).append(index)
+        questions = list(unique)
+        for question, outcome in zip(questions, self._decide(policies, questions), strict=True):
+            for index in unique[question]:
                 outcomes[index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def _evaluate_group(
+    def _decide(self, policies: CompiledPolicies, questions: Sequence["_Question"]) -> list[Outcome]:
+        if len(questions) == 1:
+            question = questions[0]
+            fragments = self._entities.fragments(question.principal, question.resource)
+            return self._evaluate(policies, questions, "[" + ",".join(fragments.values()) + "]")
+        # Cedar takes one entity set per call: questions stating different facts about the same
+        # uid (two callers' views of one principal, golden cases) are evaluated apart.
+        groups: list[_Group] = []
+        for question in questions:
+            fragments = self._entities.fragments(question.principal, question.resource)
+            group = next((g for g in groups if g.accepts(fragments)), None)
+            if group is None:
+                group = _Group()
+                groups.append(group)
+            group.add(question, fragments)
+        outcomes: dict[_Question, Outcome] = {}
+        for group in groups:
+            # Parsed once into a handle: given the JSON text, Cedar redoes entity work per request.
+            try:
+                entities = cedarpy.Entities.from_json_str(group.entities_json(), self._catalog.schema)
+            except ValueError as exc:
+                outcomes.update((question, _failed(exc)) for question in group.questions)
+                continue
+            results = self._evaluate(policies, group.questions, entities)
+            outcomes.update(zip(group.questions, results, strict=True))
+        return [outcomes[question] for question in questions]
+
+    def _evaluate(
         self,
         policies: CompiledPolicies,
-        evaluations: Sequence[Evaluation],
-        entities: Mapping[tuple[str, str], dict[str, Any]],
+        questions: Sequence["_Question"],
+        entities: str | cedarpy.Entities,
     ) -> list[Outcome]:
         requests = [
             {
-                "principal": evaluation.request.principal.ref.uid(),
-                "action": {"type": "Action", "id": evaluation.request.action},
-                "resource": evaluation.request.resource.uid(),
-                "context": {
-                    **evaluation.request.context,
-                    "tenant": {
-                        "__entity": _ref(ResourceType.TENANT.value, evaluation.request.evaluation_tenant)
-                    },
-                },
+                "principal": question.principal.ref.uid(),
+                "action": {"type": "Action", "id": question.action},
+                "resource": _resource_uid(question.resource),
+                "context": question.context_json,
             }
-            for evaluation in evaluations
+            for question in questions
         ]
         try:
             results = cedarpy.is_authorized_batch(
-                requests,
-                policies.policy_set,
-                json.dumps(list(entities.values())),
-                schema=self._catalog.schema,
+                requests, policies.policy_set, entities, schema=self._catalog.schema
             )
         except (ValueError, TypeError) as exc:
-            error = f"evaluation failed: {_clip(str(exc))}"
-            return [Outcome(Effect.DENY, (), (error,)) for _ in evaluations]
+            return [_failed(exc) for _ in questions]
         return [_outcome(result, policies.names) for result in results]
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """Everything a Cedar decision depends on besides the policy set (hashable: equal means same)."""
+
+    principal: Principal
+    action: str
+    resource: ResourceFacts
+    context_json: str
+
+
+def _bare_context_json(tenant: str) -> str:
+    return _context_json(tenant, {})
+
+
+def _context_json(tenant: str, context: Mapping[str, Any]) -> str:
+    asked_in = {"__entity": _ref(ResourceType.TENANT.value, tenant)}
+    return json.dumps({**context, "tenant": asked_in}, sort_keys=True)
 
 
 class _Group:
     def __init__(self) -> None:
-        self.indexes: list[int] = []
-        self.entities: dict[tuple[str, str], dict[str, Any]] = {}
+        self.questions: list[_Question] = []
+        self.entities: dict[tuple[str, str], str] = {}
 
-    def accepts(self, entities: Sequence[dict[str, Any]]) -> bool:
-        return all(self.entities.get(_key(entity), entity) == entity for entity in entities)
+    def accepts(self, fragments: Mapping[tuple[str, str], str]) -> bool:
+        return all(self.entities.get(uid, fragment) == fragment for uid, fragment in fragments.items())
 
-    def add(self, index: int, entities: Sequence[dict[str, Any]]) -> None:
-        self.indexes.append(index)
-        for entity in entities:
-            self.entities.setdefault(_key(entity), entity)
+    def add(self, question: _Question, fragments: Mapping[tuple[str, str], str]) -> None:
+        self.questions.append(question)
+        for uid, fragment in fragments.items():
+            self.entities.setdefault(uid, fragment)
+
+    def entities_json(self) -> str:
+        return "[" + ",".join(self.entities.values()) + "]"
 
 
-def _key(entity: dict[str, Any]) -> tuple[str, str]:
-    return entity["uid"]["type"], entity["uid"]["id"]
+class _Memo[K, V]:
+    """A bounded memo: the oldest entry goes first when it is full (warm containers, many callers)."""
+
+    def __init__(self, build: Callable[[K], V], capacity: int) -> None:
+        self._build = build
+        self._capacity = capacity
+        self._entries: dict[K, V] = {}
+
+    def __call__(self, key: K) -> V:
+        value = self._entries.get(key)
+        if value is None:
+            value = self._build(key)
+            if len(self._entries) >= self._capacity:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = value
+        return value
+
+
+class _EntityCache:
+    """Cedar entities as JSON fragments per fact (principal, document, tenant), each built once.
+
+    A call joins the fragments of its questions into one entity document: a single question hands
+    Cedar the text (a parsed handle would cost more for one evaluation), a batch parses it once.
+    """
+
+    def __init__(self, capacity: int = ENTITY_CACHE_SIZE) -> None:
+        self._principal_fragments = _Memo(_principal_fragments, capacity)
+        self._document_fragment = _Memo(_document_fragment, capacity)
+        self._tenant_fragment = _Memo(_tenant_fragment, capacity)
+        self._bare_context: _Memo[str, str] = _Memo(_bare_context_json, capacity)
+
+    def question(self, evaluation: Evaluation) -> _Question:
+        request, resource = evaluation.request, evaluation.resource
+        assert resource is not None
+        tenant = request.evaluation_tenant
+        context = _context_json(tenant, request.context) if request.context else self._bare_context(tenant)
+        return _Question(request.principal, request.action, resource, context)
+
+    def fragments(self, principal: Principal, resource: ResourceFacts) -> dict[tuple[str, str], str]:
+        found = dict(self._principal_fragments(principal))
+        found.update(self._resource_fragments(principal, resource))
+        return found
+
+    def _resource_fragments(
+        self, principal: Principal, resource: ResourceFacts
+    ) -> dict[tuple[str, str], str]:
+        tenant = ResourceType.TENANT.value
+        if isinstance(resource, DocumentMetadata):
+            found = {(ResourceType.DOCUMENT.value, resource.document_id): self._document_fragment(resource)}
+            if resource.tenant != principal.tenant:
+                found[(tenant, resource.tenant)] = self._tenant_fragment(resource.tenant)
+            return found
+        if resource.type == tenant and resource.id == principal.tenant:
+            return {}
+        if resource.type == tenant:
+            return {(tenant, resource.id): self._tenant_fragment(resource.id)}
+        return {(resource.type, resource.id): json.dumps(_entity(resource.uid()))}
+
+
+def _failed(exc: Exception) -> Outcome:
+    return Outcome(Effect.DENY, (), (f"evaluation failed: {_clip(str(exc))}",))
+
+
+def _resource_uid(resource: ResourceFacts) -> dict[str, str]:
+    return resource.ref.uid() if isinstance(resource, DocumentMetadata) else resource.uid()
 
 
 def _outcome(result: cedarpy.AuthzResult, names: Mapping[str, str]) -> Outcome:
+    # Sorted: Cedar reports them in no fixed order, and the same question must read the same.
     errors = tuple(
-        _clip(_POLICY_ID.sub(lambda m: f"`{names.get(m[1], m[1])}`", e)) for e in result.diagnostics.errors
+        sorted(
+            _clip(_POLICY_ID.sub(lambda m: f"`{names.get(m[1], m[1])}`", e))
+            for e in result.diagnostics.errors
+        )
     )
-    reasons = tuple(names.get(policy_id, policy_id) for policy_id in result.diagnostics.reasons)
+    reasons = tuple(sorted(names.get(policy_id, policy_id) for policy_id in result.diagnostics.reasons))
     if result.decision is cedarpy.Decision.Allow and not errors:
         return Outcome(Effect.ALLOW, reasons, ())
     if result.decision is cedarpy.Decision.Allow:
@@ -187,40 +293,37 @@ def _entity(
     return {"uid": uid, "attrs": attrs or {}, "parents": parents or []}
 
 
-def _entities(principal: Principal, resource: ResourceFacts) -> list[dict[str, Any]]:
+def _tenant_fragment(tenant: str) -> str:
+    return json.dumps(_entity(_ref(ResourceType.TENANT.value, tenant)))
+
+
+def _principal_fragments(principal: Principal) -> dict[tuple[str, str], str]:
     tenant = ResourceType.TENANT.value
-    found = [_entity(_ref(tenant, principal.tenant))]
+    tenant_ref = {"__entity": _ref(tenant, principal.tenant)}
+    found = {(tenant, principal.tenant): _tenant_fragment(principal.tenant)}
     if principal.type is PrincipalType.USER:
         roles = [_ref("Role", role) for role in sorted(principal.roles)]
-        found += [_entity(role) for role in roles]
-        user: dict[str, Any] = {"tenant": {"__entity": _ref(tenant, principal.tenant)}}
+        found.update((("Role", role["id"]), json.dumps(_entity(role))) for role in roles)
+        attrs: dict[str, Any] = {"tenant": tenant_ref}
         if principal.scopes is not None:  # a token's principal: its scopes bound what the roles allow
-            user["scopes"] = sorted(principal.scopes)
-        found.append(_entity(principal.ref.uid(), user, roles))
+            attrs["scopes"] = sorted(principal.scopes)
+        user = _entity(principal.ref.uid(), attrs, roles)
+        found[(principal.type.value, principal.id)] = json.dumps(user)
     else:
-        attrs = {
-            "tenant": {"__entity": _ref(tenant, principal.tenant)},
-            "scopes": sorted(principal.scopes or ()),
-        }
-        found.append(_entity(principal.ref.uid(), attrs))
-    if isinstance(resource, DocumentMetadata):
-        found.append(_entity(_ref(tenant, resource.tenant)))
-        found.append(
-            _entity(
-                resource.ref.uid(),
-                {
-                    "tenant": {"__entity": _ref(tenant, resource.tenant)},
-                    "owner": {"__entity": _ref("User", resource.owner)},
-                    "shared_with_users": [
-                        {"__entity": _ref("User", u)} for u in sorted(resource.shared_with_users)
-                    ],
-                    "shared_with_roles": [
-                        {"__entity": _ref("Role", r)} for r in sorted(resource.shared_with_roles)
-                    ],
-                    "classification": resource.classification.value,
-                },
-            )
+        client = _entity(
+            principal.ref.uid(), {"tenant": tenant_ref, "scopes": sorted(principal.scopes or ())}
         )
-    elif isinstance(resource, EntityRef):
-        found.append(_entity(resource.uid()))
+        found[(principal.type.value, principal.id)] = json.dumps(client)
     return found
+
+
+def _document_fragment(document: DocumentMetadata) -> str:
+    tenant = ResourceType.TENANT.value
+    attrs = {
+        "tenant": {"__entity": _ref(tenant, document.tenant)},
+        "owner": {"__entity": _ref("User", document.owner)},
+        "shared_with_users": [{"__entity": _ref("User", u)} for u in sorted(document.shared_with_users)],
+        "shared_with_roles": [{"__entity": _ref("Role", r)} for r in sorted(document.shared_with_roles)],
+        "classification": document.classification.value,
+    }
+    return json.dumps(_entity(document.ref.uid(), attrs))

@@ -54,7 +54,9 @@ class EntityRef:
         return {"type": self.type, "id": self.id}
 
     def __str__(self) -> str:
-        return f"{self.type}::{json.dumps(self.id, ensure_ascii=False)}"
+        if '"' in self.id or "\\" in self.id or not self.id.isprintable():
+            return f"{self.type}::{json.dumps(self.id, ensure_ascii=False)}"
+        return f'{self.type}::"{self.id}"'
 
 
 def check_entity_id(value: str, what: str) -> str:
@@ -146,6 +148,8 @@ class RequestContext(BaseModel):
     @classmethod
     def parse(cls, context: Mapping[str, Any]) -> dict[str, Any]:
         """The context as Cedar will receive it, or InvalidAuthzRequest naming the bad fields."""
+        if not context:
+            return {}
         try:
             parsed = cls.model_validate(dict(context))
         except ValidationError as exc:

@@ -7,26 +7,17 @@ from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from echo_shared.dynamodb import bind_table
+from echo_shared.dynamodb import EnvelopeAttributes, bind_table
 from echo_shared.filters import RecordFilter
 from echo_shared.logs.entries import LogEntry
 
 _PAGE_SIZE = 100
 
 
-class LogItem(Model):
+class LogItem(EnvelopeAttributes, Model):
     tenant = UnicodeAttribute(hash_key=True)
     sort_key = UnicodeAttribute(range_key=True)
     expires_at = NumberAttribute()
-    event_id = UnicodeAttribute()
-    type = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    action = UnicodeAttribute()
-    resource = UnicodeAttribute()
-    outcome = UnicodeAttribute()
-    occurred_at = UnicodeAttribute()
-    request_id = UnicodeAttribute()
-    data = UnicodeAttribute()
 
 
 class DynamoLogRepository:

@@ -1,0 +1,3 @@
+from tests.retrieval_support import embedder, model_directory, model_env
+
+__all__ = ["embedder", "model_directory", "model_env"]

@@ -15,7 +15,7 @@ export UV_CACHE_DIR := $(CURDIR)/.echo/uv-cache
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps lock up down deploy synth lint format test test-unit test-integration test-infra \
-	test-plugin test-e2e bench invoke logs clean model test-quality
+	test-plugin test-e2e browser bench invoke logs clean model test-quality
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -81,16 +81,24 @@ test-plugin: deps ## the LocalStack plugin's own unit tests (in LocalStack's ven
 	@$(PY313) localstack/manage.py install
 	@$(PY313) localstack/manage.py test
 
+browser: ## Debian's Chromium for the browser e2e tests (idempotent; installs with apt-get as root)
+	@command -v chromium >/dev/null 2>&1 || { \
+		[ "$$(id -u)" = 0 ] || { echo "chromium is missing: apt-get install chromium (as root)"; exit 1; }; \
+		mkdir -p .echo/logs; echo "  … chromium (apt-get)"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium; } > .echo/logs/chromium.log 2>&1 \
+			|| { cat .echo/logs/chromium.log; exit 1; }; }
+
 test-quality: deps ## SciFact nDCG@10 / recall@10 of BM25, dense and hybrid through Echo's index (floor enforced)
 	$(PYTEST) tests/quality -q
 
-test-e2e: up ## the deployed stack on LocalStack
+test-e2e: up browser ## the deployed stack on LocalStack (browser tests drive Debian's Chromium)
 	$(PYTEST) tests/e2e -q -m e2e
 
 test: lint test-unit test-integration test-plugin test-infra synth test-e2e ## everything CI runs, e2e included
 
 bench: up ## benchmarks (SECTIONS="authz audit_throughput" for some); writes .echo/bench/results.json, docs/benchmarks.md
-	PYTHONPATH=layers/shared:functions $(PY) -m tests.bench $(SECTIONS)
+	PYTHONPATH=layers/shared:layers/documents:layers/ml:functions $(PY) -m tests.bench $(SECTIONS)
 
 invoke: deps ## invoke a deployed function: make invoke FN=audit_ingest EVENT=events/audit_ingest.sqs.json
 	@$(PY) localstack/tools.py invoke "$(FN)" "$(EVENT)"

@@ -195,8 +195,13 @@ def write_contract(log: Path) -> str:
         "functions": _grouped(outputs, "Function"),
         "keys": _grouped(outputs, "Key"),
         "issuer": outputs["IdentityIssuer"],
+        "web_url": outputs.get("WebUrl"),
         "demo": {"tenant": DEMO_TENANT},
-        **{key: value for key, value in _previous_contract().items() if key in SEEDED_TENANTS},
+        **{
+            key: value
+            for key, value in _previous_contract().items()
+            if key in SEEDED_TENANTS or key == "web_clients"
+        },
     }
     _save_contract(contract)
     log.write_text(json.dumps({k: v for k, v in contract.items() if k not in SEEDED_TENANTS}, indent=2))
@@ -234,6 +239,29 @@ def seed_identity(log: Path) -> str:
     contract.update(json.loads(result.stdout))
     _save_contract(contract)
     return ", ".join(contract[key]["users"]["admin"]["email"] for key in SEEDED_TENANTS)
+
+
+def seed_web_client(log: Path) -> str:
+    """Register the web app with every seeded tenant (localstack/web_client.py)."""
+    contract = _previous_contract()
+    outputs = stack_outputs()
+    tenants = [contract[key]["tenant"] for key in SEEDED_TENANTS]
+    command = [
+        sys.executable, str(REPO / "localstack/web_client.py"),
+        "--endpoint-url", ENDPOINT, "--region", REGION,
+        "--identity-table", contract["tables"]["identity"],
+        "--secret-arn", outputs["WebClientSecretArn"], "--web-url", outputs["WebUrl"],
+        *[arg for tenant in tenants for arg in ("--tenant", tenant)],
+    ]  # fmt: skip
+    env = {**aws_env(), "PYTHONPATH": str(REPO / "layers/shared")}
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    with log.open("a") as out:
+        out.write(result.stderr)
+    if result.returncode != 0:
+        raise StepFailed(f"web client registration exited with {result.returncode}; log: {log}")
+    contract["web_clients"] = json.loads(result.stdout)
+    _save_contract(contract)
+    return ", ".join(sorted(contract["web_clients"].values()))
 
 
 def seed(log: Path) -> str:
@@ -292,6 +320,8 @@ def print_urls() -> None:
     print(f"  audit events   {api}audit/events   (Authorization: Bearer <access token>)")
     print(f"  audit verify   {api}audit/verify")
     print(f"  app logs       {api}logs")
+    if contract.get("web_url"):
+        print(f"  web app        {contract['web_url']}")
     print(f"  LocalStack     {ENDPOINT}")
     demo = contract["demo"]
     if "users" in demo:
@@ -316,6 +346,7 @@ def main() -> None:
         progress.step("write stack.json", write_contract)
     if command in ("up", "seed"):
         progress.step("seed demo identities", seed_identity)
+        progress.step("register web app", seed_web_client)
         progress.step("seed demo tenant", seed)
     if command == "up":
         print_urls()

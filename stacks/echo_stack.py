@@ -12,12 +12,14 @@ from stacks.api import EchoApi
 from stacks.audit import AuditLog
 from stacks.authz import AuthzService
 from stacks.bundling import layer_code
+from stacks.documents import DocumentService
 from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
 from stacks.identity import IdentityService
 from stacks.log_sink import LogSink
 from stacks.settings import StageSettings
 from stacks.storage import bucket
+from stacks.web import WebApp
 
 
 class EchoStack(cdk.Stack):
@@ -64,6 +66,22 @@ class EchoStack(cdk.Stack):
             **self.identity.functions,
         }
         self._add_audit_api()
+        self.documents = DocumentService(
+            self,
+            "Documents",
+            settings=settings,
+            bus=self.bus,
+            authz=self.authz,
+            api=self.api,
+            authorizer=self.identity.authorizer,
+            shared_layer=self.shared_layer,
+            access_logs=self.access_logs,
+        )
+        self.functions.update(self.documents.functions)
+        self.web = WebApp(
+            self, "Web", settings=settings, api=self.api, identity=self.identity, layer=self.shared_layer
+        )
+        self.functions["web"] = self.web.function
         self._add_outputs()
 
     def _add_audit_api(self) -> None:
@@ -101,10 +119,16 @@ class EchoStack(cdk.Stack):
             "IdentityIssuer": self.identity.issuer,
             "BucketAuditCheckpoints": self.audit.checkpoint_bucket.bucket_name,
             "BucketAccessLogs": self.access_logs.bucket_name,
+            "BucketDocuments": self.documents.bucket.bucket_name,
+            "QueueParse": self.documents.parse_queue.queue_url,
+            "QueueParseDlq": self.documents.parse_dead_letters.queue_url,
             "TopicEvents": self.bus.topic.topic_arn,
             "KeyCheckpointSigning": self.audit.signing_key.key_arn,
             "ApiId": self.api.rest_api.rest_api_id,
             "ApiStage": self.api.rest_api.deployment_stage.stage_name,
+            "TableWebSessions": self.web.session_table.table_name,
+            "WebUrl": self.web.url,
+            "WebClientSecretArn": self.web.client_secret.secret_arn,
         }
         for name, queue in self.bus.queues.items():
             outputs[f"Queue{name.title()}"] = queue.queue_url

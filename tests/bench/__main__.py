@@ -29,6 +29,9 @@ SECTIONS = {
 }
 OPTIONAL_SECTIONS = {"authz": "tests.bench.authz_bench", "identity": "tests.bench.identity_bench"}
 OPTIONAL_SECTIONS["parse"] = "tests.bench.parse_bench"
+OPTIONAL_SECTIONS["retrieval"] = "tests.bench.retrieval_bench"
+OPTIONAL_SECTIONS["documents"] = "tests.bench.documents_bench"
+OPTIONAL_SECTIONS["web"] = "tests.bench.web_bench"
 RESULTS = STATE / "bench" / "results.json"
 
 

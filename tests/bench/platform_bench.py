@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from stacks.bundling import bundle_function, bundle_layer
+from stacks.documents import EXTRA_LAYERS
 from tests.bench.common import REPO, STATE, client, contract, summary, timed_ms
 
 WARM_SAMPLES = 30
@@ -99,16 +100,23 @@ def init_time() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         layer = Path(scratch, "layer")
         bundle_layer("shared", layer)
+        extra = {name for names in EXTRA_LAYERS.values() for name in names}
+        for name in extra:
+            bundle_layer(name, Path(scratch, f"layer-{name}"))
         for function in sorted(contract()["functions"]):
             bundle = Path(scratch, function)
             bundle_function(function, bundle)
+            path = ":".join(
+                [str(bundle), str(layer / "python")]
+                + [str(Path(scratch, f"layer-{name}", "python")) for name in EXTRA_LAYERS.get(function, ())]
+            )
             samples = []
             for _ in range(3):
                 started = time.perf_counter()
                 subprocess.run(
                     [str(RUNTIME_PYTHON), "-c", f"import {function}.handler"],
                     cwd=bundle,
-                    env={"PYTHONPATH": f"{bundle}:{layer / 'python'}", "AWS_DEFAULT_REGION": "us-east-1"},
+                    env={"PYTHONPATH": path, "AWS_DEFAULT_REGION": "us-east-1"},
                     check=True,
                 )
                 samples.append((time.perf_counter() - started) * 1000)

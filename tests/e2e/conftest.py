@@ -185,6 +185,12 @@ def publish(stack: dict[str, Any], aws: Callable[[str], Any]) -> Callable[[dict[
     return send
 
 
+# A batch in flight when another test killed its runtime stays invisible for the queue's visibility
+# timeout (6 x the 20 s consumer timeout) before it is redelivered: waiting for an empty queue must
+# outlast that.
+QUEUE_DRAIN_TIMEOUT_S = 180
+
+
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 60, interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
     while True:

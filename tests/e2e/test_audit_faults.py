@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import AuditApi, make_event, wait_for
+from tests.e2e.conftest import QUEUE_DRAIN_TIMEOUT_S, AuditApi, make_event, wait_for
 
 
 def _sqs_event(events: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def test_redelivery_long_after_the_first_is_still_a_no_op(
     wait_for(lambda: len(audit_api.events(tenant)) == 6)
     # When the first event is delivered again as a brand-new message (the guard has no expiry)
     publish(event)
-    wait_for(audit_queue_drained)
+    wait_for(audit_queue_drained, timeout=QUEUE_DRAIN_TIMEOUT_S)
     # Then it is not chained again
     _assert_chain_exactly(audit_api, tenant, {event["event_id"], *(o["event_id"] for o in others)})
 
@@ -151,7 +151,7 @@ def test_poison_message_on_the_queue_reaches_the_dlq_without_blocking_the_queue(
     )
     # Then the good event is chained, the queue drains, and the poison is in the DLQ with its reason
     wait_for(lambda: audit_api.events(tenant))
-    wait_for(audit_queue_drained)
+    wait_for(audit_queue_drained, timeout=QUEUE_DRAIN_TIMEOUT_S)
     found: list[str] = []
 
     def quarantined() -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import AuditApi, make_event, wait_for
+from tests.e2e.conftest import QUEUE_DRAIN_TIMEOUT_S, AuditApi, make_event, wait_for
 
 
 def _including(items: list[dict[str, Any]], event_id: str) -> list[dict[str, Any]]:
@@ -30,7 +30,7 @@ def test_published_event_is_chained_exactly_once_and_verifies(
     marker = make_event(tenant, "document.deleted")
     publish(marker)
     wait_for(lambda: _including(audit_api.events(tenant), marker["event_id"]))
-    wait_for(audit_queue_drained)
+    wait_for(audit_queue_drained, timeout=QUEUE_DRAIN_TIMEOUT_S)
     items = audit_api.events(tenant)
     # Then the event appears once, with the envelope intact, and the chain verifies
     ids = [item["event_id"] for item in items]

@@ -15,6 +15,10 @@ FUNCTIONS_LOCAL = {
     "authorizer",
     "users",
     "key_rotation",
+    "documents",
+    "parse",
+    "embed",
+    "query",
 }
 
 
@@ -107,13 +111,14 @@ def test_queues_have_dlqs_and_visibility_at_least_six_times_the_consumer_timeout
 
 def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> None:
     subscriptions = list(resources(prod, "AWS::SNS::Subscription").values())
-    assert len(subscriptions) == 2
+    assert len(subscriptions) == 3
     for subscription in subscriptions:
         assert subscription["Properties"]["RawMessageDelivery"] is True
         assert "RedrivePolicy" in subscription["Properties"]
     filters = [s["Properties"].get("FilterPolicy") for s in subscriptions]
     assert None in filters  # the audit queue receives every event
     assert {"type": [{"prefix": "log."}]} in filters
+    assert {"type": [{"prefix": "document.parsed"}, {"prefix": "document.deleted"}]} in filters
     prod.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
 

@@ -42,7 +42,7 @@ def extract_in_sandbox(data: bytes, limits: ExtractionLimits) -> ParsedDocument:
             stdin=source,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=_child_environment(),
+            env=child_environment(),
             start_new_session=True,
         )
         try:
@@ -54,7 +54,7 @@ def extract_in_sandbox(data: bytes, limits: ExtractionLimits) -> ParsedDocument:
     return _accept(reply, limits)
 
 
-def _child_environment() -> dict[str, str]:
+def child_environment() -> dict[str, str]:
     """Only what the interpreter needs to find its modules: no AWS credentials, no settings."""
     paths = [entry for entry in sys.path if entry and Path(entry).is_dir()]
     return {

@@ -18,7 +18,9 @@ from echo_retrieval.chunking import TokenizerLike
 if TYPE_CHECKING:
     import numpy as np
 
-LAYER_MODEL_DIR = Path("/opt/echo_model")
+# The layer's root (/opt on AWS; wherever the offline executor unpacks layers on LocalStack):
+# <root>/python/echo_retrieval/embedding.py -> <root>/echo_model.
+LAYER_MODEL_DIR = Path(__file__).resolve().parents[2] / "echo_model"
 EMBEDDING_VERSION = "1"  # changes when the same model would produce different vectors
 
 

@@ -74,3 +74,13 @@ def replace_entry(docx_data: bytes, name: str, content: bytes) -> bytes:
         entries = {info.filename: source.read(info) for info in source.infolist()}
     entries[name] = content
     return zip_bytes(entries)
+
+
+def ole2_with_stream_renamed(container: bytes, old: str, new: str) -> bytes:
+    """A copy of an OLE2/CFB file with one directory entry renamed (its 64-byte UTF-16 name field and
+    the name length after it), e.g. to turn an encrypted Office file into a legacy Word one."""
+    field = old.encode("utf-16-le") + b"\x00\x00"
+    start = container.index(field)
+    name = new.encode("utf-16-le") + b"\x00\x00"
+    entry = name.ljust(64, b"\x00") + len(name).to_bytes(2, "little")
+    return container[:start] + entry + container[start + 66 :]

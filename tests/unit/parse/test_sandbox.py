@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -215,3 +217,39 @@ def test_a_hanging_parser_and_its_children_are_killed(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("rogue")
 def test_a_parser_ignoring_sigterm_is_killed_at_the_deadline() -> None:
     assert failure_of(b"hang", ExtractionLimits(wall_seconds=2)).code == FailureCode.PARSE_TIMEOUT
+
+
+def test_deeply_nested_html_ends_in_a_verdict() -> None:
+    # Given 200,000 nested elements: libxml2 stops nesting at its depth limit, and no recursive walk
+    # of ours could overflow a stack; the text sits below that depth, so none is found
+    nested = b"<html><body>" + b"<div>" * 200_000 + b"deep text" + b"</div>" * 200_000 + b"</body></html>"
+    assert failure_of(nested).code == FailureCode.EMPTY
+
+
+def test_the_worker_cannot_write_files_or_hold_many_open(tmp_path: Path) -> None:
+    # Given the real worker's confinement applied in a child interpreter
+    probe = (
+        "import sys\n"
+        "from parse.extraction.limits import ExtractionLimits\n"
+        "from parse.extraction.worker import confine\n"
+        "confine(ExtractionLimits())\n"
+        "try:\n"
+        f"    leak = open({str(tmp_path / 'leak.txt')!r}, 'wb', buffering=0)\n"
+        "    leak.write(b'document text')\n"
+        "except OSError:\n"
+        "    print('write refused')\n"
+        "handles = []\n"
+        "try:\n"
+        "    handles = [open('/dev/null') for _ in range(100)]\n"
+        "except OSError:\n"
+        "    print('open files capped')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=sandbox.child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.split("\n")[:2] == ["write refused", "open files capped"], result.stderr
+    assert not (tmp_path / "leak.txt").exists() or (tmp_path / "leak.txt").read_text() == ""

@@ -12,7 +12,13 @@ import pytest
 from echo_documents.parsed import ExtractionFailed, FailureCode
 from parse.extraction.sniffing import DOCX, HTML, MARKDOWN, PDF, TEXT, decode_text, sniff_media_type
 
-from tests.unit.parse.documents import SHARED_FIXTURES, docx_bytes, pdf_bytes, zip_bytes
+from tests.unit.parse.documents import (
+    SHARED_FIXTURES,
+    docx_bytes,
+    ole2_with_stream_renamed,
+    pdf_bytes,
+    zip_bytes,
+)
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -48,6 +54,24 @@ def test_an_encrypted_office_file_is_encrypted() -> None:
         sniff_media_type(data)
     assert failure.value.code == FailureCode.ENCRYPTED
     assert "password" in failure.value.message
+
+
+def test_a_legacy_word_file_is_unsupported_and_says_to_save_as_docx() -> None:
+    # Given an OLE2 container holding a WordDocument stream (the binary .doc format)
+    encrypted = (SHARED_FIXTURES / "password-protected.docx").read_bytes()
+    legacy = ole2_with_stream_renamed(encrypted, "EncryptedPackage", "WordDocument")
+    with pytest.raises(ExtractionFailed) as failure:
+        sniff_media_type(legacy)
+    assert failure.value.code == FailureCode.UNSUPPORTED_TYPE
+    assert ".docx" in failure.value.message
+
+
+def test_other_ole2_files_are_unsupported() -> None:
+    encrypted = (SHARED_FIXTURES / "password-protected.docx").read_bytes()
+    workbook = ole2_with_stream_renamed(encrypted, "EncryptedPackage", "Workbook")
+    with pytest.raises(ExtractionFailed) as failure:
+        sniff_media_type(workbook)
+    assert failure.value.code == FailureCode.UNSUPPORTED_TYPE
 
 
 def test_a_broken_ole2_container_is_malformed() -> None:

@@ -21,6 +21,8 @@ DOCUMENTS = {
     "bread": "Sourdough bread rises because wild yeast and bacteria ferment the dough.",
     "tokyo": "東京は日本の首都であり、人口は約千四百万人です。",
     "secret": "Solar panels on the secret project produce forty megawatts of electricity.",
+    "mieten": "Die Mieten in München sind in zehn Jahren um die Hälfte gestiegen.",
+    "greek": "Η Ακρόπολη της Αθήνας χτίστηκε τον πέμπτο αιώνα π.Χ.",  # noqa: RUF001
 }
 
 
@@ -86,6 +88,11 @@ def test_search_finds_the_relevant_document(embedder: OnnxEmbedder, store: InMem
     index = TenantIndexCache(store).index_for("t1")
     assert _search(embedder, index, "how does sourdough rise?", list(DOCUMENTS))[0] == "bread"
     assert _search(embedder, index, "東京の人口", list(DOCUMENTS))[0] == "tokyo"
+    assert (
+        _search(embedder, index, "Wie stark sind die Mieten in München gestiegen?", list(DOCUMENTS))[0]
+        == "mieten"
+    )
+    assert _search(embedder, index, "Πότε χτίστηκε η Ακρόπολη;", list(DOCUMENTS))[0] == "greek"
 
 
 def test_documents_outside_the_allowed_set_are_never_candidates(
@@ -96,7 +103,7 @@ def test_documents_outside_the_allowed_set_are_never_candidates(
     question = "secret project solar megawatts"
     assert _search(embedder, index, question, list(DOCUMENTS))[0] == "secret"
     # When the caller may read the others only / Then the secret document never appears
-    found = _search(embedder, index, question, ["solar", "bread", "tokyo"], top_k=100)
+    found = _search(embedder, index, question, ["solar", "bread", "tokyo", "mieten", "greek"], top_k=100)
     assert "secret" not in found
     assert found[0] == "solar"
 

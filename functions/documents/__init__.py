@@ -1,0 +1,1 @@
+"""Documents REST API: upload URLs, status, listing, sharing and deletion."""

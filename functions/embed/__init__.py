@@ -1,0 +1,1 @@
+"""Embed: document.parsed -> chunks + embeddings -> the tenant index segment; document.deleted -> cleanup."""

@@ -1,0 +1,1 @@
+"""Query API: POST /query, retrieval with authorization inside, cited answers."""

@@ -1,0 +1,13 @@
+"""The query API's exception table: domain exceptions -> (status, code); see echo_shared.web."""
+
+from echo_documents.errors import DocumentStoreUnavailable
+from echo_shared.authz import AuthzUnavailable, BatchTooLarge, InvalidAuthzRequest, ListTooLarge
+from echo_shared.web import ErrorTable
+
+ERROR_TABLE: ErrorTable = {
+    InvalidAuthzRequest: (400, "invalid_request"),
+    BatchTooLarge: (400, "invalid_request"),
+    ListTooLarge: (413, "too_many_documents"),
+    DocumentStoreUnavailable: (503, "unavailable"),
+    AuthzUnavailable: (503, "unavailable"),
+}

@@ -1,0 +1,236 @@
+"""The document repository port and its DynamoDB adapter (PynamoDB, the documents table)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from echo_shared.authz import Classification
+from echo_shared.dynamodb import bind_table
+from echo_shared.timeutil import format_rfc3339, parse_rfc3339
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, UpdateError
+from pynamodb.models import Model
+
+from echo_documents.errors import DocumentExists, DocumentNotFound, DocumentStoreUnavailable, StaleStatus
+from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_PAGE_SIZE = 200
+
+
+class DocumentRepository(Protocol):
+    def create(self, record: DocumentRecord) -> None:
+        """Raises DocumentExists if the id is taken."""
+        ...
+
+    def get(self, tenant: str, document_id: str) -> DocumentRecord | None: ...
+
+    def list(self, tenant: str) -> Iterator[DocumentRecord]:
+        """Every record of the tenant (deleted ones included), in document_id order."""
+        ...
+
+    def advance(
+        self,
+        tenant: str,
+        document_id: str,
+        *,
+        expected: Collection[DocumentStatus],
+        status: DocumentStatus,
+        now: datetime,
+        milestone: Milestone | None = None,
+        media_type: str | None = None,
+        size_bytes: int | None = None,
+        pages: int | None = None,
+        chunks: int | None = None,
+        failure: Failure | None = None,
+    ) -> DocumentRecord:
+        """Move the status if it is one of `expected`; raises StaleStatus otherwise."""
+        ...
+
+    def share(
+        self, tenant: str, document_id: str, *, users: Collection[str], roles: Collection[str], now: datetime
+    ) -> DocumentRecord:
+        """Add readers to a live document; raises DocumentNotFound if it is absent or deleted."""
+        ...
+
+    def remove(self, tenant: str, document_id: str) -> None: ...
+
+
+class DocumentItem(Model):
+    tenant = UnicodeAttribute(hash_key=True)
+    document_id = UnicodeAttribute(range_key=True)
+    # Read by the authz entity provider (echo_shared.authz.dynamodb.DocumentMetadataItem).
+    owner = UnicodeAttribute()
+    classification = UnicodeAttribute()
+    shared_with_users = UnicodeSetAttribute(null=True)
+    shared_with_roles = UnicodeSetAttribute(null=True)
+    filename = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    declared_type = UnicodeAttribute(null=True)
+    media_type = UnicodeAttribute(null=True)
+    size_bytes = NumberAttribute(null=True)
+    pages = NumberAttribute(null=True)
+    chunks = NumberAttribute(null=True)
+    uploaded_at = UnicodeAttribute(null=True)
+    parsed_at = UnicodeAttribute(null=True)
+    indexed_at = UnicodeAttribute(null=True)
+    failure_code = UnicodeAttribute(null=True)
+    failure_message = UnicodeAttribute(null=True)
+    dropped = BooleanAttribute(default=False)
+
+
+_MILESTONE_ATTRIBUTE = {
+    Milestone.UPLOADED: DocumentItem.uploaded_at,
+    Milestone.PARSED: DocumentItem.parsed_at,
+    Milestone.INDEXED: DocumentItem.indexed_at,
+}
+
+
+def to_record(item: DocumentItem) -> DocumentRecord:
+    timings = {
+        milestone.value: value
+        for milestone, value in (
+            (Milestone.UPLOADED, item.uploaded_at),
+            (Milestone.PARSED, item.parsed_at),
+            (Milestone.INDEXED, item.indexed_at),
+        )
+        if value
+    }
+    failure = Failure(item.failure_code, item.failure_message or "") if item.failure_code else None
+    return DocumentRecord(
+        tenant=item.tenant,
+        document_id=item.document_id,
+        owner=item.owner,
+        filename=item.filename,
+        object_key=item.object_key,
+        status=DocumentStatus(item.status),
+        classification=Classification(item.classification),
+        created_at=parse_rfc3339(item.created_at),
+        updated_at=parse_rfc3339(item.updated_at),
+        declared_type=item.declared_type,
+        media_type=item.media_type,
+        size_bytes=int(item.size_bytes) if item.size_bytes is not None else None,
+        pages=int(item.pages) if item.pages is not None else None,
+        chunks=int(item.chunks) if item.chunks is not None else None,
+        shared_with_users=frozenset(item.shared_with_users or ()),
+        shared_with_roles=frozenset(item.shared_with_roles or ()),
+        timings=timings,
+        failure=failure,
+        dropped=bool(item.dropped),
+    )
+
+
+class DynamoDocumentRepository:
+    def __init__(self, table_name: str) -> None:
+        self._items = bind_table(DocumentItem, table_name)
+
+    def create(self, record: DocumentRecord) -> None:
+        item = self._items(
+            record.tenant,
+            record.document_id,
+            owner=record.owner,
+            classification=record.classification.value,
+            shared_with_users=set(record.shared_with_users) or None,
+            shared_with_roles=set(record.shared_with_roles) or None,
+            filename=record.filename,
+            object_key=record.object_key,
+            status=record.status.value,
+            created_at=format_rfc3339(record.created_at),
+            updated_at=format_rfc3339(record.updated_at),
+            declared_type=record.declared_type,
+            size_bytes=record.size_bytes,
+            uploaded_at=record.timings.get(Milestone.UPLOADED.value),
+            dropped=record.dropped,
+        )
+        try:
+            item.save(condition=self._items.document_id.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == _CONDITION_FAILED:
+                raise DocumentExists(f"document {record.document_id} already exists") from None
+            raise DocumentStoreUnavailable("documents table cannot be written") from exc
+
+    def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
+        try:
+            return to_record(self._items.get(tenant, document_id, consistent_read=True))
+        except self._items.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise DocumentStoreUnavailable("documents table cannot be read") from exc
+
+    def list(self, tenant: str) -> Iterator[DocumentRecord]:
+        try:
+            for item in self._items.query(tenant, page_size=_PAGE_SIZE):
+                yield to_record(item)
+        except PynamoDBException as exc:
+            raise DocumentStoreUnavailable("documents table cannot be read") from exc
+
+    def advance(
+        self,
+        tenant: str,
+        document_id: str,
+        *,
+        expected: Collection[DocumentStatus],
+        status: DocumentStatus,
+        now: datetime,
+        milestone: Milestone | None = None,
+        media_type: str | None = None,
+        size_bytes: int | None = None,
+        pages: int | None = None,
+        chunks: int | None = None,
+        failure: Failure | None = None,
+    ) -> DocumentRecord:
+        model = self._items
+        stamp = format_rfc3339(now)
+        actions: list[Any] = [model.status.set(status.value), model.updated_at.set(stamp)]
+        if milestone is not None:
+            actions.append(_MILESTONE_ATTRIBUTE[milestone].set(stamp))
+        if media_type is not None:
+            actions.append(model.media_type.set(media_type))
+        for attribute, number in (
+            (model.size_bytes, size_bytes),
+            (model.pages, pages),
+            (model.chunks, chunks),
+        ):
+            if number is not None:
+                actions.append(attribute.set(number))
+        if failure is not None:
+            actions += [model.failure_code.set(failure.code), model.failure_message.set(failure.message)]
+        condition = model.document_id.exists() & model.status.is_in(*[s.value for s in expected])
+        item = model(tenant, document_id)
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == _CONDITION_FAILED:
+                raise StaleStatus(f"document {document_id} is not in status {sorted(expected)}") from None
+            raise DocumentStoreUnavailable("documents table cannot be written") from exc
+        return to_record(item)
+
+    def share(
+        self, tenant: str, document_id: str, *, users: Collection[str], roles: Collection[str], now: datetime
+    ) -> DocumentRecord:
+        model = self._items
+        actions: list[Any] = [model.updated_at.set(format_rfc3339(now))]
+        if users:
+            actions.append(model.shared_with_users.add(set(users)))
+        if roles:
+            actions.append(model.shared_with_roles.add(set(roles)))
+        condition = model.document_id.exists() & (model.status != DocumentStatus.DELETED.value)
+        item = model(tenant, document_id)
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == _CONDITION_FAILED:
+                raise DocumentNotFound(f"document {document_id} not found") from None
+            raise DocumentStoreUnavailable("documents table cannot be written") from exc
+        return to_record(item)
+
+    def remove(self, tenant: str, document_id: str) -> None:
+        try:
+            self._items(tenant, document_id).delete()
+        except DeleteError as exc:
+            raise DocumentStoreUnavailable("documents table cannot be written") from exc

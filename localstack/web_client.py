@@ -1,0 +1,89 @@
+"""Register the web app as a confidential OIDC client of every seeded tenant (idempotent).
+
+    PYTHONPATH=layers/shared python localstack/web_client.py --endpoint-url http://127.0.0.1:4566 \\
+        --identity-table echo-local-identity --secret-arn <WebClientSecretArn> --web-url <web_url> \\
+        --tenant demo --tenant other
+
+The secret is read from Secrets Manager (generated there by the stack); only its argon2 hash is
+registered. Prints `{tenant: client_id}`. Sandbox stages only (like the demo seeding).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import boto3
+from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
+from echo_shared.identity.dynamodb import DynamoClientRepository
+from echo_shared.identity.passwords import PasswordHasher
+
+CLIENT_ID_PREFIX = "echo-web"  # stacks/web.py CLIENT_ID_PREFIX
+SCOPES = frozenset(
+    [
+        "openid",
+        "email",
+        "audit:read",
+        "audit:verify",
+        "logs:read",
+        "documents:read",
+        "documents:write",
+        "users:admin",
+        "policies:admin",
+    ]
+)  # stacks/web.py SCOPE
+
+
+def register(*, identity_table: str, secret: str, web_url: str, tenants: list[str]) -> dict[str, str]:
+    clients = DynamoClientRepository(identity_table)
+    hasher = PasswordHasher()
+    registered: dict[str, str] = {}
+    for tenant in tenants:
+        client_id = f"{CLIENT_ID_PREFIX}-{tenant}"
+        existing = clients.get(client_id)
+        keep = (
+            existing is not None and existing.secret_hash and hasher.verify(secret, existing.secret_hash)[0]
+        )
+        secret_hash = existing.secret_hash if keep and existing else hasher.hash(secret)
+        clients.put(
+            OAuthClient(
+                client_id=client_id,
+                tenant=tenant,
+                name="Echo web app",
+                client_type=ClientType.CONFIDENTIAL,
+                auth_method=AuthMethod.SECRET_BASIC,
+                grant_types=frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN}),
+                allowed_scopes=SCOPES,
+                redirect_uris=(f"{web_url}callback",),
+                post_logout_redirect_uris=(f"{web_url}signed-out",),
+                secret_hash=secret_hash,
+            )
+        )
+        registered[tenant] = client_id
+    return registered
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint-url", required=True)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--identity-table", required=True)
+    parser.add_argument("--secret-arn", required=True)
+    parser.add_argument("--web-url", required=True)
+    parser.add_argument("--tenant", action="append", required=True)
+    args = parser.parse_args(argv)
+    os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    os.environ["AWS_DEFAULT_REGION"] = args.region
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    secrets = boto3.client("secretsmanager", endpoint_url=args.endpoint_url, region_name=args.region)
+    secret = secrets.get_secret_value(SecretId=args.secret_arn)["SecretString"]
+    web_url = args.web_url if args.web_url.endswith("/") else args.web_url + "/"
+    json.dump(
+        register(identity_table=args.identity_table, secret=secret, web_url=web_url, tenants=args.tenant),
+        sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    main()

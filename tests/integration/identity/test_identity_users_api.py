@@ -165,7 +165,7 @@ def test_the_authorizer_allows_the_whole_stage_with_the_contract_context(
         assert set(context) == {"sub", "tenant", "roles", "scope", "client_id", "token_type", "jti"}
         assert context["sub"] == result["principalId"] == identity.demo["users"]["admin"]["user_id"]
         assert (context["tenant"], context["roles"], context["token_type"]) == ("demo", "admin", "user")
-        assert context["scope"] == "openid email audit:read"
+        assert context["scope"] == "openid email users:admin"
         assert all(isinstance(value, str) for value in context.values())
 
 

@@ -42,7 +42,22 @@ if TYPE_CHECKING:
 
 DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 DEMO_POST_LOGOUT_URI = "http://127.0.0.1:8765/"
-PUBLIC_SCOPES = frozenset({"openid", "email", "audit:read", "documents:read", "documents:write"})
+# The demo web app is a first-party admin tool: it may ask for the admin scopes, and does so
+# explicitly; an admin signed in with only `documents:read` cannot administer anything.
+PUBLIC_SCOPES = frozenset(
+    {
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "audit:read",
+        "documents:read",
+        "documents:write",
+        "users:admin",
+        "authz:admin",
+        "logs:read",
+    }
+)
 SERVICE_SCOPES = frozenset({"audit:read", "logs:read", "documents:read"})
 DAY = 24 * 3600
 

@@ -23,13 +23,14 @@ SCOPES = frozenset(
     [
         "openid",
         "email",
+        "offline_access",
         "audit:read",
         "audit:verify",
         "logs:read",
         "documents:read",
         "documents:write",
         "users:admin",
-        "policies:admin",
+        "authz:admin",
     ]
 )  # stacks/web.py SCOPE
 

@@ -97,12 +97,12 @@ class EchoStack(cdk.Stack):
             environment={
                 **self.audit.environment,
                 **self.log_sink.environment,
-                "AUDIT_API_AUTH_MODE": "authorizer",
             },
         )
         self.audit.grant_read(audit_api)
         self.log_sink.grant_read(audit_api)
         self.authz.grant_decide(audit_api)
+        self.authz.grant_decide(self.identity.users)  # the users API asks Cedar for user:admin
         self.functions["audit_api"] = audit_api
         for path in ("/audit/events", "/audit/verify", "/logs"):
             self.api.route(path, ["GET"], audit_api, access="authorizer", authorizer=self.identity.authorizer)

@@ -39,7 +39,7 @@ ID_TOKEN_TTL_SECONDS = 900
 
 PUBLIC_ROUTES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "login": (
-        ("/authorize", ("GET",)),
+        ("/authorize", ("GET", "POST")),
         ("/login", ("GET", "POST")),
         ("/register", ("GET", "POST")),
         ("/logout", ("GET", "POST")),

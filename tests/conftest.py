@@ -44,7 +44,6 @@ TEST_ENV = {
     "CHECKPOINT_KEY_ID": "alias/echo-test-checkpoints",
     "LOG_TABLE": "echo-test-logs",
     "LOG_RETENTION_DAYS": "30",
-    "AUDIT_API_AUTH_MODE": "api-key",
     "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/echo-test-dlq",
 }
 

@@ -6,40 +6,19 @@ from enum import StrEnum
 from itertools import islice
 
 from echo_shared.audit import AuditChainReader, AuditRecord, ChainVerifier, VerificationResult
+from echo_shared.authz.caller import Caller
 from echo_shared.filters import RecordFilter
 from echo_shared.logs import LogEntry, LogRepository
 
 from audit_api.cursor import CursorScope, decode_audit_cursor, decode_log_cursor, encode_cursor
 from audit_api.errors import Forbidden, InvalidFilter
 
-ROLE_ADMIN = "admin"
-ROLE_AUDITOR = "auditor"
 AUDIT_READ = "audit:read"
 AUDIT_VERIFY = "audit:verify"
 LOG_READ = "log:read"
-# The baseline Cedar policies' answer for each action, used only where no decision point is wired
-# (the local api-key mode and unit tests); deployed behind the authorizer, Cedar decides.
-_ROLES_ALLOWED = {
-    AUDIT_READ: {ROLE_AUDITOR, ROLE_ADMIN},
-    AUDIT_VERIFY: {ROLE_AUDITOR, ROLE_ADMIN},
-    LOG_READ: {ROLE_ADMIN},
-}
 
+# May the caller take this action on its own tenant? Cedar answers (roles and token scopes).
 type DecisionPoint = Callable[[str], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    tenant: str
-    subject: str
-    roles: frozenset[str]
-    decide: DecisionPoint | None = None
-
-    def may(self, action: str) -> bool:
-        """May this principal take `action` on its own tenant?"""
-        if self.decide is not None:
-            return self.decide(action)
-        return not self.roles.isdisjoint(_ROLES_ALLOWED[action])
 
 
 class Order(StrEnum):
@@ -61,33 +40,38 @@ class Page[T]:
     next_cursor: str | None
 
 
-def list_audit_events(reader: AuditChainReader, principal: Principal, query: ListQuery) -> Page[AuditRecord]:
-    """Auditors and admins see the tenant's whole trail; anyone else only events they acted in."""
+def list_audit_events(
+    reader: AuditChainReader, caller: Caller, may: DecisionPoint, query: ListQuery
+) -> Page[AuditRecord]:
+    """Those allowed `audit:read` see the tenant's whole trail; anyone else only the events they
+    acted in, matched on the actor format every producer writes (`Caller.actor`)."""
     filters = _checked(query.filters)
-    if not principal.may(AUDIT_READ):
-        if filters.actor not in (None, principal.subject):
+    if not may(AUDIT_READ):
+        if filters.actor not in (None, caller.actor):
             raise Forbidden("you may only read your own audit trail")
-        filters = replace(filters, actor=principal.subject)
-    scope = CursorScope("audit", principal.tenant, query.order is Order.NEWEST, filters)
+        filters = replace(filters, actor=caller.actor)
+    scope = CursorScope("audit", caller.tenant, query.order is Order.NEWEST, filters)
     after = None if query.cursor is None else decode_audit_cursor(query.cursor, scope)
-    found = reader.query(principal.tenant, filters, after_seq=after, newest_first=scope.newest_first)
+    found = reader.query(caller.tenant, filters, after_seq=after, newest_first=scope.newest_first)
     return _page(found, query.limit, scope, lambda record: record.seq)
 
 
-def list_logs(repository: LogRepository, principal: Principal, query: ListQuery) -> Page[LogEntry]:
-    if not principal.may(LOG_READ):
-        raise Forbidden("reading logs needs the admin role")
+def list_logs(
+    repository: LogRepository, caller: Caller, may: DecisionPoint, query: ListQuery
+) -> Page[LogEntry]:
+    if not may(LOG_READ):
+        raise Forbidden("reading logs needs the admin role and a token granted logs:read")
     filters = _checked(query.filters)
-    scope = CursorScope("logs", principal.tenant, query.order is Order.NEWEST, filters)
+    scope = CursorScope("logs", caller.tenant, query.order is Order.NEWEST, filters)
     after = None if query.cursor is None else decode_log_cursor(query.cursor, scope)
-    found = repository.query(principal.tenant, filters, after_sort_key=after, newest_first=scope.newest_first)
+    found = repository.query(caller.tenant, filters, after_sort_key=after, newest_first=scope.newest_first)
     return _page(found, query.limit, scope, lambda entry: entry.sort_key)
 
 
-def verify_tenant_chain(verifier: ChainVerifier, principal: Principal) -> VerificationResult:
-    if not principal.may(AUDIT_VERIFY):
-        raise Forbidden("verifying the chain needs the auditor or admin role")
-    return verifier.verify(principal.tenant)
+def verify_tenant_chain(verifier: ChainVerifier, caller: Caller, may: DecisionPoint) -> VerificationResult:
+    if not may(AUDIT_VERIFY):
+        raise Forbidden("verifying the chain needs the auditor or admin role and a token granted audit:read")
+    return verifier.verify(caller.tenant)
 
 
 def _checked(filters: RecordFilter) -> RecordFilter:

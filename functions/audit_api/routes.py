@@ -5,7 +5,7 @@ from typing import Annotated
 from echo_shared.observability import count, get_logger
 from fastapi import APIRouter, Query
 
-from audit_api.deps import AuditReader, CurrentPrincipal, LogReader, Verifier
+from audit_api.deps import AuditReader, CurrentCaller, LogReader, May, Verifier
 from audit_api.queries import list_audit_events, list_logs, verify_tenant_chain
 from audit_api.schemas import AuditEventsPage, ErrorBody, ListParams, LogsPage, VerifyOut
 
@@ -18,14 +18,14 @@ router = APIRouter(responses=_ERRORS)
 
 @router.get("/audit/events")
 def get_audit_events(
-    principal: CurrentPrincipal, params: Annotated[ListParams, Query()], reader: AuditReader
+    caller: CurrentCaller, may: May, params: Annotated[ListParams, Query()], reader: AuditReader
 ) -> AuditEventsPage:
-    return AuditEventsPage.from_page(list_audit_events(reader, principal, params.to_query()))
+    return AuditEventsPage.from_page(list_audit_events(reader, caller, may, params.to_query()))
 
 
 @router.get("/audit/verify")
-def get_audit_verify(principal: CurrentPrincipal, verifier: Verifier) -> VerifyOut:
-    result = verify_tenant_chain(verifier, principal)
+def get_audit_verify(caller: CurrentCaller, may: May, verifier: Verifier) -> VerifyOut:
+    result = verify_tenant_chain(verifier, caller, may)
     count("AuditChainVerifications")
     if not result.ok:
         # Alarm on this metric: a broken chain means tampering or data loss.
@@ -33,7 +33,7 @@ def get_audit_verify(principal: CurrentPrincipal, verifier: Verifier) -> VerifyO
         get_logger().error(
             "audit chain verification failed",
             extra={
-                "tenant": principal.tenant,
+                "tenant": caller.tenant,
                 "problem": result.problem,
                 "first_bad_seq": result.first_bad_seq,
             },
@@ -43,6 +43,6 @@ def get_audit_verify(principal: CurrentPrincipal, verifier: Verifier) -> VerifyO
 
 @router.get("/logs")
 def get_logs(
-    principal: CurrentPrincipal, params: Annotated[ListParams, Query()], logs: LogReader
+    caller: CurrentCaller, may: May, params: Annotated[ListParams, Query()], logs: LogReader
 ) -> LogsPage:
-    return LogsPage.from_page(list_logs(logs, principal, params.to_query()))
+    return LogsPage.from_page(list_logs(logs, caller, may, params.to_query()))

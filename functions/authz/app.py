@@ -10,5 +10,5 @@ from authz.routes import router
 def create_app() -> FastAPI:
     app = FastAPI(title="Echo authz API", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router)
-    register_error_handlers(app, ERROR_TABLE)
+    register_error_handlers(app, table=ERROR_TABLE)
     return app

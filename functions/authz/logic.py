@@ -41,7 +41,7 @@ def check(
     client: AuthzClient, entities: EntityProvider, caller: Caller, question: CheckIn, request_id: str
 ) -> Decision:
     request = _request(entities, caller, question)
-    decision = client.check(request, request_id=request_id, asked_by=caller.label)
+    decision = client.check(request, request_id=request_id, asked_by=caller.actor)
     _count([decision])
     return decision
 
@@ -56,7 +56,7 @@ def check_batch(
     if len(questions) > MAX_BATCH:
         raise BatchTooLarge(f"a batch holds at most {MAX_BATCH} requests, got {len(questions)}")
     requests = [_request(entities, caller, question) for question in questions]
-    decisions = client.check_batch(requests, request_id=request_id, asked_by=caller.label)
+    decisions = client.check_batch(requests, request_id=request_id, asked_by=caller.actor)
     _count(decisions)
     return decisions
 
@@ -77,7 +77,7 @@ def list_resources(
         request_id=request_id,
         context=question.context,
         tenant=caller.tenant,
-        asked_by=caller.label,
+        asked_by=caller.actor,
     )
 
 
@@ -90,7 +90,7 @@ def authorize_policy_admin(client: AuthzClient, caller: Caller, request_id: str)
             caller.principal, POLICY_ADMIN_ACTION, EntityRef(ResourceType.TENANT.value, caller.tenant)
         ),
         request_id=request_id,
-        asked_by=caller.label,
+        asked_by=caller.actor,
     )
     if decision.allowed:
         return decision
@@ -111,7 +111,7 @@ def move_active_version(
     within the refresh interval)."""
     authorize_policy_admin(client, caller, request_id)
     move = administration.rollback if kind is ActivationKind.ROLLBACK else administration.activate
-    activation = move(caller.tenant, parse_version(label), actor=caller.label, request_id=request_id)
+    activation = move(caller.tenant, parse_version(label), actor=caller.actor, request_id=request_id)
     client.policies.invalidate(caller.tenant)
     return activation
 
@@ -153,8 +153,15 @@ def principal_for(entities: EntityProvider, caller: Caller, asked: PrincipalIn) 
         id=asked.id,
         tenant=tenant,
         roles=frozenset(asked.roles or ()),
-        scopes=frozenset(asked.scopes or ()),
+        scopes=_asked_scopes(principal_type, asked.scopes),
     )
+
+
+def _asked_scopes(principal_type: PrincipalType, scopes: Sequence[str] | None) -> frozenset[str] | None:
+    """A client always has its scopes; a user named in a question is bound by scopes only if stated."""
+    if scopes is None and principal_type is PrincipalType.USER:
+        return None
+    return frozenset(scopes or ())
 
 
 def _count(decisions: Sequence[Decision]) -> None:

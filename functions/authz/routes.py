@@ -83,7 +83,7 @@ def put_policies(
         policies=body.policies,
         golden=body.golden_decisions,
         description=body.description,
-        actor=caller.label,
+        actor=caller.actor,
         request_id=request_id,
     )
     return ProposalOut.from_proposal(proposal)

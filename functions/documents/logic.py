@@ -141,7 +141,7 @@ def list_documents(
 ) -> DocumentsPage:
     """The live documents the caller may read (one audited list decision), in document_id order."""
     listing = service.authz.list_resources(
-        caller.principal, "document:read", ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.label
+        caller.principal, "document:read", ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.actor
     )
     if listing.unavailable:
         raise AuthzUnavailable("documents cannot be authorized right now")
@@ -251,7 +251,7 @@ def _authorize(
     service: DocumentService, caller: Caller, action: str, resource: EntityRef, request_id: str
 ) -> Decision:
     decision = service.authz.check(
-        AuthzRequest(caller.principal, action, resource), request_id=request_id, asked_by=caller.label
+        AuthzRequest(caller.principal, action, resource), request_id=request_id, asked_by=caller.actor
     )
     if decision.unavailable:
         raise AuthzUnavailable("documents cannot be authorized right now")

@@ -2,12 +2,14 @@
 
 from typing import Annotated
 
+from echo_shared.authz.caller import user_actor
 from echo_shared.events import is_valid_tenant
-from echo_shared.identity.events import IdentityEvent, user_actor
+from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import LoginTransaction, handle_digest
 from echo_shared.identity.passwords import MIN_PASSWORD_LENGTH
 from echo_shared.identity.users import User
-from echo_shared.identity.web import ErrorStyle, register_error_handlers, request_info, single_values
+from echo_shared.identity.web import request_info, single_values
+from echo_shared.web import register_error_handlers
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -37,7 +39,7 @@ FORM_FIELDS = ("email", "password", "csrf_token")
 EXPIRED_FORM = "This form has expired. Go back to the application and start signing in again."
 
 app = FastAPI(title="Echo login", docs_url=None, redoc_url=None, openapi_url=None)
-register_error_handlers(app, ErrorStyle.API, page=error_page)
+register_error_handlers(app, page=error_page)
 
 Service = Annotated[LoginService, Depends(get_service)]
 
@@ -52,7 +54,19 @@ def _cookie(request: Request, service: LoginService, base: str) -> str | None:
 
 @app.get("/authorize")
 def authorize(request: Request, service: Service) -> Response:
-    params = {name: request.query_params.getlist(name) for name in request.query_params}
+    return _authorize(
+        request, service, {name: request.query_params.getlist(name) for name in request.query_params}
+    )
+
+
+@app.post("/authorize")
+async def authorize_post(request: Request, service: Service) -> Response:
+    """OIDC Core 3.1.2.1: the same request, form-encoded in the body."""
+    form = await request.form()
+    return _authorize(request, service, {name: [str(v) for v in form.getlist(name)] for name in form})
+
+
+def _authorize(request: Request, service: LoginService, params: dict[str, list[str]]) -> Response:
     try:
         client, authorization = validate_request(service, params)
     except AuthorizationPageError as exc:

@@ -8,11 +8,12 @@ email, known or not) and per source IP lock out with exponential backoff.
 
 from dataclasses import replace
 
+from echo_shared.authz.caller import user_actor
 from echo_shared.events import Outcome
 from echo_shared.identity.attempts import ACCOUNT_POLICY, IP_POLICY, AttemptCounter, account_key, ip_key
 from echo_shared.identity.claims import Role
 from echo_shared.identity.errors import EmailTaken, InvalidInput
-from echo_shared.identity.events import ANONYMOUS, IdentityEvent, user_actor
+from echo_shared.identity.events import ANONYMOUS, IdentityEvent
 from echo_shared.identity.passwords import MAX_PASSWORD_LENGTH, check_password_policy
 from echo_shared.identity.users import User, UserStatus, new_user_id, normalize_email
 from echo_shared.identity.web import RequestInfo

@@ -90,11 +90,14 @@ def validate_request(
     if not client.allows_grant(GrantType.AUTHORIZATION_CODE):
         raise fail("unauthorized_client", "the client may not use the authorization code flow")
     try:
-        scope = parse_scope(single.get("scope", ""))
+        requested = parse_scope(single.get("scope", ""))
     except ValueError:
         raise fail("invalid_scope", "scope is required and must be well-formed") from None
-    if not set(scope) <= client.allowed_scopes:
-        raise fail("invalid_scope", "the client may not request this scope")
+    # OIDC Core 3.1.2.1: scope values that are not understood are ignored. Echo also leaves out
+    # those the client is not registered for; the token response states what was granted.
+    scope = tuple(name for name in requested if name in client.allowed_scopes)
+    if not scope:
+        raise fail("invalid_scope", "none of the requested scopes is available to this client")
     method = single.get("code_challenge_method")
     challenge = single.get("code_challenge")
     if not challenge or method is None:

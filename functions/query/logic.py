@@ -65,7 +65,7 @@ def answer_question(
 ) -> QueryResult:
     principal = caller.principal
     listing = service.authz.list_resources(
-        principal, ACTION, ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.label
+        principal, ACTION, ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.actor
     )
     if listing.unavailable:
         raise AuthzUnavailable("documents cannot be authorized right now")
@@ -107,7 +107,7 @@ def _recheck(
     decisions = service.authz.check_batch(
         [AuthzRequest(caller.principal, ACTION, EntityRef(ResourceType.DOCUMENT.value, d)) for d in unique],
         request_id=request_id,
-        asked_by=caller.label,
+        asked_by=caller.actor,
     )
     readable: dict[str, str] = {}
     for document_id, decision in zip(unique, decisions, strict=True):

@@ -2,13 +2,8 @@
 
 from typing import Annotated, Any
 
-from echo_shared.identity.web import (
-    NO_STORE,
-    ErrorStyle,
-    register_error_handlers,
-    request_info,
-    single_values,
-)
+from echo_shared.identity.web import request_info, single_values
+from echo_shared.web import NO_STORE, ErrorStyle, register_error_handlers
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 

@@ -4,7 +4,20 @@ from typing import Any
 
 from echo_shared.identity.claims import SIGNING_ALGORITHM
 
-SCOPES_SUPPORTED = ("openid", "email")
+# The standard OIDC scopes, then the API scopes clients may be registered for (docs/identity.md).
+SCOPES_SUPPORTED = (
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "documents:read",
+    "documents:write",
+    "audit:read",
+    "logs:read",
+    "users:admin",
+    "authz:admin",
+    "authz:check",
+)
 CLAIMS_SUPPORTED = (
     "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
     "email", "email_verified", "tenant", "roles",

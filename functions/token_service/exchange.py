@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from echo_shared.authz.caller import client_actor, user_actor
 from echo_shared.events import Outcome
 from echo_shared.identity.claims import PrincipalType, format_scope, parse_scope
 from echo_shared.identity.clients import GrantType, OAuthClient
@@ -23,7 +24,7 @@ from echo_shared.identity.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
-from echo_shared.identity.events import IdentityEvent, client_actor, user_actor
+from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import (
     IssuedTokens,
     RefreshFamily,
@@ -40,6 +41,7 @@ from token_service.issuance import new_jti
 from token_service.service import TokenService
 
 OPENID = "openid"
+OFFLINE_ACCESS = "offline_access"
 # RFC 7636 §4.1: 43..128 unreserved characters.
 _CODE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 MAX_HANDLE_LENGTH = 512
@@ -116,11 +118,12 @@ def exchange_code(
     now = service.now()
     # The ids of what this exchange will issue are recorded with the redemption itself, so that
     # a replay, however soon, finds them and revokes them.
-    issues_refresh = client.allows_grant(GrantType.REFRESH_TOKEN)
     issued = IssuedTokens(
         access_jti=new_jti(),
         access_exp=service.issuer.access_token_expiry(now),
-        family_id=secrets.token_urlsafe(16) if issues_refresh else None,
+        # Only a client allowed refresh tokens gets one, and only when `offline_access` was granted:
+        # the scope is known once the code is redeemed, so the family id is drawn now, used later.
+        family_id=secrets.token_urlsafe(16) if client.allows_grant(GrantType.REFRESH_TOKEN) else None,
     )
     try:
         stored = service.codes.redeem_code(handle_digest(code), now=now, issued=issued)
@@ -158,9 +161,10 @@ def exchange_code(
             nonce=stored.nonce,
             access_token=access.token,
             now=now,
+            scope=stored.scope,
         )
     refresh_token = None
-    if issued.family_id is not None:
+    if issued.family_id is not None and OFFLINE_ACCESS in stored.scope:
         refresh_token = new_handle()
         expires_at = now + service.refresh_token_ttl
         service.refresh_tokens.start_family(
@@ -256,6 +260,7 @@ def refresh(
             nonce=None,
             access_token=access.token,
             now=now,
+            scope=scope,
         )
     service.events.emit(
         IdentityEvent.TOKEN_REFRESHED,

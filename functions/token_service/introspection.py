@@ -2,17 +2,19 @@
 
 from typing import Any
 
+from echo_shared.authz.caller import client_actor
 from echo_shared.events import Outcome
 from echo_shared.identity.claims import AccessClaims, PrincipalType
 from echo_shared.identity.clients import OAuthClient
 from echo_shared.identity.errors import InsufficientScope, InvalidRequest, InvalidToken, TokenRejected
-from echo_shared.identity.events import IdentityEvent, client_actor
+from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import RefreshFamily, RefreshToken, handle_digest
 from echo_shared.identity.verification import bearer_token
 from echo_shared.identity.web import RequestInfo
 
 from token_service.client_auth import authenticate_client, read_client_credentials, require_confidential
 from token_service.exchange import OPENID, revoke_family
+from token_service.issuance import released_claims
 from token_service.service import TokenService
 
 ACCESS_TOKEN_HINT = "access_token"  # noqa: S105 (an RFC 7009 hint name, not a secret)
@@ -161,10 +163,4 @@ def userinfo(service: TokenService, authorization: str | None, form_token: str |
     user = service.users.get(claims.tenant, claims.sub)
     if user is None or not user.is_active:
         raise InvalidToken("the access token is invalid")
-    return {
-        "sub": user.user_id,
-        "tenant": user.tenant,
-        "email": user.email,
-        "email_verified": False,
-        "roles": list(user.role_names),
-    }
+    return {"sub": user.user_id, "tenant": user.tenant, **released_claims(user, claims.scope)}

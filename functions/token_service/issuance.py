@@ -74,7 +74,15 @@ class TokenIssuer:
         return now + self.access_token_ttl
 
     def id_token(
-        self, *, user: User, client_id: str, auth_time: int, nonce: str | None, access_token: str, now: int
+        self,
+        *,
+        user: User,
+        client_id: str,
+        auth_time: int,
+        nonce: str | None,
+        access_token: str,
+        now: int,
+        scope: tuple[str, ...],
     ) -> str:
         claims: dict[str, object] = {
             "iss": self.issuer,
@@ -85,10 +93,20 @@ class TokenIssuer:
             "iat": now,
             "auth_time": auth_time,
             "tenant": user.tenant,
-            "email": user.email,
-            "roles": list(user.role_names),
             "at_hash": at_hash(access_token),
+            **released_claims(user, scope),
         }
         if nonce is not None:
             claims["nonce"] = nonce
         return self.signer.sign(claims, typ=ID_TOKEN_TYPE)
+
+
+def released_claims(user: User, scope: tuple[str, ...]) -> dict[str, object]:
+    """Claims about the user released only for the scopes granted (OIDC Core 5.4): `email` with
+    `email`; `roles` (Echo's profile of the user) with `profile`."""
+    claims: dict[str, object] = {}
+    if "email" in scope:
+        claims |= {"email": user.email, "email_verified": False}
+    if "profile" in scope:
+        claims["roles"] = list(user.role_names)
+    return claims

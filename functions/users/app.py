@@ -3,14 +3,15 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
+from echo_shared.authz.caller import Caller, caller_from_event
 from echo_shared.identity.users import User
-from echo_shared.identity.web import ErrorStyle, register_error_handlers, request_info
+from echo_shared.identity.web import lambda_event, request_info
 from echo_shared.timeutil import format_rfc3339
+from echo_shared.web import register_error_handlers
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from users.caller import Caller, caller_from_request
 from users.dependencies import get_service
 from users.logic import delete_user, disable_user, list_users, lockout, me
 from users.service import UsersService
@@ -18,10 +19,17 @@ from users.service import UsersService
 USER_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 app = FastAPI(title="Echo users", docs_url=None, redoc_url=None, openapi_url=None)
-register_error_handlers(app, ErrorStyle.API)
+register_error_handlers(app)
 
 Service = Annotated[UsersService, Depends(get_service)]
-CurrentCaller = Annotated[Caller, Depends(caller_from_request)]
+
+
+def current_caller(request: Request) -> Caller:
+    """API Gateway only invokes these routes after the authorizer allowed the token."""
+    return caller_from_event(lambda_event(request))
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
 UserId = Annotated[str, Path(pattern=USER_ID)]
 
 
@@ -70,12 +78,15 @@ def get_me(service: Service, caller: CurrentCaller) -> UserView:
 
 @app.get("/users")
 def get_users(
+    request: Request,
     service: Service,
     caller: CurrentCaller,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(pattern=USER_ID)] = None,
 ) -> UserList:
-    page = list_users(service, caller, limit=limit, cursor=cursor)
+    page = list_users(
+        service, caller, limit=limit, cursor=cursor, request_id=request_info(request).request_id
+    )
     return UserList(items=[UserView.of(user) for user in page.users], next_cursor=page.next_cursor)
 
 
@@ -91,8 +102,8 @@ def delete(request: Request, service: Service, caller: CurrentCaller, user_id: U
 
 
 @app.get("/users/{user_id}/lockout")
-def get_lockout(service: Service, caller: CurrentCaller, user_id: UserId) -> LockoutView:
-    state = lockout(service, caller, user_id)
+def get_lockout(request: Request, service: Service, caller: CurrentCaller, user_id: UserId) -> LockoutView:
+    state = lockout(service, caller, user_id, request_info(request).request_id)
     now = service.now()
     until = None if state.locked_until is None else _timestamp(state.locked_until)
     return LockoutView(

@@ -1,5 +1,6 @@
 """Settings and adapters for the users API, built once per process on first use."""
 
+from echo_shared.authz.runtime import default_client
 from echo_shared.events import SnsEventPublisher
 from echo_shared.identity.dynamodb import DynamoAttemptStore, DynamoUserRepository
 from echo_shared.identity.events import IdentityEvents
@@ -23,4 +24,5 @@ def get_service() -> UsersService:
         attempts=DynamoAttemptStore(settings.identity_table),
         events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
         clock=utc_now,
+        authz=default_client(),
     )

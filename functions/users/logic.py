@@ -1,14 +1,17 @@
-"""Users API logic: everything is scoped to the caller's tenant."""
+"""Users API logic: everything is scoped to the caller's tenant, and administration is Cedar's
+decision (`user:admin` on the tenant: the admin role *and* a token granted `users:admin`)."""
 
 from dataclasses import dataclass
 
+from echo_shared.authz.caller import Caller, decide_on_tenant
 from echo_shared.identity.attempts import account_key
-from echo_shared.identity.errors import Conflict, NotFound
-from echo_shared.identity.events import IdentityEvent, client_actor, user_actor
+from echo_shared.identity.errors import Conflict, Forbidden, NotFound
+from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.users import User, UserPage, UserStatus
 
-from users.caller import Caller
 from users.service import UsersService
+
+USER_ADMIN = "user:admin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +24,9 @@ class Lockout:
         return self.locked_until is not None and self.locked_until > now
 
 
-def _actor(caller: Caller) -> str:
-    return (
-        user_actor(caller.subject) if caller.principal_type.value == "user" else client_actor(caller.subject)
-    )
+def _require_admin(service: UsersService, caller: Caller, request_id: str) -> None:
+    if not decide_on_tenant(service.authz, caller, USER_ADMIN, request_id=request_id):
+        raise Forbidden("administering users needs the admin role and a token granted users:admin")
 
 
 def me(service: UsersService, caller: Caller) -> User:
@@ -35,13 +37,15 @@ def me(service: UsersService, caller: Caller) -> User:
     return user
 
 
-def list_users(service: UsersService, caller: Caller, *, limit: int, cursor: str | None) -> UserPage:
-    caller.require_admin()
+def list_users(
+    service: UsersService, caller: Caller, *, limit: int, cursor: str | None, request_id: str
+) -> UserPage:
+    _require_admin(service, caller, request_id)
     return service.users.list_users(caller.tenant, limit=limit, cursor=cursor)
 
 
-def _other_user(service: UsersService, caller: Caller, user_id: str) -> User:
-    caller.require_admin()
+def _other_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> User:
+    _require_admin(service, caller, request_id)
     if user_id == caller.subject:
         raise Conflict("admins cannot disable or delete their own account")
     user = service.users.get(caller.tenant, user_id)
@@ -51,12 +55,12 @@ def _other_user(service: UsersService, caller: Caller, user_id: str) -> User:
 
 
 def disable_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> User:
-    _other_user(service, caller, user_id)
+    _other_user(service, caller, user_id, request_id)
     user = service.users.set_status(caller.tenant, user_id, UserStatus.DISABLED, now=service.now())
     service.events.emit(
         IdentityEvent.USER_DISABLED,
         tenant=caller.tenant,
-        actor=_actor(caller),
+        actor=caller.actor,
         resource=f"user/{user_id}",
         request_id=request_id,
     )
@@ -66,20 +70,20 @@ def disable_user(service: UsersService, caller: Caller, user_id: str, request_id
 def delete_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> None:
     """Removes the user's personal data (profile, email claim, lockout counter). The audit chain
     keeps only `user/<id>` references, so it still verifies and holds nothing personal."""
-    _other_user(service, caller, user_id)
+    _other_user(service, caller, user_id, request_id)
     deleted = service.users.delete(caller.tenant, user_id)
     service.attempts.reset(account_key(caller.tenant, deleted.email))
     service.events.emit(
         IdentityEvent.USER_DELETED,
         tenant=caller.tenant,
-        actor=_actor(caller),
+        actor=caller.actor,
         resource=f"user/{user_id}",
         request_id=request_id,
     )
 
 
-def lockout(service: UsersService, caller: Caller, user_id: str) -> Lockout:
-    caller.require_admin()
+def lockout(service: UsersService, caller: Caller, user_id: str, request_id: str) -> Lockout:
+    _require_admin(service, caller, request_id)
     user = service.users.get(caller.tenant, user_id)
     if user is None:
         raise NotFound("no such user")

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from echo_shared.authz.caller import DecidesChecks
 from echo_shared.identity.attempts import AttemptStore
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.users import UserRepository
@@ -14,6 +15,7 @@ class UsersService:
     attempts: AttemptStore
     events: IdentityEvents
     clock: Clock
+    authz: DecidesChecks
 
     def now(self) -> int:
         return int(self.clock().timestamp())

@@ -17,17 +17,25 @@ def query_of(location: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
 
 
+# What many RP libraries (and oauth2-proxy, Grafana) ask for by default.
+DEFAULT_SCOPES = "openid profile email offline_access"
+# A first-party admin tool asks for the admin scopes explicitly; an admin's roles alone open nothing.
+ADMIN_TOOL_SCOPES = (
+    f"{DEFAULT_SCOPES} audit:read logs:read users:admin authz:admin documents:read documents:write"
+)
+
+
 class RelyingParty:
     """The demo public client as an app using Authlib would be, plus a browser with a cookie jar."""
 
-    def __init__(self, stack: dict[str, Any]) -> None:
-        public = stack["demo"]["public_client"]
+    def __init__(self, stack: dict[str, Any], scope: str = DEFAULT_SCOPES, tenant: str = "demo") -> None:
+        public = stack[tenant]["public_client"]
         self.browser = httpx.Client(timeout=30)
         self.oauth = OAuth2Client(
             client_id=public["client_id"],
             token_endpoint_auth_method="none",
             redirect_uri=public["redirect_uri"],
-            scope="openid email audit:read",
+            scope=scope,
             code_challenge_method="S256",
             timeout=30,
         )

@@ -12,7 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.e2e.conftest import wait_for
-from tests.e2e.oidc import RelyingParty
+from tests.e2e.oidc import ADMIN_TOOL_SCOPES, RelyingParty
 
 MEMBERS_READ_LOGS = (
     '@id("demo.members-read-logs-{run}")\n'
@@ -25,7 +25,7 @@ class Caller:
 
     def __init__(self, stack: dict[str, Any], name: str) -> None:
         user = stack["demo"]["users"][name]
-        rp = RelyingParty(stack)
+        rp = RelyingParty(stack, ADMIN_TOOL_SCOPES)
         tokens = rp.tokens_for(user["email"], user["password"])
         keys = KeySet.import_key_set(httpx.get(stack["issuer"] + "/jwks.json", timeout=30).json())
         self.sub = jwt.decode(tokens["id_token"], keys, algorithms=["ES256"]).claims["sub"]

@@ -16,12 +16,12 @@ from echo_shared.identity.passwords import PasswordHasher, generate_secret
 from echo_shared.identity.users import User
 
 from tests.e2e.conftest import wait_for
-from tests.e2e.oidc import RelyingParty
+from tests.e2e.oidc import ADMIN_TOOL_SCOPES, RelyingParty
 
 
 def _signed_in(stack: dict[str, Any], name: str) -> httpx.Client:
     user = stack["demo"]["users"][name]
-    tokens = RelyingParty(stack).tokens_for(user["email"], user["password"])
+    tokens = RelyingParty(stack, ADMIN_TOOL_SCOPES).tokens_for(user["email"], user["password"])
     return httpx.Client(
         base_url=stack["api_url"], headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=30
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from audit_api.handler import lambda_handler
 from audit_ingest.handler import lambda_handler as ingest
@@ -16,14 +17,33 @@ from echo_shared.lazy import reset_cached_resources
 from log_sink.handler import lambda_handler as sink
 
 from tests.conftest import FakeLambdaContext
+from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
+from tests.integration.authz.stack_template import table_definitions as authz_table_definitions
 from tests.integration.conftest import AwsResources
 
 BASE = datetime(2026, 1, 6, 9, tzinfo=UTC)
 
 
 @pytest.fixture
+def decisions(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> AwsResources:
+    """The in-process Cedar client's tables and the bus its audited decisions go to."""
+    for properties in authz_table_definitions("local").values():
+        aws.dynamodb.create_table(
+            **{
+                key: properties[key]
+                for key in ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode")
+            }
+        )
+    boto3.client("sns").create_topic(Name=aws.env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1])
+    monkeypatch.setenv("AUTHZ_POLICY_TABLE", POLICY_TABLE)
+    monkeypatch.setenv("AUTHZ_DOCUMENTS_TABLE", DOCUMENTS_TABLE)
+    reset_cached_resources()
+    return aws
+
+
+@pytest.fixture
 def seeded(
-    aws: AwsResources,
+    decisions: AwsResources,
     sample_event: Callable[[str], dict[str, Any]],
     sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
@@ -31,21 +51,20 @@ def seeded(
 ) -> AwsResources:
     """Through the real consumers: the ingest sample, five more acme logins in two batches, logs."""
     assert ingest(sample_event("audit_ingest.sqs.json"), lambda_context) == {"batchItemFailures": []}
-    logins = [make_event(actor=f"user:u{i}", occurred_at=BASE + timedelta(minutes=i)) for i in range(5)]
+    logins = [make_event(actor=f"user:user-{i}", occurred_at=BASE + timedelta(minutes=i)) for i in range(5)]
     for batch in (logins[:3], logins[3:]):
         assert ingest(sqs_event(*(e.to_json() for e in batch)), lambda_context) == {"batchItemFailures": []}
     assert sink(sample_event("log_sink.sqs.json"), lambda_context) == {"batchItemFailures": []}
-    return aws
+    return decisions
 
 
 def _call(
     event: dict[str, Any], context: FakeLambdaContext, *, tenant: str | None = "acme", **query: str
 ) -> tuple[int, Any]:
-    event["headers"].pop("X-Echo-Tenant", None)
-    event["multiValueHeaders"].pop("X-Echo-Tenant", None)
+    authorizer = event["requestContext"].setdefault("authorizer", {})
+    authorizer.pop("tenant", None)
     if tenant is not None:
-        event["headers"]["X-Echo-Tenant"] = tenant
-        event["multiValueHeaders"]["X-Echo-Tenant"] = [tenant]
+        authorizer["tenant"] = tenant
     if query:
         event["queryStringParameters"] = query
         event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
@@ -54,7 +73,7 @@ def _call(
     return response["statusCode"], json.loads(response["body"])
 
 
-def test_events_sample_filters_by_type_for_the_header_tenant(
+def test_events_sample_filters_by_type_for_the_callers_tenant(
     seeded: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
 ) -> None:
     # Given the events sample (type=user.logged_in, limit=10; stage "local" only in requestContext)
@@ -96,7 +115,7 @@ def test_pagination_and_window_filters(
             break
 
     # Then the four logins inside [since, until) appear once each, in order
-    assert seen == ["user:u0", "user:u1", "user:u2", "user:u3"]
+    assert seen == ["user:user-0", "user:user-1", "user:user-2", "user:user-3"]
 
 
 def test_tenant_isolation(
@@ -137,14 +156,16 @@ def test_bad_inputs_get_typed_errors(
 
 
 def test_missing_tenant_is_401(
-    aws: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+    decisions: AwsResources, sample_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
 ) -> None:
     status, body = _call(sample_event("audit_api.logs.apigw.json"), lambda_context, tenant=None)
     assert (status, body["error"]["code"]) == (401, "unauthenticated")
 
 
 def test_unknown_resource_from_the_aws_sample_is_a_typed_404(
-    aws: AwsResources, aws_fixture_event: Callable[[str], dict[str, Any]], lambda_context: FakeLambdaContext
+    decisions: AwsResources,
+    aws_fixture_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
 ) -> None:
     response = lambda_handler(aws_fixture_event("apiGatewayProxyEvent.json"), lambda_context)
     assert response["statusCode"] == 404
@@ -237,28 +258,33 @@ def test_verify_reports_a_forged_checkpoint_signature(
     )
 
 
-def test_authorizer_mode_takes_the_principal_from_the_authorizer_context(
+def test_the_caller_comes_from_the_authorizer_and_a_member_sees_their_own_trail(
     seeded: AwsResources,
     sample_event: Callable[[str], dict[str, Any]],
     lambda_context: FakeLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given the authorizer mode; the header claims globex but the authorizer says acme
-    monkeypatch.setenv("AUDIT_API_AUTH_MODE", "authorizer")
-    reset_cached_resources()
+    # Given a header claiming globex while the authorizer says acme
     event = sample_event("audit_api.events.apigw.json")
+    event["headers"]["X-Echo-Tenant"] = "globex"
 
-    # Then the authorizer wins: acme's whole trail (the sample grants auditor), nothing of globex's
-    status, body = _call(event, lambda_context, tenant="globex", limit="100")
+    # Then the authorizer wins: acme's whole trail for its auditor, nothing of globex's
+    status, body = _call(event, lambda_context, limit="100")
     assert status == 200
     assert [item["seq"] for item in body["items"]] == [7, 6, 5, 4, 3, 2, 1]
-    assert "authz.decision" not in {item["type"] for item in body["items"]}
 
-    # And a plain member only sees their own events; without an authorizer context it is a 401
+    # And a plain member with a default-scope token sees only the events producers wrote as theirs
     member = sample_event("audit_api.events.apigw.json")
-    member["requestContext"]["authorizer"] = {"principalId": "u2", "tenant": "acme", "roles": "member"}
+    member["requestContext"]["authorizer"] = {
+        "principalId": "user-2",
+        "sub": "user-2",
+        "tenant": "acme",
+        "roles": "member",
+        "scope": "openid profile email offline_access",
+        "token_type": "user",
+    }
     status, body = _call(member, lambda_context, limit="100")
-    assert (status, [item["actor"] for item in body["items"]]) == (200, ["user:u2"])
+    assert (status, [item["actor"] for item in body["items"]]) == (200, ["user:user-2"])
+    # Without an authorizer context it is a 401
     status, body = _call(sample_event("audit_api.verify.apigw.json") | {"requestContext": {}}, lambda_context)
     assert (status, body["error"]["code"]) == (401, "unauthenticated")
 

@@ -1,4 +1,5 @@
-"""The audit API over in-memory fakes: routing, principals and roles, filters, pagination, errors."""
+"""The audit API over in-memory fakes and the real Cedar client: routing, callers (roles and token
+scopes), filters, pagination, errors. Actors are in the producers' format (`user:<id>`)."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -7,20 +8,32 @@ from typing import Any
 
 import pytest
 from audit_api.app import create_app
-from audit_api.deps import get_audit_reader, get_chain_verifier, get_current_principal, get_log_repository
-from audit_api.queries import ROLE_ADMIN, ROLE_AUDITOR, Principal
+from audit_api.deps import (
+    get_audit_reader,
+    get_authz_client,
+    get_chain_verifier,
+    get_current_caller,
+    get_log_repository,
+)
 from echo_shared.audit import (
     AuditAppender,
     ChainVerifier,
     write_checkpoint,
 )
+from echo_shared.authz.caller import Caller, caller_from_authorizer
+from echo_shared.authz.catalog import packaged_catalog
 from echo_shared.events import EventEnvelope
 from echo_shared.logs import InMemoryLogRepository, LogEntry
 from fastapi.testclient import TestClient
 
 from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
+from tests.unit.authz.factories import AuthzWorld, build_world
 
 BASE = datetime(2026, 1, 5, 10, tzinfo=UTC)
+
+
+# An admin signed in to a first-party admin tool that asked for the audit and log scopes.
+ADMIN = {"sub": "ops-1", "roles": "admin", "scope": "openid audit:read logs:read", "token_type": "user"}
 
 
 @dataclass
@@ -28,11 +41,17 @@ class Api:
     client: TestClient
     repo: InMemoryAuditChainRepository
     logs: InMemoryLogRepository
-    principal: Principal | None = None
+    authz: AuthzWorld
+    context: dict[str, str]
 
     def get(self, path: str, as_tenant: str | None = "acme", **params: Any) -> Any:
-        headers = {} if as_tenant is None else {"X-Echo-Tenant": as_tenant}
-        return self.client.get(path, params=params, headers=headers)
+        context = dict(self.context) | ({} if as_tenant is None else {"tenant": as_tenant})
+
+        def caller() -> Caller:
+            return caller_from_authorizer(context)  # as the Lambda authorizer's context says
+
+        self.client.app.dependency_overrides[get_current_caller] = caller  # type: ignore[attr-defined]
+        return self.client.get(path, params=params)
 
 
 @pytest.fixture
@@ -46,14 +65,14 @@ def api(make_event: Callable[..., EventEnvelope]) -> Iterator[Api]:
         appender.append(
             make_event(
                 type="user.logged_in" if login else "document.uploaded",
-                actor="user-1" if login else "user-2",
+                actor="user:user-1" if login else "user:user-2",
                 resource="user:user-1" if login else f"document:doc-{minute}",
                 occurred_at=BASE + timedelta(minutes=minute),
             )
         )
     for minute in range(2):
         appender.append(
-            make_event(tenant="globex", actor="g-user", occurred_at=BASE + timedelta(minutes=minute))
+            make_event(tenant="globex", actor="user:g-user", occurred_at=BASE + timedelta(minutes=minute))
         )
     for tenant in ("acme", "globex"):
         write_checkpoint(tenant, chain=repo, signer=signer, store=store)
@@ -64,16 +83,18 @@ def api(make_event: Callable[..., EventEnvelope]) -> Iterator[Api]:
         logs.put_if_absent(LogEntry.from_event(event, retention_days=30))
     logs.put_if_absent(LogEntry.from_event(make_event(type="log.info", tenant="globex"), retention_days=30))
 
+    authz = build_world(packaged_catalog())
     app = create_app()
+    app.dependency_overrides[get_authz_client] = lambda: authz.client
     app.dependency_overrides[get_audit_reader] = lambda: repo
     app.dependency_overrides[get_log_repository] = lambda: logs
     app.dependency_overrides[get_chain_verifier] = lambda: ChainVerifier(repo, store, signer)
     with TestClient(app, raise_server_exceptions=False) as client:
-        yield Api(client, repo, logs)
+        yield Api(client, repo, logs, authz, dict(ADMIN))
 
 
-def _as(api: Api, principal: Principal) -> None:
-    api.client.app.dependency_overrides[get_current_principal] = lambda: principal  # type: ignore[attr-defined]
+def _as(api: Api, sub: str, roles: str, scope: str) -> None:
+    api.context = {"sub": sub, "roles": roles, "scope": scope, "token_type": "user"}
 
 
 def _error(response: Any, status: int, code: str) -> str:
@@ -128,7 +149,7 @@ def test_filters_combine(api: Api) -> None:
 
     # Then only the logins at 10:02 and 10:04 match
     assert [item["seq"] for item in response.json()["items"]] == [5, 3]
-    assert api.get("/audit/events", actor="user-2").json()["items"][0]["actor"] == "user-2"
+    assert api.get("/audit/events", actor="user:user-2").json()["items"][0]["actor"] == "user:user-2"
     assert [i["seq"] for i in api.get("/audit/events", resource="document:doc-3").json()["items"]] == [4]
 
 
@@ -156,7 +177,7 @@ def test_tenant_isolation(api: Api) -> None:
 
     # Then globex sees only its own events, and cannot use acme's cursor
     items = api.get("/audit/events", as_tenant="globex").json()["items"]
-    assert {item["actor"] for item in items} == {"g-user"}
+    assert {item["actor"] for item in items} == {"user:g-user"}
     assert len(items) == 2
     _error(api.get("/audit/events", as_tenant="globex", cursor=acme_cursor), 400, "invalid_cursor")
     assert len(api.get("/logs", as_tenant="globex").json()["items"]) == 1
@@ -199,31 +220,33 @@ def test_garbage_cursor_is_400(api: Api) -> None:
 
 
 @pytest.mark.parametrize("tenant", [None, "", "bad/tenant", "x" * 65])
-def test_missing_or_invalid_tenant_header_is_401(api: Api, tenant: str | None) -> None:
+def test_missing_or_invalid_authorizer_tenant_is_401(api: Api, tenant: str | None) -> None:
     _error(api.get("/audit/events", as_tenant=tenant), 401, "unauthenticated")
 
 
 def test_unknown_route_and_method_use_the_typed_body(api: Api) -> None:
     _error(api.get("/audit/nothing"), 404, "not_found")
-    _error(api.client.post("/audit/events", headers={"X-Echo-Tenant": "acme"}), 405, "method_not_allowed")
+    _error(api.client.post("/audit/events"), 405, "method_not_allowed")
 
 
 def test_plain_user_sees_only_their_own_trail(api: Api) -> None:
-    # Given user-2 without audit roles
-    _as(api, Principal(tenant="acme", subject="user-2", roles=frozenset({"member"})))
+    # Given user-2, a member, with a token of the default scopes
+    _as(api, "user-2", "member", "openid profile email")
 
-    # Then listing returns only their events, and asking for someone else's is forbidden
+    # Then listing returns only their events (the producers' actor format), and asking for someone
+    # else's is forbidden
     items = api.get("/audit/events").json()["items"]
-    assert {item["actor"] for item in items} == {"user-2"}
+    assert {item["actor"] for item in items} == {"user:user-2"}
     assert len(items) == 3
-    assert len(api.get("/audit/events", actor="user-2").json()["items"]) == 3
-    _error(api.get("/audit/events", actor="user-1"), 403, "forbidden")
+    assert len(api.get("/audit/events", actor="user:user-2").json()["items"]) == 3
+    _error(api.get("/audit/events", actor="user:user-1"), 403, "forbidden")
+    _error(api.get("/audit/events", actor="user-2"), 403, "forbidden")
     _error(api.get("/audit/verify"), 403, "forbidden")
     _error(api.get("/logs"), 403, "forbidden")
 
 
 def test_auditor_reads_and_verifies_but_not_logs(api: Api) -> None:
-    _as(api, Principal(tenant="acme", subject="aud-1", roles=frozenset({ROLE_AUDITOR})))
+    _as(api, "aud-1", "auditor", "audit:read logs:read")
     assert len(api.get("/audit/events").json()["items"]) == 7
     assert api.get("/audit/verify").json()["ok"] is True
     _error(api.get("/logs"), 403, "forbidden")
@@ -258,7 +281,7 @@ def test_verify_reports_tampering(api: Api) -> None:
 
 
 def test_logs_newest_first_with_filters_and_pages(api: Api) -> None:
-    # Given an admin (the api-key principal)
+    # Given an admin whose token was granted logs:read
     page = api.get("/logs", limit=2).json()
     assert [item["type"] for item in page["items"]] == ["log.info", "log.error"]
     assert page["items"][0]["occurred_at"] == "2026-01-05T10:04:00.000000Z"
@@ -286,7 +309,19 @@ def test_unexpected_errors_are_500_without_internals(api: Api) -> None:
     assert "secret" not in response.text
 
 
-def test_api_key_principal_is_a_tenant_admin(api: Api) -> None:
-    assert api.get("/logs").status_code == 200
-    _as(api, Principal(tenant="acme", subject="ops-1", roles=frozenset({ROLE_ADMIN})))
-    assert api.get("/logs").status_code == 200
+def test_an_admins_token_without_the_scope_reads_only_their_own_trail(api: Api) -> None:
+    # Given an admin signed in to a documents app: granted documents:read only
+    _as(api, "user-1", "admin", "openid documents:read")
+
+    # Then the admin role does not open the tenant's trail, the chain or the logs
+    items = api.get("/audit/events").json()["items"]
+    assert {item["actor"] for item in items} == {"user:user-1"}
+    _error(api.get("/audit/verify"), 403, "forbidden")
+    _error(api.get("/logs"), 403, "forbidden")
+    # And each of those answers is an audited Cedar decision naming the scope rule
+    decisions = [event for event in api.authz.publisher.published if event.type == "authz.decision"]
+    assert [event.data["reasons"] for event in decisions[-2:]] == [
+        ["baseline.scope-bound.audit-read"],
+        ["baseline.scope-bound.logs-read"],
+    ]
+    assert {event.actor for event in decisions} == {"user:user-1"}

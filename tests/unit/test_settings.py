@@ -1,5 +1,5 @@
 import pytest
-from audit_api.settings import AuditApiSettings, AuthMode
+from audit_api.settings import AuditApiSettings
 from echo_shared.settings import AuditStoreSettings, SettingsError, Stage
 from log_sink.settings import LogSinkSettings
 
@@ -9,7 +9,6 @@ def test_settings_are_read_from_the_environment(echo_env: dict[str, str]) -> Non
     assert settings.stage is Stage.LOCAL
     assert settings.audit_chain_table == echo_env["AUDIT_CHAIN_TABLE"]
     assert settings.log_table == echo_env["LOG_TABLE"]
-    assert settings.auth_mode is AuthMode.API_KEY
     assert settings.base_path == "/"
 
 
@@ -27,22 +26,8 @@ def test_missing_variables_are_named_without_values(monkeypatch: pytest.MonkeyPa
     assert "do-not-print-me" not in str(caught.value)
 
 
-@pytest.mark.parametrize("stage", ["staging", "prod"])
-def test_api_key_auth_is_refused_outside_sandboxes(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
-    monkeypatch.setenv("ECHO_STAGE", stage)
-    with pytest.raises(SettingsError, match="api-key is only allowed"):
-        AuditApiSettings.from_env()
-
-
-@pytest.mark.parametrize("stage", ["local", "dev"])
-def test_api_key_auth_is_allowed_in_sandboxes(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
-    monkeypatch.setenv("ECHO_STAGE", stage)
-    assert AuditApiSettings.from_env().auth_mode is AuthMode.API_KEY
-
-
 def test_debug_logging_is_refused_in_prod(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECHO_STAGE", "prod")
-    monkeypatch.setenv("AUDIT_API_AUTH_MODE", "authorizer")
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     with pytest.raises(SettingsError, match="DEBUG"):
         AuditApiSettings.from_env()

@@ -77,7 +77,8 @@ def identity(
     sub: str = "alice",
     *,
     roles: str = "member",
-    scope: str = "openid",
+    # A token granted every API scope: roles decide (the scope rules have their own tests).
+    scope: str = "openid authz:admin users:admin logs:read audit:read documents:read documents:write",
     token_type: str = "user",
     tenant: str = TENANT,
     client_id: str = "web",

@@ -168,7 +168,7 @@ def test_check_answers_with_decision_id_version_reasons_and_errors(call: Call, a
     assert body["errors"] == []
     [event] = aws.drain()
     assert event["event_id"] == body["decision_id"]
-    assert event["data"]["asked_by"] == 'User::"bob"'
+    assert event["data"]["asked_by"] == "user:bob"
 
 
 def test_users_may_only_ask_about_themselves(call: Call, aws: Bus) -> None:

@@ -16,6 +16,8 @@ from echo_shared.lazy import reset_cached_resources
 from moto import mock_aws
 
 from localstack.identity_seed import seed_identity
+from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
+from tests.integration.authz.stack_template import table_definitions as authz_table_definitions
 from tests.integration.identity.gateway import ISSUER, ApiGateway
 from tests.integration.identity.stack_template import table_definitions
 
@@ -57,7 +59,14 @@ def _table_names() -> dict[str, str]:
 
 @pytest.fixture
 def identity_env(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {"ISSUER": ISSUER, "ACCESS_TOKEN_AUDIENCE": AUDIENCE, **_table_names()}
+    env = {
+        "ISSUER": ISSUER,
+        "ACCESS_TOKEN_AUDIENCE": AUDIENCE,
+        # The users API decides `user:admin` with the in-process Cedar client.
+        "AUTHZ_POLICY_TABLE": POLICY_TABLE,
+        "AUTHZ_DOCUMENTS_TABLE": DOCUMENTS_TABLE,
+        **_table_names(),
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return echo_env | env
@@ -71,7 +80,7 @@ def identity(
 ) -> Iterator[IdentityWorld]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        for properties in table_definitions("local").values():
+        for properties in [*table_definitions("local").values(), *authz_table_definitions("local").values()]:
             dynamodb.create_table(
                 TableName=properties["TableName"],
                 KeySchema=properties["KeySchema"],

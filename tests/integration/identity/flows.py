@@ -33,7 +33,7 @@ class RelyingParty:
     """The demo public client, as an app using Authlib would be."""
 
     identity: IdentityWorld
-    scope: str = "openid email audit:read"
+    scope: str = "openid email offline_access audit:read"
     browser: httpx.Client = field(init=False)
     oauth: OAuth2Client = field(init=False)
     metadata: dict[str, Any] = field(init=False)

@@ -76,7 +76,7 @@ def test_unknown_clients_are_shown_a_page(identity: IdentityWorld, client_id: st
         ({"code_challenge": "too-short"}, "invalid_request"),
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"response_type": "code id_token"}, "unsupported_response_type"),
-        ({"scope": "openid admin:everything"}, "invalid_scope"),
+        ({"scope": "admin:everything"}, "invalid_scope"),
         ({"scope": None}, "invalid_scope"),
         ({"prompt": "none login"}, "invalid_request"),
         ({"max_age": "-1"}, "invalid_request"),

@@ -18,8 +18,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def signed_in(identity: IdentityWorld, name: str) -> dict[str, str]:
-    return dict(RelyingParty(identity).tokens_for(*demo_user(identity, name)))
+def signed_in(identity: IdentityWorld, name: str, scope: str = "openid email users:admin") -> dict[str, str]:
+    return dict(RelyingParty(identity, scope=scope).tokens_for(*demo_user(identity, name)))
 
 
 def test_a_member_reads_their_profile_but_no_admin_route(identity: IdentityWorld) -> None:
@@ -31,7 +31,27 @@ def test_a_member_reads_their_profile_but_no_admin_route(identity: IdentityWorld
         assert me.json()["roles"] == ["member"]
         forbidden = api.get("users")
     assert forbidden.status_code == 403
-    assert forbidden.json() == {"error": {"code": "forbidden", "message": "this needs the admin role"}}
+    assert forbidden.json()["error"]["code"] == "forbidden"
+
+
+def test_an_admins_token_without_users_admin_administers_nobody(identity: IdentityWorld) -> None:
+    # Given the admin signed in to a documents app: granted documents:read, not users:admin
+    tokens = signed_in(identity, "admin", scope="openid documents:read")
+    member_id = identity.demo["users"]["member"]["user_id"]
+    with identity.gateway.client(headers=bearer(tokens["access_token"])) as api:
+        # Then every user-administration route refuses it, whatever the admin role says
+        refused = [
+            api.get("users").status_code,
+            api.get(f"users/{member_id}/lockout").status_code,
+            api.post(f"users/{member_id}/disable").status_code,
+            api.delete(f"users/{member_id}").status_code,
+        ]
+        # But the admin's own profile is still theirs
+        assert api.get("users/me").status_code == 200
+    assert refused == [403, 403, 403, 403]
+    decisions = [e for e in identity.published_events() if e["type"] == "authz.decision"]
+    assert {e["data"]["decision"] for e in decisions} == {"deny"}
+    assert {e["actor"] for e in decisions} == {f"user:{identity.demo['users']['admin']['user_id']}"}
 
 
 def test_an_admin_lists_disables_inspects_and_deletes_users(identity: IdentityWorld) -> None:
@@ -145,7 +165,7 @@ def test_the_authorizer_allows_the_whole_stage_with_the_contract_context(
         assert set(context) == {"sub", "tenant", "roles", "scope", "client_id", "token_type", "jti"}
         assert context["sub"] == result["principalId"] == identity.demo["users"]["admin"]["user_id"]
         assert (context["tenant"], context["roles"], context["token_type"]) == ("demo", "admin", "user")
-        assert context["scope"] == "openid email audit:read"
+        assert context["scope"] == "openid email users:admin"
         assert all(isinstance(value, str) for value in context.values())
 
 

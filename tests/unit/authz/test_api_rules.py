@@ -10,8 +10,12 @@ from echo_shared.authz.caller import Caller, TokenType, caller_from_authorizer
 from tests.unit.authz.factories import OTHER, TENANT, AuthzWorld
 
 
-def _user(sub: str = "alice", roles: str = "member") -> Caller:
-    return caller_from_authorizer({"sub": sub, "tenant": TENANT, "roles": roles, "token_type": "user"})
+def _user(
+    sub: str = "alice", roles: str = "member", scope: str = "openid audit:read documents:read"
+) -> Caller:
+    return caller_from_authorizer(
+        {"sub": sub, "tenant": TENANT, "roles": roles, "scope": scope, "token_type": "user"}
+    )
 
 
 def _service(scope: str = "authz:check") -> Caller:
@@ -50,13 +54,14 @@ def test_the_authorizer_context_becomes_a_typed_caller() -> None:
     )
     assert caller == Caller("u-1", TENANT, TokenType.USER, frozenset({"admin", "auditor"}),
                             frozenset({"openid", "profile"}), "web", "t-1")  # fmt: skip
-    assert caller.principal == Principal.user("u-1", TENANT, {"admin", "auditor"})
+    assert caller.principal == Principal.user("u-1", TENANT, {"admin", "auditor"}, {"openid", "profile"})
+    assert caller.actor == "user:u-1"
 
 
 def test_a_client_token_is_a_client_principal_with_its_scopes() -> None:
     caller = _service("authz:check documents:read")
     assert caller.principal == Principal.client("svc-query", TENANT, {"authz:check", "documents:read"})
-    assert caller.label == 'Client::"svc-query"'
+    assert caller.actor == "client:svc-query"
 
 
 @pytest.mark.parametrize(
@@ -79,6 +84,15 @@ def test_a_user_asks_about_themselves_with_their_token_facts(world: AuthzWorld) 
                            _check({"type": "User", "id": "alice"}), "r")  # fmt: skip
     assert decision.effect is Effect.ALLOW
     assert decision.request.principal.roles == {"auditor"}
+
+
+def test_a_users_token_scopes_bound_their_roles(world: AuthzWorld) -> None:
+    # Given an auditor whose token was granted documents:read only
+    decision = logic.check(world.client, world.entities, _user(roles="auditor", scope="openid documents:read"),
+                           _check({"type": "User", "id": "alice"}), "r")  # fmt: skip
+    # Then the audit trail stays closed to it, and Cedar says why
+    assert decision.effect is Effect.DENY
+    assert decision.reasons == ("baseline.scope-bound.audit-read",)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +123,7 @@ def test_a_client_asks_about_a_user_of_its_tenant_with_stated_roles(world: Authz
                            _check({"type": "User", "id": "bob", "roles": ["auditor"]}), "r")  # fmt: skip
     assert decision.effect is Effect.ALLOW
     assert decision.request.principal == Principal.user("bob", TENANT, {"auditor"})
-    assert world.publisher.published[-1].data["asked_by"] == 'Client::"svc-query"'
+    assert world.publisher.published[-1].data["asked_by"] == "client:svc-query"
 
 
 def test_a_client_asks_about_a_known_user_without_stating_facts(world: AuthzWorld) -> None:
@@ -161,14 +175,16 @@ def test_an_unknown_principal_type_from_a_client_is_refused(world: AuthzWorld) -
 
 
 def test_policy_administration_is_an_audited_admin_decision(world: AuthzWorld) -> None:
-    admin = caller_from_authorizer({"sub": "root", "tenant": TENANT, "roles": "admin"})
+    admin = _user("root", roles="admin", scope="openid authz:admin")
     assert logic.authorize_policy_admin(world.client, admin, "r").allowed
     with pytest.raises(Forbidden, match="admin role"):
-        logic.authorize_policy_admin(world.client, _user(roles="member auditor"), "r")
+        logic.authorize_policy_admin(world.client, _user(roles="member auditor", scope="authz:admin"), "r")
+    with pytest.raises(Forbidden):
+        logic.authorize_policy_admin(world.client, _user("root", roles="admin", scope="documents:read"), "r")
     with pytest.raises(Forbidden):
         logic.authorize_policy_admin(world.client, _service("authz:check policy:admin"), "r")
     decisions = [e.data["decision"] for e in world.publisher.published]
-    assert decisions == ["allow", "deny", "deny"]
+    assert decisions == ["allow", "deny", "deny", "deny"]
 
 
 @pytest.mark.parametrize(("label", "number"), [("v3", 3), ("3", 3), ("v0", 0)])

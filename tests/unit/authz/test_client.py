@@ -14,6 +14,7 @@ from echo_shared.authz import (
     PolicyCache,
     ResourceType,
 )
+from echo_shared.authz.caller import principal_actor
 from echo_shared.authz.catalog import PolicyCatalog
 from echo_shared.authz.engine import CompiledPolicies, DecisionEngine
 from echo_shared.authz.entities import InMemoryEntityProvider
@@ -104,7 +105,8 @@ def test_every_decision_publishes_exactly_one_matching_record(world: AuthzWorld)
         assert record.type == "authz.decision"
         assert record.tenant == TENANT
         assert record.request_id == "req-42"
-        assert record.actor == str(decision.request.principal.ref) == record.data["principal"]
+        assert record.data["principal"] == str(decision.request.principal.ref)
+        assert record.actor == principal_actor(decision.request.principal)
         assert record.resource == str(decision.request.resource) == record.data["resource"]
         assert record.data["action"] == decision.request.action
         assert record.data["decision"] == decision.effect.value

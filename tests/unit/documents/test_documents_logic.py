@@ -72,7 +72,7 @@ def test_viewers_cannot_create_documents(world: DocumentWorld) -> None:
 
 
 def test_a_token_without_the_write_scope_cannot_create(world: DocumentWorld) -> None:
-    with pytest.raises(Forbidden, match="documents:write"):
+    with pytest.raises(Forbidden, match="may not create"):
         _upload(world, user_caller("alice", "member", scopes=("documents:read",)))
 
 

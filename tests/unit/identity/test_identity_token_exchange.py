@@ -70,6 +70,17 @@ def refresh(world: TokenWorld, refresh_token: str) -> dict[str, Any]:
     return token_endpoint(world.service, params, None, REQUEST).body()
 
 
+def test_no_refresh_token_without_offline_access_and_claims_only_per_scope(world: TokenWorld) -> None:
+    # Given a code granted openid only
+    body = exchange(world, world.put_code(scope=("openid",)))
+    # Then there is no refresh token, and the ID token releases neither email nor roles
+    assert "refresh_token" not in body
+    id_claims = claims_of(body["id_token"])
+    assert "email" not in id_claims
+    assert "roles" not in id_claims
+    assert world.grants.families == {}
+
+
 def test_pkce_s256_matches_rfc7636_appendix_b() -> None:
     assert (
         pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
@@ -87,7 +98,7 @@ def test_code_exchange_issues_access_id_and_refresh_tokens(world: TokenWorld) ->
     assert (access.sub, access.client_id, access.scope) == (
         "usr_alice",
         PUBLIC_CLIENT_ID,
-        ("openid", "email"),
+        ("openid", "email", "offline_access"),
     )
     id_claims = claims_of(body["id_token"])
     assert id_claims["aud"] == PUBLIC_CLIENT_ID

@@ -12,7 +12,8 @@
 Every decision is audited (`authz.decision`) before it is returned; any error denies.
 """
 
-from echo_shared.authz.client import MAX_BATCH, MAX_LIST_CANDIDATES, AuthzClient, PolicyCache
+from typing import TYPE_CHECKING, Any
+
 from echo_shared.authz.errors import (
     AuthzError,
     AuthzUnavailable,
@@ -33,6 +34,22 @@ from echo_shared.authz.model import (
     ResourceList,
     ResourceType,
 )
+
+if TYPE_CHECKING:
+    from echo_shared.authz.client import MAX_BATCH, MAX_LIST_CANDIDATES, AuthzClient, PolicyCache
+
+_CLIENT_NAMES = frozenset({"MAX_BATCH", "MAX_LIST_CANDIDATES", "AuthzClient", "PolicyCache"})
+
+
+def __getattr__(name: str) -> Any:
+    """The client (and so cedarpy) loads on first use: the caller and model stay cheap to import
+    for functions that only write actors or build principals (login, token service)."""
+    if name in _CLIENT_NAMES:
+        from echo_shared.authz import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MAX_BATCH",

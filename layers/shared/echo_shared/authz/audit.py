@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from echo_shared.authz.caller import principal_actor
 from echo_shared.authz.errors import AuditNotRecorded, DecisionNotAudited
 from echo_shared.authz.model import Decision, Effect, ResourceList
 from echo_shared.events import (
@@ -65,7 +66,7 @@ def decision_event(
     }
     return _event(
         tenant=request.evaluation_tenant,
-        actor=_text(principal),
+        actor=_text(principal_actor(request.principal)),
         action=_text(request.action),
         resource=_text(resource),
         outcome=Outcome.SUCCESS if decision.effect is Effect.ALLOW else Outcome.DENIED,
@@ -109,7 +110,7 @@ def list_event(
     }
     return _event(
         tenant=tenant,
-        actor=_text(principal),
+        actor=_text(principal_actor(listing.principal)),
         action=_text(listing.action),
         resource=resource,
         outcome=Outcome.SUCCESS if allowed else Outcome.DENIED,

@@ -304,10 +304,15 @@ def _principal_fragments(principal: Principal) -> dict[tuple[str, str], str]:
     if principal.type is PrincipalType.USER:
         roles = [_ref("Role", role) for role in sorted(principal.roles)]
         found.update((("Role", role["id"]), json.dumps(_entity(role))) for role in roles)
-        user = _entity(principal.ref.uid(), {"tenant": tenant_ref}, roles)
+        attrs: dict[str, Any] = {"tenant": tenant_ref}
+        if principal.scopes is not None:  # a token's principal: its scopes bound what the roles allow
+            attrs["scopes"] = sorted(principal.scopes)
+        user = _entity(principal.ref.uid(), attrs, roles)
         found[(principal.type.value, principal.id)] = json.dumps(user)
     else:
-        client = _entity(principal.ref.uid(), {"tenant": tenant_ref, "scopes": sorted(principal.scopes)})
+        client = _entity(
+            principal.ref.uid(), {"tenant": tenant_ref, "scopes": sorted(principal.scopes or ())}
+        )
         found[(principal.type.value, principal.id)] = json.dumps(client)
     return found
 

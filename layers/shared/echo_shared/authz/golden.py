@@ -41,7 +41,8 @@ class GoldenPrincipal(BaseModel):
     id: EntityId
     tenant: TenantText = TENANT_PLACEHOLDER
     roles: list[RoleName] = Field(default_factory=list, max_length=50)
-    scopes: list[ScopeName] = Field(default_factory=list, max_length=50)
+    # A user with `scopes` acts through a token granted those scopes; without, by roles alone.
+    scopes: list[ScopeName] | None = Field(default=None, max_length=50)
 
 
 class GoldenResource(BaseModel):
@@ -87,7 +88,7 @@ class GoldenDecision(BaseModel):
             id=self.principal.id,
             tenant=fill(self.principal.tenant),
             roles=frozenset(self.principal.roles),
-            scopes=frozenset(self.principal.scopes),
+            scopes=_principal_scopes(self.principal),
         )
         facts: ResourceFacts
         if self.resource.type is ResourceType.DOCUMENT:
@@ -111,6 +112,12 @@ class GoldenSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     decisions: list[GoldenDecision]
+
+
+def _principal_scopes(principal: GoldenPrincipal) -> frozenset[str] | None:
+    if principal.scopes is None:
+        return None if principal.type is PrincipalType.USER else frozenset()
+    return frozenset(principal.scopes)
 
 
 def other_tenant(tenant: str) -> str:

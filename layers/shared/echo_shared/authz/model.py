@@ -73,17 +73,26 @@ def check_tenant(value: str, what: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who acts, with the facts policies look at: tenant, roles (users), scopes (clients)."""
+    """Who acts, with the facts policies look at: tenant, roles (users), scopes (clients, and users
+    acting through a token). A user's `scopes` is None only for a question about the user's roles
+    alone (an API body naming a user); every caller built from a token carries the granted scopes,
+    and the baseline then refuses any action its scopes do not cover, whatever the roles."""
 
     type: PrincipalType
     id: str
     tenant: str
     roles: frozenset[str] = frozenset()
-    scopes: frozenset[str] = frozenset()
+    scopes: frozenset[str] | None = frozenset()
 
     @classmethod
-    def user(cls, id: str, tenant: str, roles: frozenset[str] | set[str] | tuple[str, ...] = ()) -> Self:
-        return cls(PrincipalType.USER, id, tenant, roles=frozenset(roles))
+    def user(
+        cls,
+        id: str,
+        tenant: str,
+        roles: frozenset[str] | set[str] | tuple[str, ...] = (),
+        scopes: frozenset[str] | set[str] | tuple[str, ...] | None = None,
+    ) -> Self:
+        return cls(PrincipalType.USER, id, tenant, roles=frozenset(roles), scopes=_maybe_set(scopes))
 
     @classmethod
     def client(cls, id: str, tenant: str, scopes: frozenset[str] | set[str] | tuple[str, ...] = ()) -> Self:
@@ -98,10 +107,15 @@ class Principal:
         check_tenant(self.tenant, "principal tenant")
         if len(self.roles) > MAX_ROLES or not all(_ROLE.fullmatch(role) for role in self.roles):
             raise InvalidAuthzRequest(f"principal roles must be at most {MAX_ROLES} role names")
-        if len(self.scopes) > MAX_SCOPES or not all(_SCOPE.fullmatch(scope) for scope in self.scopes):
+        scopes = self.scopes or frozenset()
+        if len(scopes) > MAX_SCOPES or not all(_SCOPE.fullmatch(scope) for scope in scopes):
             raise InvalidAuthzRequest(f"principal scopes must be at most {MAX_SCOPES} scope tokens")
-        if self.type is PrincipalType.CLIENT and self.roles:
+        if self.type is PrincipalType.CLIENT and (self.roles or self.scopes is None):
             raise InvalidAuthzRequest("clients have scopes, not roles")
+
+
+def _maybe_set(values: frozenset[str] | set[str] | tuple[str, ...] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,96 +1,115 @@
-"""Identity domain errors. They carry no HTTP status: `web.ERROR_TABLE` maps them in one place.
-
-OAuth errors carry their protocol error code (RFC 6749 §5.2, RFC 6750 §3.1, OIDC Core §3.1.2.6),
-which is part of the protocol, not of the transport. Messages are safe to return to callers and
-never quote secrets, tokens or passwords.
+"""Identity domain errors, on Echo's one error base (echo_shared.errors): each class states its
+HTTP status, Echo's typed-body code and its OAuth error code (RFC 6749 §5.2, RFC 6750 §3.1, OIDC
+Core §3.1.2.6), and echo_shared.web maps them all in one handler. Messages are safe to return to
+callers and never quote secrets, tokens or passwords.
 """
 
-from typing import ClassVar
+from echo_shared.errors import (
+    Conflict,
+    EchoError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+
+__all__ = [
+    "AccessDenied",
+    "CodeReplayed",
+    "Conflict",
+    "EmailTaken",
+    "FamilyRevoked",
+    "Forbidden",
+    "IdentityError",
+    "IdentityStoreUnavailable",
+    "InsufficientScope",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidInput",
+    "InvalidRequest",
+    "InvalidScope",
+    "InvalidToken",
+    "LoginRequired",
+    "NotFound",
+    "OAuthError",
+    "PasswordRejected",
+    "RefreshTokenReused",
+    "SigningUnavailable",
+    "TemporarilyUnavailable",
+    "TokenRejected",
+    "Unauthenticated",
+    "UnauthorizedClient",
+    "UnsupportedGrantType",
+    "UnsupportedResponseType",
+]
+
+IdentityError = EchoError
 
 
-class IdentityError(Exception):
-    """Base class: the message is safe to show to the caller."""
-
-
-class OAuthError(IdentityError):
-    error: ClassVar[str] = "invalid_request"
+class OAuthError(EchoError):
+    """A protocol error: the OAuth error code is also Echo's code."""
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.code = cls.oauth_error
+
 
 class InvalidRequest(OAuthError):
-    error = "invalid_request"
+    oauth_error = "invalid_request"
 
 
 class InvalidClient(OAuthError):
-    error = "invalid_client"
+    status, oauth_error = 401, "invalid_client"
 
 
 class InvalidGrant(OAuthError):
-    error = "invalid_grant"
+    oauth_error = "invalid_grant"
 
 
 class UnauthorizedClient(OAuthError):
-    error = "unauthorized_client"
+    oauth_error = "unauthorized_client"
 
 
 class UnsupportedGrantType(OAuthError):
-    error = "unsupported_grant_type"
+    oauth_error = "unsupported_grant_type"
 
 
 class UnsupportedResponseType(OAuthError):
-    error = "unsupported_response_type"
+    oauth_error = "unsupported_response_type"
 
 
 class InvalidScope(OAuthError):
-    error = "invalid_scope"
+    oauth_error = "invalid_scope"
 
 
 class AccessDenied(OAuthError):
-    error = "access_denied"
+    status, oauth_error = 403, "access_denied"
 
 
 class LoginRequired(OAuthError):
-    error = "login_required"
+    status, oauth_error = 401, "login_required"
 
 
 class InvalidToken(OAuthError):
     """RFC 6750: the bearer token is missing, malformed, expired, revoked or otherwise invalid."""
 
-    error = "invalid_token"
+    status, oauth_error = 401, "invalid_token"
 
 
 class InsufficientScope(OAuthError):
-    error = "insufficient_scope"
+    status, oauth_error = 403, "insufficient_scope"
 
 
-class TemporarilyUnavailable(OAuthError):
-    error = "temporarily_unavailable"
-
-
-class InvalidInput(IdentityError):
-    """A request value the domain refuses (email syntax, password policy, unknown role)."""
+class TemporarilyUnavailable(Unavailable):
+    pass
 
 
 class PasswordRejected(InvalidInput):
-    pass
-
-
-class Unauthenticated(IdentityError):
-    pass
-
-
-class Forbidden(IdentityError):
-    pass
-
-
-class NotFound(IdentityError):
-    pass
-
-
-class Conflict(IdentityError):
     pass
 
 
@@ -98,11 +117,11 @@ class EmailTaken(Conflict):
     pass
 
 
-class IdentityStoreUnavailable(IdentityError):
+class IdentityStoreUnavailable(Unavailable):
     """DynamoDB throttled or failed; the caller may retry."""
 
 
-class SigningUnavailable(IdentityError):
+class SigningUnavailable(Unavailable):
     """No active signing key, or KMS refused or failed to sign."""
 
 

@@ -34,14 +34,6 @@ class IdentityEvent(StrEnum):
         return self.value.split(".", 1)[1]
 
 
-def user_actor(user_id: str) -> str:
-    return f"user:{user_id}"
-
-
-def client_actor(client_id: str) -> str:
-    return f"client:{client_id}"
-
-
 ANONYMOUS = "anonymous"
 SYSTEM = "system:identity"
 

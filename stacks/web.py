@@ -24,9 +24,7 @@ from stacks.settings import StageSettings
 
 CLIENT_ID_PREFIX = "echo-web"
 # What the app asks for on the user's behalf: exactly the APIs its pages call.
-SCOPE = (
-    "openid email offline_access audit:read audit:verify logs:read documents:read documents:write users:admin authz:admin"
-)
+SCOPE = "openid email offline_access audit:read audit:verify logs:read documents:read documents:write users:admin authz:admin"
 ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/app", ("GET",)),
     ("/app/{proxy+}", ("GET", "POST", "DELETE")),

@@ -115,8 +115,10 @@ def checkpoint_tenants(tenants: Iterable[str], deps: IngestDependencies) -> Chec
     if deps.tenant_concurrency == 1 or len(ordered) < 2:
         results = [checkpoint(tenant) for tenant in ordered]
     else:
-        with ThreadPoolExecutor(min(deps.tenant_concurrency, len(ordered))) as pool:
-            results = list(pool.map(checkpoint, ordered))
+        # The first tenant runs here, so the KMS and S3 clients exist before other threads use them.
+        results = [checkpoint(ordered[0])]
+        with ThreadPoolExecutor(min(deps.tenant_concurrency, len(ordered) - 1)) as pool:
+            results += list(pool.map(checkpoint, ordered[1:]))
     report = CheckpointReport()
     for tenant, result in zip(ordered, results, strict=True):
         if isinstance(result, CheckpointError):

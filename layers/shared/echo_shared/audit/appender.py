@@ -122,9 +122,12 @@ class AuditAppender:
         if self._tenant_concurrency == 1 or len(work) <= 1:
             tenant_outcomes = [self._append_tenant(tenant, pending, events) for tenant, pending in work]
         else:
-            with ThreadPoolExecutor(min(self._tenant_concurrency, len(work))) as pool:
-                tenant_outcomes = list(
-                    pool.map(lambda item: self._append_tenant(item[0], item[1], events), work)
+            # The first tenant runs here, so the chain's clients exist before other threads use them.
+            first_tenant, first_pending = work[0]
+            tenant_outcomes = [self._append_tenant(first_tenant, first_pending, events)]
+            with ThreadPoolExecutor(min(self._tenant_concurrency, len(work) - 1)) as pool:
+                tenant_outcomes += list(
+                    pool.map(lambda item: self._append_tenant(item[0], item[1], events), work[1:])
                 )
         for found in tenant_outcomes:
             outcomes.update(found)

@@ -65,8 +65,12 @@ class DynamoAuditChainRepository:
         pages = [ids[start : start + _GUARD_PAGE] for start in range(0, len(ids), _GUARD_PAGE)]
         if len(pages) <= 1:
             return self._chained_page(ids)
-        with ThreadPoolExecutor(min(_GUARD_READERS, len(pages))) as pool:
-            return set().union(*pool.map(self._chained_page, pages))
+        # The first page runs here: botocore clients are created on first use and creating them from
+        # several threads at once in a fresh process hung the runtime (a re-initialised environment
+        # whose first batch needed more than one page).
+        found = self._chained_page(pages[0])
+        with ThreadPoolExecutor(min(_GUARD_READERS, len(pages) - 1)) as pool:
+            return found.union(*pool.map(self._chained_page, pages[1:]))
 
     def _chained_page(self, event_ids: list[str]) -> set[str]:
         found: set[str] = set()

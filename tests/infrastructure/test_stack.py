@@ -19,6 +19,7 @@ FUNCTIONS_LOCAL = {
     "parse",
     "embed",
     "query",
+    "web",
 }
 
 
@@ -124,8 +125,16 @@ def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> N
 
 def test_tables_are_encrypted_with_pitr_and_retained_in_prod(prod: Template) -> None:
     tables = resources(prod, "AWS::DynamoDB::Table")
-    assert len(tables) == 7
+    assert len(tables) == 8
+    sessions = [t for t in tables.values() if "web-sessions" in str(t["Properties"]["TableName"])]
+    # The web app's sessions are encrypted with their own key and expire; restoring them from a backup
+    # would resurrect ended sessions, so they alone have no point-in-time recovery and are not retained.
+    assert len(sessions) == 1
+    assert sessions[0]["Properties"]["SSESpecification"]["SSEType"] == "KMS"
+    assert sessions[0]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
     for table in tables.values():
+        if table in sessions:
+            continue
         assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True
         assert table["Properties"]["DeletionProtectionEnabled"] is True
@@ -185,10 +194,11 @@ def test_only_identity_entry_points_and_health_are_public(prod: Template) -> Non
                 .get("Properties", {})
                 .get("PathPart")
             )
-    # Then only the OpenID Provider's and hosted login's endpoints (and the health check) need no token
+    # Then only the OpenID Provider's and hosted login's endpoints, the health check and the web app
+    # (which authenticates its own session cookie and holds tokens server side) need no token
     assert public <= {
         "health", "login", "register", "logout", "authorize", "token", "jwks.json",
-        "openid-configuration", "revoke", "introspect", "userinfo",
+        "openid-configuration", "revoke", "introspect", "userinfo", "app", "{proxy+}",
     }  # fmt: skip
     prod.resource_count_is("AWS::ApiGateway::ApiKey", 0)
     for path_part in ("events", "verify", "logs", "check", "batch", "list", "policies", "me"):

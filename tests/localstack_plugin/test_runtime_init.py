@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -251,3 +253,24 @@ def test_runtime_crash_is_an_exit_error_and_the_runtime_restarts(start_environme
     _, result, is_error = environment.result_of(environment.invoke({"n": 3}))
     assert not is_error
     assert result["pid"] != first["pid"]
+
+
+def test_runtime_killed_while_idle_leaves_no_stale_poll_to_swallow_later_work(
+    start_environment: StartEnvironment,
+) -> None:
+    # Given a runtime that has served one invocation and waits in its `GET next` long-poll
+    environment = start_environment(HANDLER, timeout=3)
+    environment.callbacks.next()
+    _, first, _ = environment.result_of(environment.invoke({"n": 0}))
+    time.sleep(0.5)  # the runtime is back in its long-poll
+    # When it is killed from outside (OOM killer, operator) while idle
+    os.kill(first["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while environment.supervisor.has_runtime() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # Then every later invocation reaches a fresh runtime; none is handed to the dead connection
+    for n in range(1, 4):
+        _, result, is_error = environment.result_of(environment.invoke({"n": n}))
+        assert not is_error, result
+        assert result["n"] == n
+        assert result["pid"] != first["pid"]

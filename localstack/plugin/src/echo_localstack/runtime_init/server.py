@@ -19,6 +19,8 @@ class Dispatcher(Protocol):
 
     def next_invocation(self) -> Invocation | None: ...
 
+    def undelivered(self, invocation: Invocation) -> None: ...
+
     def complete(self, request_id: str, body: bytes, *, is_error: bool) -> bool: ...
 
     def init_error(self, error: bytes) -> None: ...
@@ -52,10 +54,16 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             self._reply(404, _error_body("NotFound", f"no route for GET {self.path}"))
             return
         invocation = self.server.dispatcher.next_invocation()
-        if invocation is None:
-            self._reply(500, _error_body("ShuttingDown", "the execution environment is stopping"))
-            return
-        self._reply(200, invocation.payload, invocation.runtime_headers())
+        try:
+            if invocation is None:
+                self._reply(500, _error_body("ShuttingDown", "the execution environment is stopping"))
+            else:
+                self._reply(200, invocation.payload, invocation.runtime_headers())
+        except OSError:
+            # The runtime that asked died meanwhile: its successor gets the work.
+            self.close_connection = True
+            if invocation is not None:
+                self.server.dispatcher.undelivered(invocation)
 
     def do_POST(self) -> None:
         body = self._read_body()

@@ -67,6 +67,9 @@ class Supervisor:
         self._ready_reported = False
         self._startup_failed = False
         self._init_error: bytes | None = None
+        # Bumped whenever the runtime process changes: a Runtime API long-poll (`GET next`) left
+        # open by a runtime that died must never take the next invocation of its successor.
+        self._generation = 0
         self.finished = threading.Event()
 
     def start(self) -> None:
@@ -83,6 +86,10 @@ class Supervisor:
         if runtime is not None:
             _kill(runtime)
 
+    def has_runtime(self) -> bool:
+        with self._cond:
+            return self._runtime is not None
+
     def submit(self, invocation: Invocation) -> None:
         timer = threading.Timer(self._config.timeout_seconds, self._on_timeout, (invocation,))
         timer.daemon = True
@@ -95,21 +102,33 @@ class Supervisor:
             self._cond.notify_all()
 
     def next_invocation(self) -> Invocation | None:
-        """Blocks until there is work; the first call means the runtime finished its init."""
+        """Blocks until there is work; the first call means the runtime finished its init.
+
+        None when the environment stops or the runtime that asked is gone (its connection is dead).
+        """
         with self._cond:
             report_ready = not self._ready_reported
             self._ready_reported = True
+            generation = self._generation
         if report_ready:
             self._callbacks.ready()
         with self._cond:
-            while not self._pending and not self.finished.is_set():
+            while not self._pending and not self.finished.is_set() and generation == self._generation:
                 self._cond.wait()
-            if self.finished.is_set():
+            if self.finished.is_set() or generation != self._generation:
                 return None
             invocation = self._pending.popleft()
             invocation.init_logs = self._collector.take()
             self._current = invocation
             return invocation
+
+    def undelivered(self, invocation: Invocation) -> None:
+        """The runtime's connection broke before it got the invocation: queue it for the next one."""
+        with self._cond:
+            if invocation is self._current:
+                self._current = None
+                self._pending.appendleft(invocation)
+                self._cond.notify_all()
 
     def complete(self, request_id: str, body: bytes, *, is_error: bool) -> bool:
         with self._cond:
@@ -133,6 +152,7 @@ class Supervisor:
 
     def _start_runtime(self) -> None:
         self._init_error = None
+        self._retire_waiters()
         runtime = self._spawn()
         self._runtime = runtime
         threading.Thread(
@@ -153,6 +173,7 @@ class Supervisor:
                 return
             self._timers.pop(invocation.request_id, None)
             runtime, self._runtime = self._runtime, None
+            self._retire_waiters()
             logs = self._logs_of(invocation, runtime, failure=timeout_message(timeout))
             if runtime is not None:
                 _kill(runtime)
@@ -168,6 +189,7 @@ class Supervisor:
             if runtime is not self._runtime or self.finished.is_set():
                 return  # replaced on purpose (timeout) or shutting down
             self._runtime = None
+            self._retire_waiters()
             if not self._ready_reported or self._startup_failed:
                 # The first init failed: LocalStack discards this environment.
                 if not self._ready_reported:
@@ -209,6 +231,10 @@ class Supervisor:
         return reports
 
     # The helpers below run with the lock held.
+
+    def _retire_waiters(self) -> None:
+        self._generation += 1
+        self._cond.notify_all()
 
     def _cancel_timer(self, request_id: str) -> None:
         timer = self._timers.pop(request_id, None)

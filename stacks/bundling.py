@@ -7,9 +7,12 @@ asset folder. Requirements files are fully pinned lock files (`make lock`), inst
 
 from __future__ import annotations
 
+import compileall
 import os
+import py_compile
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,23 @@ PLATFORM = "x86_64-manylinux2014"
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "requirements.in"]
 # numpy and onnxruntime ship manylinux_2_28 wheels only; Lambda's python3.13 is Amazon Linux 2023 (glibc 2.34).
 LAYER_PLATFORMS = {"ml": "x86_64-manylinux_2_28"}
+# Parts of the shared layer's wheels that nothing in Echo imports (not even the parts we use
+# lazily): Powertools' Swagger UI assets and the utilities Echo does not use. Removing them pays
+# for the precompiled bytecode (docs/cold-starts.md); test_bundles imports every handler.
+LAYER_TRIM = {
+    "shared": (
+        "aws_lambda_powertools/event_handler/openapi/swagger_ui",
+        "pydantic/v1",  # pydantic 1's API, imported by nothing here
+        "pydantic/mypy.py",  # the mypy plugin
+        *(
+            f"aws_lambda_powertools/utilities/{unused}"
+            for unused in (
+                "auth_alpha", "circuit_breaker", "data_masking", "feature_flags",
+                "idempotency", "parameters", "streaming",
+            )
+        ),
+    )
+}  # fmt: skip
 
 
 class BundlingError(RuntimeError):
@@ -54,6 +74,34 @@ def install_requirements(requirements: Path, target: Path, *, platform: str = PL
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def strip_extensions(folder: Path) -> None:
+    """Drop the symbol tables of compiled extensions (cedarpy's is 16 MB, 11 MB stripped): dynamic
+    symbols stay, so nothing changes at run time but the size to download and map."""
+    strip = shutil.which("strip")
+    if strip is None:
+        raise BundlingError("binutils' `strip` is needed to bundle (apt-get install binutils)")
+    for extension in sorted(folder.rglob("*.so")):
+        # Into a new file, then renamed over: uv hard-links installed files to its cache, and strip
+        # rewrites in place, which would change the cache (and every venv linked to it) under
+        # processes that have the library mapped.
+        stripped = extension.with_name(f".{extension.name}.stripped")
+        subprocess.run([strip, "--strip-unneeded", "-o", str(stripped), str(extension)], check=True)  # noqa: S603
+        stripped.chmod(extension.stat().st_mode)
+        stripped.replace(extension)
+
+
+def precompile(folder: Path) -> None:
+    """Ship bytecode: /var/task and /opt are read-only on Lambda, so a bundle without .pyc compiles
+    every module it imports on every cold start (about half the import time, docs/cold-starts.md).
+    unchecked-hash: the .pyc stay valid whatever timestamps the zip gives the sources. Files that do
+    not compile (a wheel's Python 2 leftovers, never imported) are left as they are."""
+    if sys.version_info[:2] != tuple(int(part) for part in PYTHON_VERSION.split(".")):
+        raise BundlingError(f"bundles are compiled by Python {PYTHON_VERSION}, the functions' runtime")
+    compileall.compile_dir(
+        str(folder), quiet=2, workers=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+
+
 def _copy_package(source: Path, destination: Path) -> None:
     shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*ASSET_EXCLUDES), dirs_exist_ok=True)
 
@@ -64,6 +112,8 @@ def bundle_function(name: str, out: Path) -> None:
     _copy_package(source, out / name)
     (out / name / "requirements.txt").unlink(missing_ok=True)
     install_requirements(source / "requirements.txt", out)
+    strip_extensions(out)
+    precompile(out)
 
 
 def bundle_layer(name: str, out: Path) -> None:
@@ -73,12 +123,17 @@ def bundle_layer(name: str, out: Path) -> None:
     for package in sorted(p for p in source.iterdir() if (p / "__init__.py").exists()):
         _copy_package(package, site / package.name)
     install_requirements(source / "requirements.txt", site, platform=LAYER_PLATFORMS.get(name, PLATFORM))
+    for unused in LAYER_TRIM.get(name, ()):
+        # Fails loudly when an upgrade moves a path: revisit the list.
+        shutil.rmtree(site / unused) if (site / unused).is_dir() else (site / unused).unlink()
     if name == "ml":
         finish_ml_layer(out)
+    strip_extensions(site)
+    precompile(site)
 
 
 def finish_ml_layer(out: Path) -> None:
-    """Trim the ML layer, add the built model at /opt/echo_model, precompile (layers/ml/layer.py)."""
+    """Trim the ML layer and add the built model at /opt/echo_model (layers/ml/layer.py)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("echo_ml_layer", REPO_ROOT / "layers/ml/layer.py")

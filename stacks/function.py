@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.bundling import function_code
+from stacks.layers import CEDAR_FUNCTIONS, cedar_layer
 from stacks.nag import acknowledge
 from stacks.settings import StageSettings
 
@@ -33,6 +34,8 @@ class EchoFunction(Construct):
         memory_size: int = 512,
     ) -> None:
         super().__init__(scope, construct_id)
+        if package in CEDAR_FUNCTIONS:
+            layers = [*layers, cedar_layer(self, settings)]
         function_name = settings.resource_name(package.replace("_", "-"))
         self.log_group = logs.LogGroup(
             self,

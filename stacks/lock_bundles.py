@@ -16,6 +16,7 @@ from stacks.bundling import LAYER_PLATFORMS, PLATFORM, PYTHON_VERSION, REPO_ROOT
 RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
 SHARED_LAYER = REPO_ROOT / "layers/shared"
 ML_LAYER = REPO_ROOT / "layers/ml"  # its requirements.in names every package it needs (locked --no-deps)
+CEDAR_LAYER = REPO_ROOT / "layers/cedar"  # beside the shared layer in functions that decide
 
 
 def locked_names(lock: Path) -> list[str]:
@@ -53,6 +54,9 @@ def main() -> None:
     compile_lock(SHARED_LAYER, exclude=RUNTIME_PROVIDED, constraints=None)
     compile_lock(ML_LAYER, exclude=RUNTIME_PROVIDED, constraints=None, no_deps=True)
     shared = locked_names(SHARED_LAYER / "requirements.txt")
+    compile_lock(
+        CEDAR_LAYER, exclude=RUNTIME_PROVIDED + shared, constraints=SHARED_LAYER / "requirements.txt"
+    )
     for function in sorted((REPO_ROOT / "functions").iterdir()):
         if function.is_dir():
             compile_lock(

@@ -1,15 +1,13 @@
 """Finish the ML layer asset (called by stacks/bundling.py after the pinned wheels are installed).
 
-Trims what the run time never imports, places the built model at /opt/echo_model and precompiles
-.pyc (unchecked-hash, so they stay valid whatever timestamps the zip gives the sources). Kept apart
+Trims what the run time never imports and places the built model at /opt/echo_model (bundling
+precompiles every layer afterwards). Kept apart
 from build_model.py so that changing the trim list does not change the model's input hash.
 """
 
 from __future__ import annotations
 
-import compileall
 import importlib.util
-import py_compile
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -48,7 +46,7 @@ LAYER_MODEL_FILES = ("model.onnx", "tokenizer.json", "build.json", "LICENSE", "N
 
 
 def finish_layer(out: Path) -> None:
-    """Trim the installed ML layer at out/python, add the model at out/echo_model, precompile .pyc."""
+    """Trim the installed ML layer at out/python and add the model at out/echo_model."""
     site = out / "python"
     for pattern in LAYER_TRIM:
         for path in site.glob(pattern):
@@ -60,6 +58,3 @@ def finish_layer(out: Path) -> None:
     (out / "echo_model").mkdir(exist_ok=True)
     for name in LAYER_MODEL_FILES:
         shutil.copy(model / name, out / "echo_model" / name)
-    compileall.compile_dir(
-        str(site), quiet=1, workers=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
-    )

@@ -31,6 +31,7 @@ from echo_shared.identity.claims import Role
 
 from stacks.bundling import bundle_function, bundle_layer
 from stacks.documents import EXTRA_LAYERS
+from stacks.layers import extra_layers
 from tests.bench.common import STATE, client, contract, timed_ms
 from tests.e2e.conftest import ServiceAccounts
 from tests.e2e.documents_support import new_user, pdf_with_pages, signed_in
@@ -210,10 +211,11 @@ def _bundle_sizes() -> dict[str, Any]:
     sizes: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:
         layers = {}
-        for name in ("shared", *sorted({n for names in EXTRA_LAYERS.values() for n in names})):
+        for name in ("shared", *sorted({n for function in EXTRA_LAYERS for n in extra_layers(function)})):
             layers[name] = Path(scratch, f"layer-{name}")
             bundle_layer(name, layers[name])
-        for function, extra in sorted(EXTRA_LAYERS.items()):
+        for function in sorted(EXTRA_LAYERS):
+            extra = extra_layers(function)
             bundle = Path(scratch, function)
             bundle_function(function, bundle)
             parts = [bundle, layers["shared"], *(layers[name] for name in extra)]

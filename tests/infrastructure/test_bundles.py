@@ -6,16 +6,19 @@ image), created by `localstack/manage.py install`. Only the bundle and the layer
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import json
 import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from stacks.bundling import REPO_ROOT, bundle_function, bundle_layer
-from stacks.documents import EXTRA_LAYERS
+from stacks.layers import CEDAR_FUNCTIONS, extra_layers
 
 RUNTIME_PYTHON = Path(
     os.environ.get("ECHO_STATE_DIR", REPO_ROOT / ".echo"), "localstack/runtimes/python3.13/bin/python"
@@ -35,10 +38,10 @@ def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def extra_layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The document functions' own layers (documents, ml), bundled once."""
+def other_layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every layer besides the shared one (cedar, documents, ml), bundled once."""
     built = {}
-    for name in sorted({name for names in EXTRA_LAYERS.values() for name in names}):
+    for name in sorted({name for function in FUNCTIONS for name in extra_layers(function)}):
         built[name] = tmp_path_factory.mktemp(f"layer-{name}")
         bundle_layer(name, built[name])
     return built
@@ -63,11 +66,11 @@ def test_runtime_interpreter_is_provisioned() -> None:
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_handler_imports_from_its_bundle_and_layer_only(
-    function: str, layer: Path, extra_layers: dict[str, Path], tmp_path: Path
+    function: str, layer: Path, other_layers: dict[str, Path], tmp_path: Path
 ) -> None:
     # Given the function bundled exactly as CDK bundles it, with the layers CDK attaches
     bundle_function(function, tmp_path)
-    layers = [layer, *(extra_layers[name] for name in EXTRA_LAYERS.get(function, ()))]
+    layers = [layer, *(other_layers[name] for name in extra_layers(function))]
     # When a bare runtime imports the handler with only bundle + layer on the path
     result = subprocess.run(
         [str(RUNTIME_PYTHON), "-c", f"import {function}.handler as h; assert callable(h.lambda_handler)"],
@@ -83,7 +86,7 @@ def test_handler_imports_from_its_bundle_and_layer_only(
     )
     # Then it imports, and function + layers stay inside the size budget
     assert result.returncode == 0, result.stderr
-    if "ml" in EXTRA_LAYERS.get(function, ()):
+    if "ml" in extra_layers(function):
         assert (
             unzipped_size(tmp_path) + sum(unzipped_size(each) for each in layers) < ML_UNZIPPED_BUDGET_BYTES
         )
@@ -110,3 +113,42 @@ def test_a_missing_dependency_is_caught(layer: Path, tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "No module named 'fastapi'" in result.stderr
+
+
+def _pyc_flags(pyc: Path) -> int:
+    return int.from_bytes(pyc.read_bytes()[4:8], "little")
+
+
+def test_bundles_ship_bytecode_that_never_needs_its_source_checked(layer: Path, tmp_path: Path) -> None:
+    # Given a function bundle and the shared layer as CDK bundles them
+    bundle_function("authorizer", tmp_path)
+    for folder in (tmp_path, layer / "python"):
+        sources = [path for path in folder.rglob("*.py") if "__pycache__" not in path.parts]
+        # Then every module has its .pyc for the runtime's Python, hash-based and unchecked (flags 0b01),
+        # so read-only /var/task and /opt never compile and zip timestamps never invalidate them
+        assert sources
+        for source in sources:
+            pyc = Path(importlib.util.cache_from_source(str(source)))
+            assert pyc.exists(), source
+            assert _pyc_flags(pyc) == 0b01, pyc
+
+
+@pytest.fixture(scope="module")
+def reaching_cedar() -> dict[str, bool]:
+    # In its own interpreter: this process holds the CDK tests' jsii objects, and CPython 3.13.0's
+    # garbage collector has crashed on them when a test allocates as much as this analysis does.
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.infrastructure.cedar_reach", *FUNCTIONS],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_only_the_functions_that_decide_carry_the_cedar_layer(
+    function: str, reaching_cedar: dict[str, bool]
+) -> None:
+    assert reaching_cedar[function] == (function in CEDAR_FUNCTIONS)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from echo_shared.events import InMemoryEventPublisher
-from echo_shared.identity.attempts import InMemoryAttemptStore
 from echo_shared.identity.claims import PrincipalType, Role, access_token_claims
 from echo_shared.identity.clients import (
     AuthMethod,
@@ -27,6 +26,8 @@ from login.service import LoginService
 from token_service.exchange import pkce_s256
 from token_service.issuance import TokenIssuer
 from token_service.service import TokenService
+
+from tests.fakes.identity_attempts import InMemoryAttemptStore
 
 ISSUER = "https://id.echo.test/v1"
 AUDIENCE = "urn:echo:api:test"

@@ -29,7 +29,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from echo_shared.dynamodb import bind_table
-from echo_shared.identity.attempts import AttemptCounter, LockoutPolicy
+from echo_shared.identity.attempts import AttemptBudgetSpent, AttemptCounter, AttemptPolicy
 from echo_shared.identity.claims import Role
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
 from echo_shared.identity.errors import (
@@ -145,9 +145,11 @@ class RevokedTokenItem(_ExpiringItem):
 
 
 class AttemptItem(_ExpiringItem):
-    failures = NumberAttribute()
-    last_failure_at = NumberAttribute()
-    locked_until = NumberAttribute(default=0)
+    # Nullable: items written before attempt budgets (failures/last_failure_at) read as ended windows.
+    attempts = NumberAttribute(null=True)
+    window_started_at = NumberAttribute(null=True)
+    window_seconds = NumberAttribute(null=True)
+    attempt_limit = NumberAttribute(null=True)
 
 
 class SigningKeyItem(Model):
@@ -577,55 +579,110 @@ def _to_family(item: FamilyItem) -> RefreshFamily:
     )
 
 
+# A key restarted concurrently by another request is retried; more than this is contention.
+_RESERVE_TRIES = 4
+# TTL slack after a window ends, so a lazily deleted item is still readable as "ended".
+_ATTEMPT_TTL_SLACK = 60
+
+
 class DynamoAttemptStore:
+    """Attempt budgets; every count is one conditional UpdateItem, so parallel requests cannot
+    take more units than the budget holds."""
+
     def __init__(self, table_name: str) -> None:
         self._attempts = bind_table(AttemptItem, table_name)
 
     def get(self, key: str) -> AttemptCounter | None:
         with _store_errors():
             item = _get_live(self._attempts, f"ATTEMPT#{key}", "ATTEMPT")
-        if item is None:
-            return None
-        return AttemptCounter(key, int(item.failures), int(item.last_failure_at), int(item.locked_until))
+        return None if item is None or item.attempts is None else _to_counter(key, item)
 
-    def record_failure(self, key: str, *, now: int, policy: LockoutPolicy) -> AttemptCounter:
-        expires_at = now + policy.window_seconds + policy.max_lock_seconds
-        item = self._attempts(f"ATTEMPT#{key}", "ATTEMPT")
+    def reserve(self, key: str, *, now: int, policy: AttemptPolicy) -> AttemptCounter:
+        attempts = self._attempts
+        for _ in range(_RESERVE_TRIES):
+            item = attempts(f"ATTEMPT#{key}", "ATTEMPT")
+            try:
+                # One unit, atomically: a new key starts its window now; a live window with budget
+                # left counts one more. Anything else fails the condition and counts nothing.
+                item.update(
+                    actions=[
+                        attempts.attempts.add(1),
+                        attempts.window_started_at.set(attempts.window_started_at | now),
+                        attempts.window_seconds.set(attempts.window_seconds | policy.window_seconds),
+                        attempts.attempt_limit.set(policy.limit),
+                        attempts.expires_at.set(
+                            attempts.expires_at | now + policy.window_seconds + _ATTEMPT_TTL_SLACK
+                        ),
+                    ],
+                    condition=attempts.pk.does_not_exist()
+                    | (
+                        (attempts.window_started_at > now - policy.window_seconds)
+                        & (attempts.attempts < policy.limit)
+                    ),
+                )
+                return _to_counter(key, item)
+            except UpdateError as exc:
+                if exc.cause_response_code != _CONDITION_FAILED:
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+            with _store_errors():
+                current = _get_live(attempts, f"ATTEMPT#{key}", "ATTEMPT")
+            if current is None:
+                continue  # reset in between: count again
+            started = None if current.window_started_at is None else int(current.window_started_at)
+            if started is not None and current.attempts is not None and now - started < policy.window_seconds:
+                raise AttemptBudgetSpent(_to_counter(key, current))
+            # The window ended: start a new one. Only one of several racing restarts wins; the
+            # others count against the new window on their next try.
+            restart = attempts(f"ATTEMPT#{key}", "ATTEMPT")
+            same_window = (
+                attempts.window_started_at.does_not_exist()
+                if started is None
+                else attempts.window_started_at == started
+            )
+            try:
+                restart.update(
+                    actions=[
+                        attempts.attempts.set(1),
+                        attempts.window_started_at.set(now),
+                        attempts.window_seconds.set(policy.window_seconds),
+                        attempts.attempt_limit.set(policy.limit),
+                        attempts.expires_at.set(now + policy.window_seconds + _ATTEMPT_TTL_SLACK),
+                    ],
+                    condition=attempts.pk.exists() & same_window,
+                )
+                return _to_counter(key, restart)
+            except UpdateError as exc:
+                if exc.cause_response_code != _CONDITION_FAILED:
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+        raise IdentityStoreUnavailable("attempt counter contended")
+
+    def release(self, reservation: AttemptCounter) -> None:
+        attempts = self._attempts
+        item = attempts(f"ATTEMPT#{reservation.key}", "ATTEMPT")
         try:
-            # Within the window: count atomically. Outside it (or first failure): start over.
             item.update(
-                actions=[
-                    self._attempts.failures.add(1),
-                    self._attempts.last_failure_at.set(now),
-                    self._attempts.expires_at.set(expires_at),
-                ],
-                condition=self._attempts.last_failure_at > now - policy.window_seconds,
+                actions=[attempts.attempts.add(-1)],
+                condition=(attempts.window_started_at == reservation.window_started_at)
+                & (attempts.attempts > 0),
             )
         except UpdateError as exc:
             if exc.cause_response_code != _CONDITION_FAILED:
                 raise IdentityStoreUnavailable("identity store failed") from exc
-            item = self._attempts(
-                f"ATTEMPT#{key}",
-                "ATTEMPT",
-                failures=1,
-                last_failure_at=now,
-                locked_until=0,
-                expires_at=expires_at,
-            )
-            with _store_errors():
-                item.save()
-        failures = int(item.failures)
-        lock = policy.lock_seconds(failures)
-        locked_until = int(item.locked_until or 0)
-        if lock:
-            locked_until = now + lock
-            with _store_errors():
-                item.update(actions=[self._attempts.locked_until.set(locked_until)])
-        return AttemptCounter(key, failures, now, locked_until)
+            # A new window (or a reset) since the reservation: nothing of it is left to give back.
 
     def reset(self, key: str) -> None:
         with _store_errors():
             self._attempts(f"ATTEMPT#{key}", "ATTEMPT").delete()
+
+
+def _to_counter(key: str, item: AttemptItem) -> AttemptCounter:
+    return AttemptCounter(
+        key=key,
+        attempts=int(item.attempts or 0),
+        window_started_at=int(item.window_started_at or 0),
+        window_seconds=int(item.window_seconds or 0),
+        limit=int(item.attempt_limit or 0),
+    )
 
 
 class DynamoSigningKeyRepository:

@@ -80,7 +80,7 @@ def token_endpoint(
     except ValueError:
         raise UnsupportedGrantType("this grant type is not supported") from None
     client = authenticate_client(
-        read_client_credentials(params, authorization), service.clients, service.hasher
+        read_client_credentials(params, authorization), service.clients, service.client_secrets
     )
     if not client.allows_grant(grant):
         raise UnauthorizedClient("the client may not use this grant type")

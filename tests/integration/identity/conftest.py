@@ -75,6 +75,7 @@ def identity_env(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
 @pytest.fixture
 def identity(
     identity_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
     aws_fixture_event: Callable[[str], dict[str, Any]],
     lambda_context: Any,
 ) -> Iterator[IdentityWorld]:
@@ -102,6 +103,11 @@ def identity(
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
         kms = boto3.client("kms")
+        # The stack's client-secret HMAC key, under the name the seeding looks up.
+        key = boto3.client("secretsmanager").create_secret(
+            Name="echo-local-identity-client-secret-key", SecretString="s" * 64
+        )
+        monkeypatch.setenv("CLIENT_AUTH_HMAC_KEY_ARN", key["ARN"])
         seeded = seed_identity(
             identity_table=identity_env["IDENTITY_TABLE"],
             signing_keys_table=identity_env["SIGNING_KEYS_TABLE"],

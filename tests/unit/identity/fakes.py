@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from echo_shared.events import InMemoryEventPublisher
 from echo_shared.identity.claims import PrincipalType, Role, access_token_claims
+from echo_shared.identity.client_secrets import ClientSecretHasher
 from echo_shared.identity.clients import (
     AuthMethod,
     ClientType,
@@ -64,6 +65,8 @@ class FakeClock:
 
 
 _HASHER = PasswordHasher()
+CLIENT_SECRET_KEY = b"k" * 32
+_CLIENT_SECRETS = ClientSecretHasher(CLIENT_SECRET_KEY)
 
 
 def hasher() -> PasswordHasher:
@@ -96,7 +99,7 @@ def service_client(**changes: object) -> OAuthClient:
         "auth_method": AuthMethod.SECRET_BASIC,
         "grant_types": frozenset({GrantType.CLIENT_CREDENTIALS}),
         "allowed_scopes": frozenset({"audit:read", "documents:read"}),
-        "secret_hash": _HASHER.hash(SERVICE_SECRET),
+        "secret_hash": _CLIENT_SECRETS.hash(SERVICE_SECRET),
         "roles": ("auditor",),
         **changes,
     }
@@ -233,7 +236,7 @@ def token_world(clock: FakeClock | None = None) -> TokenWorld:
             signer=ring.signer, issuer=ISSUER, audience=AUDIENCE, access_token_ttl=900, id_token_ttl=900
         ),
         verifier=ring.verifier(revocations=grants),
-        hasher=_HASHER,
+        client_secrets=_CLIENT_SECRETS,
         events=IdentityEvents(published, clock),
         clock=clock,
         refresh_token_ttl=30 * DAY,

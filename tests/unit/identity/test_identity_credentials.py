@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from echo_shared.identity.attempts import (
     ACCOUNT_POLICY,
@@ -12,6 +14,7 @@ from echo_shared.identity.attempts import (
     account_key,
     account_source_key,
 )
+from echo_shared.identity.client_secrets import ClientSecretHasher, generate_client_secret
 from echo_shared.identity.errors import InvalidInput, PasswordRejected
 from echo_shared.identity.passwords import (
     ARGON2_MEMORY_KIB,
@@ -164,3 +167,39 @@ def test_a_release_gives_back_a_unit_of_its_own_window_only() -> None:
     counter = store.get("k")
     assert counter is not None
     assert counter.attempts == 1
+
+
+def test_client_secrets_are_keyed_hashes_verified_in_constant_time() -> None:
+    secrets_hasher = ClientSecretHasher(b"k" * 32)
+    secret = generate_client_secret()
+    stored = secrets_hasher.hash(secret)
+    # Then the stored form is an HMAC under the key: another key, or another secret, does not verify
+    assert stored.startswith("hmac-sha256$")
+    assert secret not in stored
+    assert secrets_hasher.verify(secret, stored)
+    assert not ClientSecretHasher(b"x" * 32).verify(secret, stored)
+    assert not secrets_hasher.verify(secret + "x", stored)
+    # And no stored hash (unknown client) or a legacy argon2 hash never verifies
+    assert not secrets_hasher.verify(secret, None)
+    assert not secrets_hasher.verify(secret, hasher().hash(secret))
+    assert len(secret) >= 43  # 256 random bits
+
+
+def test_a_short_client_secret_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        ClientSecretHasher(b"short").hash("anything")
+
+
+def test_a_client_secret_check_costs_microseconds_not_argon2() -> None:
+    # An unauthenticated /token flood must not buy argon2 time: 1000 checks, known or unknown client,
+    # take less than one argon2 verification (~30 ms).
+    secrets_hasher = ClientSecretHasher(b"k" * 32)
+    stored = secrets_hasher.hash("s" * 43)
+    started = time.perf_counter()
+    for n in range(500):
+        secrets_hasher.verify(f"guess-{n}", stored)
+        secrets_hasher.verify(f"guess-{n}", None)
+    elapsed = time.perf_counter() - started
+    argon2_started = time.perf_counter()
+    hasher().verify_dummy("guess")
+    assert elapsed < time.perf_counter() - argon2_started

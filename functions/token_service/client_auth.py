@@ -1,7 +1,7 @@
 """Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
 
 A client authenticates with exactly the method it registered: `client_secret_basic`,
-`client_secret_post`, or `none` (public clients, which must then prove possession with PKCE).
+`client_secret_post`, or `none` (public clients only, which must then prove possession with PKCE).
 Secrets are verified with a keyed hash (echo_shared.identity.client_secrets); an unknown client
 costs the same HMAC and constant-time compare.
 """
@@ -68,6 +68,10 @@ def authenticate_client(
             secrets.verify(credentials.secret, None)
         raise InvalidClient("client authentication failed")
     if client.auth_method is AuthMethod.NONE:
+        # A confidential client (one that was given a secret, or client credentials) never
+        # authenticates with `none`, whatever its registration says.
+        if client.is_confidential:
+            raise InvalidClient("client authentication failed")
         return client
     if credentials.secret is None or not secrets.verify(credentials.secret, client.secret_hash):
         raise InvalidClient("client authentication failed")

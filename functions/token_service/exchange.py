@@ -26,6 +26,7 @@ from echo_shared.identity.errors import (
 )
 from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import (
+    AuthorizationCode,
     IssuedTokens,
     RefreshFamily,
     RefreshToken,
@@ -116,30 +117,42 @@ def exchange_code(
     if not verifier or not _CODE_VERIFIER.fullmatch(verifier):
         raise InvalidRequest("a code_verifier of 43-128 unreserved characters is required (PKCE)")
     now = service.now()
+    code_hash = handle_digest(code)
+    # Validate against the stored code BEFORE consuming it: a party holding someone else's code
+    # (without that client's credentials, redirect URI and verifier) cannot burn it.
+    found = service.codes.find_code(code_hash)
+    if found is None:
+        raise InvalidGrant("the authorization code is invalid")
+    _check_code_request(found.code, client, redirect_uri, verifier)
+    if found.issued is not None:
+        _revoke_replayed_code(
+            service,
+            CodeReplayed(
+                found.issued.family_id, found.issued.access_jti or None, found.issued.access_exp or None
+            ),
+            client,
+            request,
+            now,
+        )
+        raise InvalidGrant("the authorization code was already used")
+    if found.code.expires_at <= now:
+        raise InvalidGrant("the authorization code expired")
     # The ids of what this exchange will issue are recorded with the redemption itself, so that
     # a replay, however soon, finds them and revokes them.
     issued = IssuedTokens(
         access_jti=new_jti(),
         access_exp=service.issuer.access_token_expiry(now),
-        # Only a client allowed refresh tokens gets one, and only when `offline_access` was granted:
-        # the scope is known once the code is redeemed, so the family id is drawn now, used later.
+        # Only a client allowed refresh tokens gets one, and only when `offline_access` was granted.
         family_id=secrets.token_urlsafe(16) if client.allows_grant(GrantType.REFRESH_TOKEN) else None,
     )
     try:
-        stored = service.codes.redeem_code(handle_digest(code), now=now, issued=issued)
+        stored = service.codes.redeem_code(code_hash, now=now, issued=issued)
     except NotFound:
         raise InvalidGrant("the authorization code is invalid") from None
     except CodeReplayed as replay:
+        # A concurrent redemption of the same (valid) request won the race.
         _revoke_replayed_code(service, replay, client, request, now)
         raise InvalidGrant("the authorization code was already used") from None
-    if stored.client_id != client.client_id:
-        raise InvalidGrant("the authorization code was issued to another client")
-    if stored.expires_at <= now:
-        raise InvalidGrant("the authorization code expired")
-    if stored.redirect_uri != redirect_uri:
-        raise InvalidGrant("redirect_uri does not match the authorization request")
-    if not hmac.compare_digest(pkce_s256(verifier), stored.code_challenge):
-        raise InvalidGrant("the code_verifier does not match the code_challenge")
     user = _active_user(service, stored.tenant, stored.user_id)
     access = service.issuer.access_token(
         subject=user.user_id,
@@ -361,6 +374,17 @@ def _emit_reuse(
         outcome=Outcome.DENIED,
         data={"grant_type": grant.value, "client_id": family.client_id, "family_id": family.family_id},
     )
+
+
+def _check_code_request(
+    stored: AuthorizationCode, client: OAuthClient, redirect_uri: str, verifier: str
+) -> None:
+    if stored.client_id != client.client_id:
+        raise InvalidGrant("the authorization code was issued to another client")
+    if stored.redirect_uri != redirect_uri:
+        raise InvalidGrant("redirect_uri does not match the authorization request")
+    if not hmac.compare_digest(pkce_s256(verifier), stored.code_challenge):
+        raise InvalidGrant("the code_verifier does not match the code_challenge")
 
 
 def _active_user(service: TokenService, tenant: str, user_id: str) -> User:

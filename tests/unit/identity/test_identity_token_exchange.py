@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from echo_shared.identity.clients import AuthMethod, ClientType
 from echo_shared.identity.errors import (
     InsufficientScope,
     InvalidClient,
@@ -191,6 +192,61 @@ def test_unknown_codes_and_codes_of_other_clients_are_refused(world: TokenWorld)
     code = world.put_code(client_id="another-client")
     with pytest.raises(InvalidGrant, match="another client"):
         exchange(world, code)
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        {"client_id": "echo-other-web"},  # another (public) client holding the code
+        {"code_verifier": "w" * 43},  # the right client without the verifier
+        {"redirect_uri": "http://127.0.0.1:8765/elsewhere"},
+    ],
+)
+def test_a_code_burning_attempt_leaves_the_code_to_its_rightful_client(
+    world: TokenWorld, attempt: dict[str, str]
+) -> None:
+    # Given a code of the web client, and a party holding it without what binds it
+    world.clients.put(public_client(client_id="echo-other-web"))
+    code = world.put_code()
+    # When that party presents it
+    with pytest.raises(InvalidGrant):
+        exchange(world, code, **attempt)
+    # Then nothing was consumed or revoked: the rightful client still redeems it
+    assert world.event_types() == []
+    body = exchange(world, code)
+    assert world.service.verifier.verify_access_token(body["access_token"]).sub == "usr_alice"
+
+
+def test_a_replay_by_a_party_without_the_verifier_revokes_nothing(world: TokenWorld) -> None:
+    # Given a redeemed code
+    code = world.put_code()
+    first = exchange(world, code)
+    # When someone without the verifier presents it again
+    with pytest.raises(InvalidGrant, match="code_verifier"):
+        exchange(world, code, code_verifier="w" * 43)
+    # Then the rightful client's tokens stay valid
+    assert world.service.verifier.verify_access_token(first["access_token"]).sub == "usr_alice"
+    assert world.event_types() == ["token.issued"]
+
+
+def test_a_confidential_client_never_authenticates_with_none(world: TokenWorld) -> None:
+    # Given a confidential client registered (wrongly) with `none`
+    world.clients.put(
+        public_client(
+            client_id="confidential-none", client_type=ClientType.CONFIDENTIAL, auth_method=AuthMethod.NONE
+        )
+    )
+    code = world.put_code(client_id="confidential-none")
+    # Then neither a code exchange nor client credentials authenticate it
+    with pytest.raises(InvalidClient):
+        exchange(world, code, client_id="confidential-none")
+    with pytest.raises(InvalidClient):
+        token_endpoint(
+            world.service,
+            {"grant_type": "client_credentials", "client_id": "confidential-none"},
+            None,
+            REQUEST,
+        )
 
 
 def test_a_disabled_user_gets_no_tokens(world: TokenWorld) -> None:

@@ -49,6 +49,7 @@ from echo_shared.identity.grants import (
     RefreshFamily,
     RefreshToken,
     Session,
+    StoredCode,
     live_access_tokens,
 )
 from echo_shared.identity.keys import KeyState, KeyTransition, SigningKey
@@ -431,6 +432,20 @@ class DynamoGrantStore:
         with _store_errors():
             item.save(condition=self._codes.pk.does_not_exist())
 
+    def find_code(self, code_hash: str) -> StoredCode | None:
+        with _store_errors():
+            item = _get_live(self._codes, f"CODE#{code_hash}", "CODE")
+        if item is None:
+            return None
+        issued = None
+        if item.used_at is not None:
+            issued = IssuedTokens(
+                access_jti=item.issued_jti or "",
+                access_exp=int(item.issued_exp or 0),
+                family_id=item.issued_family,
+            )
+        return StoredCode(_to_code(code_hash, item), issued)
+
     def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
         item = self._codes(f"CODE#{code_hash}", "CODE")
         actions: list[Action] = [
@@ -454,18 +469,7 @@ class DynamoGrantStore:
             raise CodeReplayed(
                 used.issued_family, used.issued_jti, None if used.issued_exp is None else int(used.issued_exp)
             ) from None
-        return AuthorizationCode(
-            code_hash=code_hash,
-            client_id=item.client_id,
-            tenant=item.tenant,
-            user_id=item.user_id,
-            redirect_uri=item.redirect_uri,
-            scope=tuple(item.scope),
-            code_challenge=item.code_challenge,
-            auth_time=int(item.auth_time),
-            expires_at=int(item.expires_at),
-            nonce=item.nonce,
-        )
+        return _to_code(code_hash, item)
 
     def start_family(self, family: RefreshFamily, token: RefreshToken) -> None:
         try:
@@ -562,6 +566,21 @@ class DynamoGrantStore:
         return self._refresh(
             f"RT#{token.token_hash}", "RT", family_id=token.family_id, expires_at=token.expires_at
         )
+
+
+def _to_code(code_hash: str, item: CodeItem) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_hash=code_hash,
+        client_id=item.client_id,
+        tenant=item.tenant,
+        user_id=item.user_id,
+        redirect_uri=item.redirect_uri,
+        scope=tuple(item.scope),
+        code_challenge=item.code_challenge,
+        auth_time=int(item.auth_time),
+        expires_at=int(item.expires_at),
+        nonce=item.nonce,
+    )
 
 
 def _to_family(item: FamilyItem) -> RefreshFamily:

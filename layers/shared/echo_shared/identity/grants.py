@@ -128,8 +128,20 @@ class SessionStore(Protocol):
     def delete_session(self, handle_hash: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCode:
+    """A code as stored: `issued` is set once it was redeemed (what that redemption issued)."""
+
+    code: AuthorizationCode
+    issued: IssuedTokens | None = None
+
+
 class AuthorizationCodeStore(Protocol):
     def put_code(self, code: AuthorizationCode) -> None: ...
+
+    def find_code(self, code_hash: str) -> StoredCode | None:
+        """Read without consuming (consistent), so a request can be validated before redemption."""
+        ...
 
     def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
         """Mark the code used and record `issued`, atomically. NotFound if unknown; CodeReplayed
@@ -193,6 +205,12 @@ class InMemoryGrantStore:
 
     def put_code(self, code: AuthorizationCode) -> None:
         self.codes[code.code_hash] = (code, None)
+
+    def find_code(self, code_hash: str) -> StoredCode | None:
+        if code_hash not in self.codes:
+            return None
+        code, issued = self.codes[code_hash]
+        return StoredCode(code, issued)
 
     def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
         if code_hash not in self.codes:

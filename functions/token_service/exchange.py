@@ -33,12 +33,14 @@ from echo_shared.identity.grants import (
     handle_digest,
     live_access_tokens,
     new_handle,
+    new_successor_salt,
+    successor_handle,
 )
 from echo_shared.identity.users import User
 from echo_shared.identity.web import RequestInfo
 
 from token_service.client_auth import authenticate_client, read_client_credentials
-from token_service.issuance import new_jti
+from token_service.issuance import AccessToken, new_jti
 from token_service.service import TokenService
 
 OPENID = "openid"
@@ -46,6 +48,8 @@ OFFLINE_ACCESS = "offline_access"
 # RFC 7636 §4.1: 43..128 unreserved characters.
 _CODE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 MAX_HANDLE_LENGTH = 512
+# Two refreshes of one token this close together (two tabs, a retry) get the same successor.
+REFRESH_GRACE_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,21 +227,91 @@ def refresh(
     if family.client_id != client.client_id:
         raise InvalidGrant("the refresh token was issued to another client")
     if token.rotated_at is not None:
-        revoke_family(service, family.family_id, now=now)
-        _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
-        raise InvalidGrant("the refresh token was already used")
+        return _refresh_in_grace(service, client, params, request, presented, token, family, now)
     if family.revoked_at is not None or token.expires_at <= now or family.expires_at <= now:
         raise InvalidGrant("the refresh token is no longer valid")
-    scope = family.scope
-    if "scope" in params:
-        try:
-            scope = parse_scope(params["scope"])
-        except ValueError:
-            raise InvalidScope("the scope is malformed") from None
-        if not set(scope) <= set(family.scope):
-            raise InvalidScope("a refresh can only narrow the original scope")
+    scope = _refresh_scope(params, family)
     user = _active_user(service, family.tenant, family.user_id)
-    access = service.issuer.access_token(
+    access = _refreshed_access_token(service, client, user, scope, now)
+    salt = new_successor_salt()
+    rotated = successor_handle(presented, salt)
+    try:
+        service.refresh_tokens.rotate(
+            token.token_hash,
+            RefreshToken(handle_digest(rotated), family.family_id, family.expires_at),
+            now=now,
+            access_jti=access.jti,
+            access_exp=access.expires_at,
+            successor_salt=salt,
+        )
+    except RefreshTokenReused:
+        # A concurrent refresh of the same token won the race: ours joins its rotation, within the
+        # grace window (or is a reuse, outside it).
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        again = service.refresh_tokens.find(token.token_hash)
+        if again is None:
+            raise InvalidGrant("the refresh token is no longer valid") from None
+        return _refresh_in_grace(service, client, params, request, presented, *again, now)
+    except FamilyRevoked:
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        raise InvalidGrant("the refresh token is no longer valid") from None
+    return _refreshed(service, client, user, family, scope, access, rotated, request, now, grace=False)
+
+
+def _refresh_in_grace(
+    service: TokenService,
+    client: OAuthClient,
+    params: dict[str, str],
+    request: RequestInfo,
+    presented: str,
+    token: RefreshToken,
+    family: RefreshFamily,
+    now: int,
+) -> TokenResponse:
+    """An already-rotated token: within REFRESH_GRACE_SECONDS of its rotation, and while its
+    successor is still the family's live token, it gets that same successor (two tabs, a retry);
+    otherwise it is a reuse and the whole family is revoked."""
+    successor = None
+    in_grace = token.rotated_at is not None and now - token.rotated_at <= REFRESH_GRACE_SECONDS
+    if in_grace and token.successor_salt is not None:
+        successor = successor_handle(presented, token.successor_salt)
+    current = None if successor is None else service.refresh_tokens.find(handle_digest(successor))
+    if successor is None or current is None or current[0].rotated_at is not None:
+        if family.revoked_at is None:
+            revoke_family(service, family.family_id, now=now)
+            _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
+        raise InvalidGrant("the refresh token was already used")
+    if family.revoked_at is not None or family.expires_at <= now:
+        raise InvalidGrant("the refresh token is no longer valid")
+    scope = _refresh_scope(params, family)
+    user = _active_user(service, family.tenant, family.user_id)
+    access = _refreshed_access_token(service, client, user, scope, now)
+    try:
+        service.refresh_tokens.record_access_token(
+            family.family_id, now=now, access_jti=access.jti, access_exp=access.expires_at
+        )
+    except FamilyRevoked:
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        raise InvalidGrant("the refresh token is no longer valid") from None
+    return _refreshed(service, client, user, family, scope, access, successor, request, now, grace=True)
+
+
+def _refresh_scope(params: dict[str, str], family: RefreshFamily) -> tuple[str, ...]:
+    if "scope" not in params:
+        return family.scope
+    try:
+        scope = parse_scope(params["scope"])
+    except ValueError:
+        raise InvalidScope("the scope is malformed") from None
+    if not set(scope) <= set(family.scope):
+        raise InvalidScope("a refresh can only narrow the original scope")
+    return scope
+
+
+def _refreshed_access_token(
+    service: TokenService, client: OAuthClient, user: User, scope: tuple[str, ...], now: int
+) -> AccessToken:
+    return service.issuer.access_token(
         subject=user.user_id,
         client_id=client.client_id,
         tenant=user.tenant,
@@ -246,24 +320,21 @@ def refresh(
         principal_type=PrincipalType.USER,
         now=now,
     )
-    rotated = new_handle()
-    try:
-        service.refresh_tokens.rotate(
-            token.token_hash,
-            RefreshToken(handle_digest(rotated), family.family_id, family.expires_at),
-            now=now,
-            access_jti=access.jti,
-            access_exp=access.expires_at,
-        )
-    except RefreshTokenReused:
-        # A concurrent use of the same token won the race: treat as reuse.
-        service.revocations.revoke(access.jti, expires_at=access.expires_at)
-        revoke_family(service, family.family_id, now=now)
-        _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
-        raise InvalidGrant("the refresh token was already used") from None
-    except FamilyRevoked:
-        service.revocations.revoke(access.jti, expires_at=access.expires_at)
-        raise InvalidGrant("the refresh token is no longer valid") from None
+
+
+def _refreshed(
+    service: TokenService,
+    client: OAuthClient,
+    user: User,
+    family: RefreshFamily,
+    scope: tuple[str, ...],
+    access: AccessToken,
+    refresh_token: str,
+    request: RequestInfo,
+    now: int,
+    *,
+    grace: bool,
+) -> TokenResponse:
     id_token = None
     if OPENID in scope:
         id_token = service.issuer.id_token(
@@ -286,9 +357,10 @@ def refresh(
             "scope": format_scope(scope),
             "jti": access.jti,
             "family_id": family.family_id,
+            "grace": grace,
         },
     )
-    return TokenResponse(access.token, access.expires_at - now, scope, id_token, rotated)
+    return TokenResponse(access.token, access.expires_at - now, scope, id_token, refresh_token)
 
 
 def client_credentials(

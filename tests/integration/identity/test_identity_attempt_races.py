@@ -3,49 +3,13 @@ the only thing between N threads and the budget, so the count must never pass it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-import boto3
-import pytest
 from echo_shared.identity.attempts import AttemptBudgetSpent, AttemptPolicy
 from echo_shared.identity.dynamodb import DynamoAttemptStore
 
-from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local
-from tests.integration.identity.stack_template import table_definitions
-
 THREADS = 16
-
-
-@pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[tuple[str, str]]:
-    with dynamodb_local() as endpoint:
-        client = boto3.client(
-            "dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
-        )  # fmt: skip
-        (properties,) = [
-            p for lid, p in table_definitions("local").items() if lid.startswith("IdentityIdentityTable")
-        ]
-        client.create_table(
-            TableName=properties["TableName"],
-            KeySchema=properties["KeySchema"],
-            AttributeDefinitions=properties["AttributeDefinitions"],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield endpoint, properties["TableName"]
-
-
-@pytest.fixture
-def identity_table(
-    echo_env: dict[str, str], dynamodb_endpoint: tuple[str, str], monkeypatch: pytest.MonkeyPatch
-) -> str:
-    endpoint, table = dynamodb_endpoint
-    for name, value in {**CREDENTIALS, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    return table
 
 
 def _race(store: DynamoAttemptStore, key: str, policy: AttemptPolicy, *, now: int, guesses: int) -> list[int]:
@@ -63,8 +27,8 @@ def _race(store: DynamoAttemptStore, key: str, policy: AttemptPolicy, *, now: in
         return [n for n in pool.map(guess, range(guesses)) if n]
 
 
-def test_parallel_guesses_never_take_more_than_the_budget(identity_table: str) -> None:
-    store = DynamoAttemptStore(identity_table)
+def test_parallel_guesses_never_take_more_than_the_budget(ddb_identity_table: str) -> None:
+    store = DynamoAttemptStore(ddb_identity_table)
     policy = AttemptPolicy(limit=5, window_seconds=900)
     # When 16 guesses at one account+source key start together
     granted = _race(store, "acct#demo#race#src#192.0.2.1", policy, now=1_000, guesses=THREADS)
@@ -76,8 +40,8 @@ def test_parallel_guesses_never_take_more_than_the_budget(identity_table: str) -
     assert counter.is_locked(1_000)
 
 
-def test_a_new_window_is_started_once_however_many_race_for_it(identity_table: str) -> None:
-    store = DynamoAttemptStore(identity_table)
+def test_a_new_window_is_started_once_however_many_race_for_it(ddb_identity_table: str) -> None:
+    store = DynamoAttemptStore(ddb_identity_table)
     policy = AttemptPolicy(limit=5, window_seconds=900)
     key = "acct#demo#window#src#192.0.2.2"
     assert len(_race(store, key, policy, now=1_000, guesses=THREADS)) == 5
@@ -90,8 +54,8 @@ def test_a_new_window_is_started_once_however_many_race_for_it(identity_table: s
     assert counter.window_started_at == 1_900
 
 
-def test_releases_and_reservations_interleave_without_losing_count(identity_table: str) -> None:
-    store = DynamoAttemptStore(identity_table)
+def test_releases_and_reservations_interleave_without_losing_count(ddb_identity_table: str) -> None:
+    store = DynamoAttemptStore(ddb_identity_table)
     policy = AttemptPolicy(limit=1_000, window_seconds=900)
     key = "acct#demo#release"
     # When 16 threads each reserve and release 10 times, all at once

@@ -19,9 +19,10 @@ from echo_shared.identity.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
+from echo_shared.identity.grants import successor_handle
 from echo_shared.identity.users import UserStatus
 from echo_shared.identity.web import RequestInfo
-from token_service.exchange import pkce_s256, token_endpoint
+from token_service.exchange import REFRESH_GRACE_SECONDS, pkce_s256, token_endpoint
 from token_service.introspection import introspect, revoke, userinfo
 from token_service.issuance import at_hash
 
@@ -273,7 +274,8 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(world: TokenWo
     # Given a family rotated once (an attacker holds the first refresh token)
     first = exchange(world, world.put_code())
     second = refresh(world, first["refresh_token"])
-    # When the old refresh token is presented again
+    # When the old refresh token is presented again, after the grace window
+    world.clock.advance(REFRESH_GRACE_SECONDS + 1)
     with pytest.raises(InvalidGrant, match="already used"):
         refresh(world, first["refresh_token"])
     # Then the current refresh token is dead too, and every live access token of the family is revoked
@@ -283,6 +285,46 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(world: TokenWo
         with pytest.raises(TokenRejected, match="revoked"):
             world.service.verifier.verify_access_token(body["access_token"])
     assert world.event_types()[-1] == "token.reuse_detected"
+
+
+def test_a_second_refresh_within_the_grace_window_gets_the_same_successor(world: TokenWorld) -> None:
+    # Given a refresh token refreshed once (one tab)
+    first = exchange(world, world.put_code())
+    second = refresh(world, first["refresh_token"])
+    # When the same token is refreshed again within the grace window (another tab, a retry)
+    world.clock.advance(REFRESH_GRACE_SECONDS)
+    again = refresh(world, first["refresh_token"])
+    # Then it succeeds with the same successor and its own access token, both in the family
+    assert again["refresh_token"] == second["refresh_token"]
+    assert again["access_token"] != second["access_token"]
+    assert world.event_types() == ["token.issued", "token.refreshed", "token.refreshed"]
+    assert [e.data["grace"] for e in world.published.published[1:]] == [False, True]
+    # And the successor still rotates normally; a reuse after that revokes everything issued
+    third = refresh(world, again["refresh_token"])
+    world.clock.advance(REFRESH_GRACE_SECONDS + 1)
+    with pytest.raises(InvalidGrant, match="already used"):
+        refresh(world, second["refresh_token"])
+    for body in (second, again, third):
+        with pytest.raises(TokenRejected, match="revoked"):
+            world.service.verifier.verify_access_token(body["access_token"])
+
+
+def test_no_grace_once_the_successor_itself_was_rotated(world: TokenWorld) -> None:
+    # Given a token whose successor was already refreshed (the client moved on)
+    first = exchange(world, world.put_code())
+    second = refresh(world, first["refresh_token"])
+    refresh(world, second["refresh_token"])
+    # When the first token comes back, even within its grace window
+    with pytest.raises(InvalidGrant, match="already used"):
+        refresh(world, first["refresh_token"])
+    # Then it is a reuse: the family is revoked
+    assert world.event_types()[-1] == "token.reuse_detected"
+
+
+def test_the_successor_cannot_be_derived_without_the_presented_token() -> None:
+    assert successor_handle("token-a", "salt") != successor_handle("token-b", "salt")
+    assert successor_handle("token-a", "salt") != successor_handle("token-a", "other salt")
+    assert len(successor_handle("token-a", "salt")) == 43  # 256 bits
 
 
 def test_refresh_can_narrow_but_not_widen_the_scope(world: TokenWorld) -> None:

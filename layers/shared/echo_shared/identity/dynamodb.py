@@ -12,6 +12,8 @@ TTL deletion is lazy, so the logic compares `expires_at` with its clock on every
 """
 
 import json
+import random
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -57,6 +59,14 @@ from echo_shared.identity.users import User, UserPage, UserStatus
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _CANCELLED_CONDITION = "ConditionalCheckFailed"
+_TRANSACTION_CONFLICT = "TransactionConflict"
+_TRANSACTION_CONFLICT_ERROR = "TransactionConflictException"
+# Writes that lost to a parallel request's transaction are retried this often, with jitter.
+_CONTENDED_TRIES = 6
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 (jitter, not a secret)
 
 
 class _Item(Model):
@@ -128,6 +138,7 @@ class CodeItem(_ExpiringItem):
 class RefreshTokenItem(_ExpiringItem):
     family_id = UnicodeAttribute()
     rotated_at = NumberAttribute(null=True)
+    successor_salt = UnicodeAttribute(null=True)
 
 
 class FamilyItem(_ExpiringItem):
@@ -493,36 +504,79 @@ class DynamoGrantStore:
                 token.family_id,
                 int(token.expires_at),
                 None if token.rotated_at is None else int(token.rotated_at),
+                token.successor_salt,
             ),
             _to_family(family),
         )
 
-    def rotate(self, old_hash: str, new: RefreshToken, *, now: int, access_jti: str, access_exp: int) -> None:
+    def rotate(
+        self,
+        old_hash: str,
+        new: RefreshToken,
+        *,
+        now: int,
+        access_jti: str,
+        access_exp: int,
+        successor_salt: str,
+    ) -> None:
         with _store_errors():
             family = _get_live(self._families, f"FAMILY#{new.family_id}", "FAMILY")
         if family is None:
             raise FamilyRevoked(new.family_id)
         tokens = {**live_access_tokens(family.access_tokens, now), access_jti: access_exp}
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(
-                    self._refresh(f"RT#{old_hash}", "RT"),
-                    actions=[self._refresh.rotated_at.set(now)],
-                    condition=self._refresh.pk.exists() & self._refresh.rotated_at.does_not_exist(),
+        for attempt in range(_CONTENDED_TRIES):
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.update(
+                        self._refresh(f"RT#{old_hash}", "RT"),
+                        actions=[
+                            self._refresh.rotated_at.set(now),
+                            self._refresh.successor_salt.set(successor_salt),
+                        ],
+                        condition=self._refresh.pk.exists() & self._refresh.rotated_at.does_not_exist(),
+                    )
+                    transaction.save(self._token_item(new), condition=self._refresh.pk.does_not_exist())
+                    transaction.update(
+                        self._families(f"FAMILY#{new.family_id}", "FAMILY"),
+                        actions=[self._families.access_tokens.set(tokens)],
+                        condition=self._families.pk.exists() & self._families.revoked_at.does_not_exist(),
+                    )
+                return
+            except TransactWriteError as exc:
+                # PynamoDB sends puts before updates: [new token, old token, family].
+                codes = _cancellation_codes(exc)
+                if len(codes) > 1 and codes[1] == _CANCELLED_CONDITION:
+                    raise RefreshTokenReused(new.family_id) from exc
+                if len(codes) > 2 and codes[2] == _CANCELLED_CONDITION:
+                    raise FamilyRevoked(new.family_id) from exc
+                if _TRANSACTION_CONFLICT not in codes:
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+            # Another request's transaction holds one of the items (a parallel refresh): try again;
+            # if it rotated the token, the condition above now says so.
+            _back_off(attempt)
+        raise IdentityStoreUnavailable("refresh token contended")
+
+    def record_access_token(self, family_id: str, *, now: int, access_jti: str, access_exp: int) -> None:
+        families = self._families
+        for attempt in range(_CONTENDED_TRIES):
+            with _store_errors():
+                family = _get_live(families, f"FAMILY#{family_id}", "FAMILY")
+            if family is None or family.revoked_at is not None:
+                raise FamilyRevoked(family_id)
+            previous = family.access_tokens
+            tokens = {**live_access_tokens(previous, now), access_jti: access_exp}
+            try:
+                # Optimistic: only if nobody changed the family's list since it was read.
+                family.update(
+                    actions=[families.access_tokens.set(tokens)],
+                    condition=families.revoked_at.does_not_exist() & (families.access_tokens == previous),
                 )
-                transaction.save(self._token_item(new), condition=self._refresh.pk.does_not_exist())
-                transaction.update(
-                    self._families(f"FAMILY#{new.family_id}", "FAMILY"),
-                    actions=[self._families.access_tokens.set(tokens)],
-                    condition=self._families.pk.exists() & self._families.revoked_at.does_not_exist(),
-                )
-        except TransactWriteError as exc:
-            codes = _cancellation_codes(exc)
-            if codes and codes[0] == _CANCELLED_CONDITION:
-                raise RefreshTokenReused(new.family_id) from exc
-            if len(codes) > 2 and codes[2] == _CANCELLED_CONDITION:
-                raise FamilyRevoked(new.family_id) from exc
-            raise IdentityStoreUnavailable("identity store failed") from exc
+                return
+            except UpdateError as exc:
+                if exc.cause_response_code not in (_CONDITION_FAILED, _TRANSACTION_CONFLICT_ERROR):
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+            _back_off(attempt)
+        raise IdentityStoreUnavailable("refresh family contended")
 
     def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
         item = self._families(f"FAMILY#{family_id}", "FAMILY")

@@ -9,6 +9,7 @@ so parallel guesses cannot check more passwords than the budgets hold.
 
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from functools import partial
 
 from echo_shared.authz.caller import user_actor
 from echo_shared.events import Outcome
@@ -137,23 +138,18 @@ def _record_failure(
     """The attempt was counted already; a failure only keeps its units and tells the bus."""
     actor = ANONYMOUS if user is None else user_actor(user.user_id)
     resource = "user/unknown" if user is None else f"user/{user.user_id}"
-    service.events.emit(
+    emit = partial(
+        service.events.emit, tenant=tenant, actor=actor, resource=resource, request_id=request.request_id
+    )
+    emit(
         IdentityEvent.USER_LOGIN_FAILED,
-        tenant=tenant,
-        actor=actor,
-        resource=resource,
-        request_id=request.request_id,
         outcome=Outcome.FAILURE,
         data={"reason": reason, "failures": reserved.account.attempts},
     )
     for scope, counter in (("account_source", reserved.account_source), ("account", reserved.account)):
         if counter.exhausted():
-            service.events.emit(
+            emit(
                 IdentityEvent.USER_LOCKED_OUT,
-                tenant=tenant,
-                actor=actor,
-                resource=resource,
-                request_id=request.request_id,
                 outcome=Outcome.DENIED,
                 data={
                     "scope": scope,

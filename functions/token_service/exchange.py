@@ -38,6 +38,7 @@ from echo_shared.identity.grants import (
 )
 from echo_shared.identity.users import User
 from echo_shared.identity.web import RequestInfo
+from pydantic import JsonValue
 
 from token_service.client_auth import authenticate_client, read_client_credentials
 from token_service.issuance import AccessToken, new_jti
@@ -158,28 +159,10 @@ def exchange_code(
         _revoke_replayed_code(service, replay, client, request, now)
         raise InvalidGrant("the authorization code was already used") from None
     user = _active_user(service, stored.tenant, stored.user_id)
-    access = service.issuer.access_token(
-        subject=user.user_id,
-        client_id=client.client_id,
-        tenant=user.tenant,
-        roles=user.role_names,
-        scope=stored.scope,
-        principal_type=PrincipalType.USER,
-        now=now,
-        jti=issued.access_jti,
-        expires_at=issued.access_exp,
-    )
-    id_token = None
-    if OPENID in stored.scope:
-        id_token = service.issuer.id_token(
-            user=user,
-            client_id=client.client_id,
-            auth_time=stored.auth_time,
-            nonce=stored.nonce,
-            access_token=access.token,
-            now=now,
-            scope=stored.scope,
-        )
+    access, id_token = _user_tokens(
+        service, client, user, stored.scope, auth_time=stored.auth_time, nonce=stored.nonce, now=now,
+        jti=issued.access_jti, expires_at=issued.access_exp,
+    )  # fmt: skip
     refresh_token = None
     if issued.family_id is not None and OFFLINE_ACCESS in stored.scope:
         refresh_token = new_handle()
@@ -198,20 +181,11 @@ def exchange_code(
             ),
             RefreshToken(handle_digest(refresh_token), issued.family_id, expires_at),
         )
-    service.events.emit(
-        IdentityEvent.TOKEN_ISSUED,
-        tenant=user.tenant,
-        actor=user_actor(user.user_id),
-        resource=f"client/{client.client_id}",
-        request_id=request.request_id,
-        data={
-            "grant_type": GrantType.AUTHORIZATION_CODE.value,
-            "client_id": client.client_id,
-            "scope": format_scope(stored.scope),
-            "jti": access.jti,
-            "family_id": issued.family_id,
-        },
-    )
+    _emit_token_event(
+        service, IdentityEvent.TOKEN_ISSUED, client, access, stored.scope, request,
+        tenant=user.tenant, actor=user_actor(user.user_id),
+        grant_type=GrantType.AUTHORIZATION_CODE.value, family_id=issued.family_id,
+    )  # fmt: skip
     return TokenResponse(access.token, access.expires_at - now, stored.scope, id_token, refresh_token)
 
 
@@ -232,7 +206,9 @@ def refresh(
         raise InvalidGrant("the refresh token is no longer valid")
     scope = _refresh_scope(params, family)
     user = _active_user(service, family.tenant, family.user_id)
-    access = _refreshed_access_token(service, client, user, scope, now)
+    access, id_token = _user_tokens(
+        service, client, user, scope, auth_time=family.auth_time, nonce=None, now=now
+    )
     salt = new_successor_salt()
     rotated = successor_handle(presented, salt)
     try:
@@ -255,7 +231,7 @@ def refresh(
     except FamilyRevoked:
         service.revocations.revoke(access.jti, expires_at=access.expires_at)
         raise InvalidGrant("the refresh token is no longer valid") from None
-    return _refreshed(service, client, user, family, scope, access, rotated, request, now, grace=False)
+    return _refreshed(service, client, family, scope, (access, id_token), rotated, request, now, grace=False)
 
 
 def _refresh_in_grace(
@@ -285,7 +261,9 @@ def _refresh_in_grace(
         raise InvalidGrant("the refresh token is no longer valid")
     scope = _refresh_scope(params, family)
     user = _active_user(service, family.tenant, family.user_id)
-    access = _refreshed_access_token(service, client, user, scope, now)
+    access, id_token = _user_tokens(
+        service, client, user, scope, auth_time=family.auth_time, nonce=None, now=now
+    )
     try:
         service.refresh_tokens.record_access_token(
             family.family_id, now=now, access_jti=access.jti, access_exp=access.expires_at
@@ -293,25 +271,41 @@ def _refresh_in_grace(
     except FamilyRevoked:
         service.revocations.revoke(access.jti, expires_at=access.expires_at)
         raise InvalidGrant("the refresh token is no longer valid") from None
-    return _refreshed(service, client, user, family, scope, access, successor, request, now, grace=True)
+    return _refreshed(service, client, family, scope, (access, id_token), successor, request, now, grace=True)
+
+
+def _requested_scope(params: dict[str, str]) -> tuple[str, ...] | None:
+    if "scope" not in params:
+        return None
+    try:
+        return parse_scope(params["scope"])
+    except ValueError:
+        raise InvalidScope("the scope is malformed") from None
 
 
 def _refresh_scope(params: dict[str, str], family: RefreshFamily) -> tuple[str, ...]:
-    if "scope" not in params:
+    scope = _requested_scope(params)
+    if scope is None:
         return family.scope
-    try:
-        scope = parse_scope(params["scope"])
-    except ValueError:
-        raise InvalidScope("the scope is malformed") from None
     if not set(scope) <= set(family.scope):
         raise InvalidScope("a refresh can only narrow the original scope")
     return scope
 
 
-def _refreshed_access_token(
-    service: TokenService, client: OAuthClient, user: User, scope: tuple[str, ...], now: int
-) -> AccessToken:
-    return service.issuer.access_token(
+def _user_tokens(
+    service: TokenService,
+    client: OAuthClient,
+    user: User,
+    scope: tuple[str, ...],
+    *,
+    auth_time: int,
+    nonce: str | None,
+    now: int,
+    jti: str | None = None,
+    expires_at: int | None = None,
+) -> tuple[AccessToken, str | None]:
+    """The access token of a user grant, and its ID token when `openid` was granted."""
+    access = service.issuer.access_token(
         subject=user.user_id,
         client_id=client.client_id,
         tenant=user.tenant,
@@ -319,48 +313,63 @@ def _refreshed_access_token(
         scope=scope,
         principal_type=PrincipalType.USER,
         now=now,
+        jti=jti,
+        expires_at=expires_at,
     )
+    id_token = None
+    if OPENID in scope:
+        id_token = service.issuer.id_token(
+            user=user,
+            client_id=client.client_id,
+            auth_time=auth_time,
+            nonce=nonce,
+            access_token=access.token,
+            now=now,
+            scope=scope,
+        )
+    return access, id_token
 
 
 def _refreshed(
     service: TokenService,
     client: OAuthClient,
-    user: User,
     family: RefreshFamily,
     scope: tuple[str, ...],
-    access: AccessToken,
+    tokens: tuple[AccessToken, str | None],
     refresh_token: str,
     request: RequestInfo,
     now: int,
     *,
     grace: bool,
 ) -> TokenResponse:
-    id_token = None
-    if OPENID in scope:
-        id_token = service.issuer.id_token(
-            user=user,
-            client_id=client.client_id,
-            auth_time=family.auth_time,
-            nonce=None,
-            access_token=access.token,
-            now=now,
-            scope=scope,
-        )
+    access, id_token = tokens
+    _emit_token_event(
+        service, IdentityEvent.TOKEN_REFRESHED, client, access, scope, request,
+        tenant=family.tenant, actor=user_actor(family.user_id), family_id=family.family_id, grace=grace,
+    )  # fmt: skip
+    return TokenResponse(access.token, access.expires_at - now, scope, id_token, refresh_token)
+
+
+def _emit_token_event(
+    service: TokenService,
+    event: IdentityEvent,
+    client: OAuthClient,
+    access: AccessToken,
+    scope: tuple[str, ...],
+    request: RequestInfo,
+    *,
+    tenant: str,
+    actor: str,
+    **data: JsonValue,
+) -> None:
     service.events.emit(
-        IdentityEvent.TOKEN_REFRESHED,
-        tenant=user.tenant,
-        actor=user_actor(user.user_id),
+        event,
+        tenant=tenant,
+        actor=actor,
         resource=f"client/{client.client_id}",
         request_id=request.request_id,
-        data={
-            "client_id": client.client_id,
-            "scope": format_scope(scope),
-            "jti": access.jti,
-            "family_id": family.family_id,
-            "grace": grace,
-        },
+        data={"client_id": client.client_id, "scope": format_scope(scope), "jti": access.jti, **data},
     )
-    return TokenResponse(access.token, access.expires_at - now, scope, id_token, refresh_token)
 
 
 def client_credentials(
@@ -368,13 +377,8 @@ def client_credentials(
 ) -> TokenResponse:
     if not client.is_confidential:
         raise UnauthorizedClient("client credentials need a confidential client")
-    if "scope" in params:
-        try:
-            scope = parse_scope(params["scope"])
-        except ValueError:
-            raise InvalidScope("the scope is malformed") from None
-    else:
-        scope = tuple(sorted(client.allowed_scopes))
+    requested = _requested_scope(params)
+    scope = tuple(sorted(client.allowed_scopes)) if requested is None else requested
     if OPENID in scope or not set(scope) <= client.allowed_scopes:
         raise InvalidScope("the client may not request this scope")
     now = service.now()
@@ -387,19 +391,10 @@ def client_credentials(
         principal_type=PrincipalType.CLIENT,
         now=now,
     )
-    service.events.emit(
-        IdentityEvent.TOKEN_ISSUED,
-        tenant=client.tenant,
-        actor=client_actor(client.client_id),
-        resource=f"client/{client.client_id}",
-        request_id=request.request_id,
-        data={
-            "grant_type": GrantType.CLIENT_CREDENTIALS.value,
-            "client_id": client.client_id,
-            "scope": format_scope(scope),
-            "jti": access.jti,
-        },
-    )
+    _emit_token_event(
+        service, IdentityEvent.TOKEN_ISSUED, client, access, scope, request,
+        tenant=client.tenant, actor=client_actor(client.client_id), grant_type=GrantType.CLIENT_CREDENTIALS.value,
+    )  # fmt: skip
     return TokenResponse(access.token, access.expires_at - now, scope)
 
 

@@ -23,6 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from echo_shared.identity.claims import Role
+from echo_shared.identity.client_secrets import (
+    ClientSecretHasher,
+    client_secret_key_name,
+    generate_client_secret,
+    key_from_secrets_manager,
+)
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
 from echo_shared.identity.dynamodb import (
     DynamoClientRepository,
@@ -93,17 +99,24 @@ def seed_identity(
     issuer: str | None = None,
     clock: Clock = utc_now,
     max_jwt_lifetime_seconds: int = 960,
+    client_secret_key: bytes | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Seed every tenant of TENANTS and the first signing key; returns stack.json's entries by key."""
     if not Stage(stage).is_sandbox:
         raise ValueError("demo seeding is for the local and dev stages only")
     previous = previous or {}
     hasher = PasswordHasher()
+    # Client secrets are stored under the stack's HMAC key (found by name, like the token service's).
+    client_secrets = ClientSecretHasher(
+        client_secret_key or key_from_secrets_manager(client_secret_key_name(stage))
+    )
     users = DynamoUserRepository(identity_table)
     clients = DynamoClientRepository(identity_table)
     now = int(clock().timestamp())
     seeded = {
-        spec.key: _seed_tenant(spec, users, clients, hasher, previous.get(spec.key) or {}, now)
+        spec.key: _seed_tenant(
+            spec, users, clients, hasher, client_secrets, previous.get(spec.key) or {}, now
+        )
         for spec in TENANTS
     }
     KeyRotator(
@@ -127,6 +140,7 @@ def _seed_tenant(
     users: UserRepository,
     clients: DynamoClientRepository,
     hasher: PasswordHasher,
+    client_secrets: ClientSecretHasher,
     previous: Mapping[str, Any],
     now: int,
 ) -> dict[str, Any]:
@@ -159,16 +173,9 @@ def _seed_tenant(
     )
     secret = _previous_secret(previous, "confidential_client", "client_secret")
     existing = clients.get(spec.confidential_client_id)
-    if (
-        secret is None
-        or existing is None
-        or existing.secret_hash is None
-        or not hasher.verify(secret, existing.secret_hash)[0]
-    ):
-        secret = generate_secret()
-        secret_hash = hasher.hash(secret)
-    else:
-        secret_hash = existing.secret_hash
+    if secret is None or existing is None or not still_proves(secret, existing.secret_hash, client_secrets):
+        secret = generate_client_secret()
+    secret_hash = client_secrets.hash(secret)
     clients.put(
         OAuthClient(
             client_id=spec.confidential_client_id,
@@ -199,6 +206,13 @@ def _seed_tenant(
             "scope": " ".join(sorted(SERVICE_SCOPES)),
         },
     }
+
+
+def still_proves(secret: str, stored: str | None, client_secrets: ClientSecretHasher) -> bool:
+    """Whether `secret` matches `stored`, which may be a legacy argon2 hash (then migrated to HMAC)."""
+    if client_secrets.verify(secret, stored):
+        return True
+    return stored is not None and stored.startswith("$argon2") and PasswordHasher().verify(secret, stored)[0]
 
 
 def _previous_secret(previous: Mapping[str, Any], *path: str) -> str | None:

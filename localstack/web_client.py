@@ -4,8 +4,8 @@
         --identity-table echo-local-identity --secret-arn <WebClientSecretArn> --web-url <web_url> \\
         --tenant demo --tenant other
 
-The secret is read from Secrets Manager (generated there by the stack); only its argon2 hash is
-registered. Prints `{tenant: client_id}`. Sandbox stages only (like the demo seeding).
+The secret is read from Secrets Manager (generated there by the stack); only its keyed hash is
+registered, as an HMAC under the stack's client-secret key (echo_shared.identity.client_secrets). Prints `{tenant: client_id}`. Sandbox stages only (like the demo seeding).
 """
 
 import argparse
@@ -14,9 +14,13 @@ import os
 import sys
 
 import boto3
+from echo_shared.identity.client_secrets import (
+    ClientSecretHasher,
+    client_secret_key_name,
+    key_from_secrets_manager,
+)
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
 from echo_shared.identity.dynamodb import DynamoClientRepository
-from echo_shared.identity.passwords import PasswordHasher
 
 CLIENT_ID_PREFIX = "echo-web"  # stacks/web.py CLIENT_ID_PREFIX
 SCOPES = frozenset(
@@ -35,17 +39,24 @@ SCOPES = frozenset(
 )  # stacks/web.py SCOPE
 
 
-def register(*, identity_table: str, secret: str, web_url: str, tenants: list[str]) -> dict[str, str]:
+def register(
+    *,
+    identity_table: str,
+    secret: str,
+    web_url: str,
+    tenants: list[str],
+    stage: str = "local",
+    client_secret_key: bytes | None = None,
+) -> dict[str, str]:
     clients = DynamoClientRepository(identity_table)
-    hasher = PasswordHasher()
+    client_secrets = ClientSecretHasher(
+        client_secret_key or key_from_secrets_manager(client_secret_key_name(stage))
+    )
     registered: dict[str, str] = {}
     for tenant in tenants:
         client_id = f"{CLIENT_ID_PREFIX}-{tenant}"
-        existing = clients.get(client_id)
-        keep = (
-            existing is not None and existing.secret_hash and hasher.verify(secret, existing.secret_hash)[0]
-        )
-        secret_hash = existing.secret_hash if keep and existing else hasher.hash(secret)
+        # Always (re)stored as the current keyed hash: this also migrates argon2-era registrations.
+        secret_hash = client_secrets.hash(secret)
         clients.put(
             OAuthClient(
                 client_id=client_id,
@@ -72,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--secret-arn", required=True)
     parser.add_argument("--web-url", required=True)
     parser.add_argument("--tenant", action="append", required=True)
+    parser.add_argument("--stage", default="local", help="names the client-secret key secret")
     args = parser.parse_args(argv)
     os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     os.environ["AWS_DEFAULT_REGION"] = args.region
@@ -81,7 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     secret = secrets.get_secret_value(SecretId=args.secret_arn)["SecretString"]
     web_url = args.web_url if args.web_url.endswith("/") else args.web_url + "/"
     json.dump(
-        register(identity_table=args.identity_table, secret=secret, web_url=web_url, tenants=args.tenant),
+        register(
+            identity_table=args.identity_table,
+            secret=secret,
+            web_url=web_url,
+            tenants=args.tenant,
+            stage=args.stage,
+        ),
         sys.stdout,
     )
 

@@ -18,6 +18,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -30,6 +31,8 @@ from stacks.storage import table
 
 # Must match echo_shared.identity.kms.PURPOSE_TAG (CDK never imports function code).
 SIGNING_KEY_TAG = "echo-token-signing"
+# Must match echo_shared.identity.client_secrets.KEY_NAME_SUFFIX: the seeding finds the key by name.
+CLIENT_SECRET_KEY_SUFFIX = "identity-client-secret-key"  # noqa: S105 (a name, not a secret)
 LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
 AUTHORIZER_CACHE_SECONDS = 60
 JWKS_CACHE_SECONDS = 60
@@ -151,6 +154,7 @@ class IdentityService(Construct):
         self._grant_data_access()
         self._grant_signing_keys()
         self._schedule_rotation()
+        self._client_secret_key()
 
         self.authorizer = apigw.TokenAuthorizer(
             self,
@@ -274,6 +278,27 @@ class IdentityService(Construct):
         self.key_rotation.grant(
             ["dynamodb:Scan", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"], [keys_arn]
         )
+
+    def _client_secret_key(self) -> None:
+        """The HMAC key of client secrets: only the token service reads it (and the sandbox seeding)."""
+        self.client_secret_key = secretsmanager.Secret(
+            self,
+            "ClientSecretKey",
+            secret_name=self._settings.resource_name(CLIENT_SECRET_KEY_SUFFIX),
+            description="Key of the HMAC-SHA256 under which OAuth client secrets are stored",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=64
+            ),
+            removal_policy=self._settings.removal_policy,
+        )
+        acknowledge(
+            self.client_secret_key,
+            "AwsSolutions::AwsSolutions-SMG4",
+            "Rotating this key invalidates every registered client secret at once; it is rotated by "
+            "re-registering the clients (docs/identity.md), not by a rotation Lambda.",
+        )
+        self.token.function.add_environment("CLIENT_AUTH_HMAC_KEY_ARN", self.client_secret_key.secret_arn)
+        self.token.grant(["secretsmanager:GetSecretValue"], [self.client_secret_key.secret_arn])
 
     def _grant_signing_keys(self) -> None:
         # Pseudo-parameters (not the stack's concrete env) keep the cdk-nag finding id stable.

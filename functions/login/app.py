@@ -1,5 +1,7 @@
 """The hosted login's routes. Each reads the request, calls the logic, and sets cookies/pages."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from echo_shared.authz.caller import user_actor
@@ -99,7 +101,7 @@ def login_page(request: Request, service: Service) -> Response:
             return message_page(400, "Sign in", "Start signing in from an Echo application.")
         handle, transaction = start_transaction(service, tenant=tenant, request=None)
     hint = transaction.request.login_hint if transaction.request else None
-    response = _login_form(service, transaction, email=hint or "")
+    response = _credentials_form(service, transaction, SIGN_IN_PAGE, email=hint or "")
     if handle is not None:
         cookies.set_cookie(
             response, cookies.LOGIN, handle, max_age=service.login_ttl, secure=service.secure_cookies
@@ -109,25 +111,7 @@ def login_page(request: Request, service: Service) -> Response:
 
 @app.post("/login")
 async def login_submit(request: Request, service: Service) -> Response:
-    form = single_values(await request.form(), FORM_FIELDS)
-    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
-    if transaction is None or not csrf_matches(transaction, form.get("csrf_token")):
-        return message_page(403, "Sign in", EXPIRED_FORM)
-    email = form.get("email", "")
-    try:
-        user = sign_in(
-            service,
-            tenant=transaction.tenant,
-            email=email,
-            password=form.get("password", ""),
-            request=request_info(request),
-        )
-    except SignInFailed as exc:
-        return _login_form(service, transaction, email=email, error=str(exc), status=401)
-    except TemporarilyLocked as exc:
-        headers = {"Retry-After": str(max(exc.retry_after, 1))}
-        return _login_form(service, transaction, email=email, error=LOCKED_OUT, status=429, headers=headers)
-    return _finish_sign_in(request, service, transaction, user)
+    return await _submit_credentials(request, service, SIGN_IN_PAGE)
 
 
 @app.get("/register")
@@ -135,34 +119,12 @@ def register_page(request: Request, service: Service) -> Response:
     transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
     if transaction is None or not _registration_open(service, transaction):
         return message_page(403, "Create an account", "Registration starts from an Echo application.")
-    return _register_form(service, transaction)
+    return _credentials_form(service, transaction, REGISTER_PAGE)
 
 
 @app.post("/register")
 async def register_submit(request: Request, service: Service) -> Response:
-    form = single_values(await request.form(), FORM_FIELDS)
-    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
-    if transaction is None or not csrf_matches(transaction, form.get("csrf_token")):
-        return message_page(403, "Create an account", EXPIRED_FORM)
-    if not _registration_open(service, transaction):
-        return message_page(403, "Create an account", "Registration starts from an Echo application.")
-    email = form.get("email", "")
-    try:
-        user = register(
-            service,
-            tenant=transaction.tenant,
-            email=email,
-            password=form.get("password", ""),
-            request=request_info(request),
-        )
-    except RegistrationRefused as exc:
-        return _register_form(service, transaction, email=email, error=str(exc), status=400)
-    except TemporarilyLocked as exc:
-        headers = {"Retry-After": str(max(exc.retry_after, 1))}
-        return _register_form(
-            service, transaction, email=email, error=LOCKED_OUT, status=429, headers=headers
-        )
-    return _finish_sign_in(request, service, transaction, user)
+    return await _submit_credentials(request, service, REGISTER_PAGE)
 
 
 @app.get("/logout")
@@ -245,46 +207,77 @@ def _registration_open(service: LoginService, transaction: LoginTransaction) -> 
     return client is not None and client.allow_registration and client.tenant == transaction.tenant
 
 
-def _login_form(
+@dataclass(frozen=True, slots=True)
+class CredentialsPage:
+    """The two email + password forms: sign in and create an account."""
+
+    path: str
+    template: str
+    title: str
+    submit: Callable[..., User]
+    refused: type[Exception]
+    refused_status: int
+
+
+SIGN_IN_PAGE = CredentialsPage("/login", "login.html", "Sign in", sign_in, SignInFailed, 401)
+REGISTER_PAGE = CredentialsPage(
+    "/register", "register.html", "Create an account", register, RegistrationRefused, 400
+)
+
+
+async def _submit_credentials(request: Request, service: LoginService, page: CredentialsPage) -> Response:
+    form = single_values(await request.form(), FORM_FIELDS)
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    if transaction is None or not csrf_matches(transaction, form.get("csrf_token")):
+        return message_page(403, page.title, EXPIRED_FORM)
+    if page is REGISTER_PAGE and not _registration_open(service, transaction):
+        return message_page(403, page.title, "Registration starts from an Echo application.")
+    email = form.get("email", "")
+    try:
+        user = page.submit(
+            service,
+            tenant=transaction.tenant,
+            email=email,
+            password=form.get("password", ""),
+            request=request_info(request),
+        )
+    except TemporarilyLocked as exc:
+        headers = {"Retry-After": str(max(exc.retry_after, 1))}
+        return _credentials_form(
+            service, transaction, page, email=email, error=LOCKED_OUT, status=429, headers=headers
+        )
+    except page.refused as exc:
+        return _credentials_form(
+            service, transaction, page, email=email, error=str(exc), status=page.refused_status
+        )
+    return _finish_sign_in(request, service, transaction, user)
+
+
+def _credentials_form(
     service: LoginService,
     transaction: LoginTransaction,
+    page: CredentialsPage,
     *,
     email: str = "",
     error: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    links: dict[str, object]
+    if page is SIGN_IN_PAGE:
+        links = {
+            "register_url": service.url("/register") if _registration_open(service, transaction) else None
+        }
+    else:
+        links = {"login_url": service.url("/login"), "min_length": MIN_PASSWORD_LENGTH}
     return render(
-        "login.html",
+        page.template,
         status=status,
         headers=headers,
-        title="Sign in",
-        action=service.url("/login"),
+        title=page.title,
+        action=service.url(page.path),
         csrf_token=transaction.csrf_token,
         email=email[:254],
         error=error,
-        register_url=service.url("/register") if _registration_open(service, transaction) else None,
-    )
-
-
-def _register_form(
-    service: LoginService,
-    transaction: LoginTransaction,
-    *,
-    email: str = "",
-    error: str | None = None,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    return render(
-        "register.html",
-        status=status,
-        headers=headers,
-        title="Create an account",
-        action=service.url("/register"),
-        login_url=service.url("/login"),
-        csrf_token=transaction.csrf_token,
-        email=email[:254],
-        error=error,
-        min_length=MIN_PASSWORD_LENGTH,
+        **links,
     )

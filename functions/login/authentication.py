@@ -2,15 +2,28 @@
 
 Every failure gives the same message and costs the same argon2 verification whether or not the
 account exists (a dummy hash stands in for unknown users), so neither the answer nor its timing
-tells an attacker which emails have accounts. Counters per account (keyed by the normalized
-email, known or not) and per source IP lock out with exponential backoff.
+tells an attacker which emails have accounts. Each attempt is counted before its password is
+checked, against three budgets (account + source, account, source; echo_shared.identity.attempts),
+so parallel guesses cannot check more passwords than the budgets hold.
 """
 
-from dataclasses import replace
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from functools import partial
 
 from echo_shared.authz.caller import user_actor
 from echo_shared.events import Outcome
-from echo_shared.identity.attempts import ACCOUNT_POLICY, IP_POLICY, AttemptCounter, account_key, ip_key
+from echo_shared.identity.attempts import (
+    ACCOUNT_POLICY,
+    ACCOUNT_SOURCE_POLICY,
+    SOURCE_POLICY,
+    AttemptBudgetSpent,
+    AttemptCounter,
+    AttemptPolicy,
+    account_key,
+    account_source_key,
+    source_key,
+)
 from echo_shared.identity.claims import Role
 from echo_shared.identity.errors import EmailTaken, InvalidInput
 from echo_shared.identity.events import ANONYMOUS, IdentityEvent
@@ -39,15 +52,24 @@ class RegistrationRefused(Exception):
     """A message safe to show on the registration page."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Reserved:
+    """The units one sign-in attempt took; the account+source one is what a success resets."""
+
+    account_source: AttemptCounter
+    account: AttemptCounter
+    source: AttemptCounter
+
+
 def sign_in(service: LoginService, *, tenant: str, email: str, password: str, request: RequestInfo) -> User:
     now = service.now()
-    _refuse_if_locked(service.attempts.get(ip_key(request.source_ip)), now)
     try:
         normalized = normalize_email(email)
     except InvalidInput:
         normalized = None
-    account = account_key(tenant, normalized or email.strip().lower()[:254])
-    _refuse_if_locked(service.attempts.get(account), now)
+    reserved = _reserve_attempt(
+        service, tenant=tenant, email=normalized or email.strip().lower()[:254], request=request, now=now
+    )
     user = None if normalized is None else service.users.find_by_email(tenant, normalized)
     if user is None:
         service.hasher.verify_dummy(password)
@@ -55,7 +77,11 @@ def sign_in(service: LoginService, *, tenant: str, email: str, password: str, re
     else:
         matches, rehash = service.hasher.verify(password, user.password_hash)
     if user is not None and matches and user.is_active:
-        service.attempts.reset(account)
+        # A success clears only its own key; the wider budgets get their unit back (they count
+        # failures), so a stranger's failures elsewhere are neither wiped nor charged to this user.
+        service.attempts.reset(reserved.account_source.key)
+        service.attempts.release(reserved.account)
+        service.attempts.release(reserved.source)
         if rehash is not None:
             service.users.update_password_hash(tenant, user.user_id, rehash, now=now)
         service.events.emit(
@@ -68,14 +94,35 @@ def sign_in(service: LoginService, *, tenant: str, email: str, password: str, re
         return user
     reason = "unknown_user" if user is None else "disabled" if matches else "wrong_password"
     _record_failure(
-        service, tenant=tenant, user=user, account=account, reason=reason, request=request, now=now
+        service, tenant=tenant, user=user, reserved=reserved, reason=reason, request=request, now=now
     )
     raise SignInFailed(SIGN_IN_FAILED)
 
 
+def _reserve_attempt(
+    service: LoginService, *, tenant: str, email: str, request: RequestInfo, now: int
+) -> _Reserved:
+    """One unit of each budget, or TemporarilyLocked with nothing taken."""
+    budgets: tuple[tuple[str, AttemptPolicy], ...] = (
+        (source_key(request.source_ip), SOURCE_POLICY),
+        (account_source_key(tenant, email, request.source_ip), ACCOUNT_SOURCE_POLICY),
+        (account_key(tenant, email), ACCOUNT_POLICY),
+    )
+    taken: list[AttemptCounter] = []
+    for key, policy in budgets:
+        try:
+            taken.append(service.attempts.reserve(key, now=now, policy=policy))
+        except AttemptBudgetSpent as spent:
+            for counter in taken:
+                service.attempts.release(counter)
+            raise TemporarilyLocked(retry_after=max(spent.counter.window_ends_at - now, 1)) from None
+    source, account_source, account = taken
+    return _Reserved(account_source=account_source, account=account, source=source)
+
+
 def _refuse_if_locked(counter: AttemptCounter | None, now: int) -> None:
     if counter is not None and counter.is_locked(now):
-        raise TemporarilyLocked(retry_after=counter.locked_until - now)
+        raise TemporarilyLocked(retry_after=max(counter.window_ends_at - now, 1))
 
 
 def _record_failure(
@@ -83,39 +130,38 @@ def _record_failure(
     *,
     tenant: str,
     user: User | None,
-    account: str,
+    reserved: _Reserved,
     reason: str,
     request: RequestInfo,
     now: int,
 ) -> None:
+    """The attempt was counted already; a failure only keeps its units and tells the bus."""
     actor = ANONYMOUS if user is None else user_actor(user.user_id)
     resource = "user/unknown" if user is None else f"user/{user.user_id}"
-    counter = service.attempts.record_failure(account, now=now, policy=ACCOUNT_POLICY)
-    service.attempts.record_failure(ip_key(request.source_ip), now=now, policy=IP_POLICY)
-    service.events.emit(
-        IdentityEvent.USER_LOGIN_FAILED,
-        tenant=tenant,
-        actor=actor,
-        resource=resource,
-        request_id=request.request_id,
-        outcome=Outcome.FAILURE,
-        data={"reason": reason, "failures": counter.failures},
+    emit = partial(
+        service.events.emit, tenant=tenant, actor=actor, resource=resource, request_id=request.request_id
     )
-    if counter.is_locked(now):
-        service.events.emit(
-            IdentityEvent.USER_LOCKED_OUT,
-            tenant=tenant,
-            actor=actor,
-            resource=resource,
-            request_id=request.request_id,
-            outcome=Outcome.DENIED,
-            data={"failures": counter.failures, "locked_seconds": counter.locked_until - now},
-        )
+    emit(
+        IdentityEvent.USER_LOGIN_FAILED,
+        outcome=Outcome.FAILURE,
+        data={"reason": reason, "failures": reserved.account.attempts},
+    )
+    for scope, counter in (("account_source", reserved.account_source), ("account", reserved.account)):
+        if counter.exhausted():
+            emit(
+                IdentityEvent.USER_LOCKED_OUT,
+                outcome=Outcome.DENIED,
+                data={
+                    "scope": scope,
+                    "failures": counter.attempts,
+                    "locked_seconds": counter.window_ends_at - now,
+                },
+            )
 
 
 def register(service: LoginService, *, tenant: str, email: str, password: str, request: RequestInfo) -> User:
     now = service.now()
-    _refuse_if_locked(service.attempts.get(ip_key(request.source_ip)), now)
+    _refuse_if_locked(service.attempts.get(source_key(request.source_ip)), now)
     try:
         normalized = normalize_email(email)
         check_password_policy(password[: MAX_PASSWORD_LENGTH + 1], email=normalized)
@@ -135,7 +181,9 @@ def register(service: LoginService, *, tenant: str, email: str, password: str, r
         service.users.create(user)
     except EmailTaken:
         # Registration necessarily tells whether an email is taken; the IP counter slows harvesting.
-        service.attempts.record_failure(ip_key(request.source_ip), now=now, policy=IP_POLICY)
+        # A spent budget is already locked: the next request is refused anyway.
+        with suppress(AttemptBudgetSpent):
+            service.attempts.reserve(source_key(request.source_ip), now=now, policy=SOURCE_POLICY)
         raise RegistrationRefused("An account with this email already exists. Sign in instead.") from None
     service.events.emit(
         IdentityEvent.USER_REGISTERED,

@@ -1,8 +1,9 @@
 """Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
 
 A client authenticates with exactly the method it registered: `client_secret_basic`,
-`client_secret_post`, or `none` (public clients, which must then prove possession with PKCE).
-Secrets are stored as argon2id hashes; an unknown client costs a dummy verification too.
+`client_secret_post`, or `none` (public clients only, which must then prove possession with PKCE).
+Secrets are verified with a keyed hash (echo_shared.identity.client_secrets); an unknown client
+costs the same HMAC and constant-time compare.
 """
 
 import base64
@@ -10,9 +11,9 @@ import binascii
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from echo_shared.identity.client_secrets import ClientSecretHasher
 from echo_shared.identity.clients import AuthMethod, ClientRepository, OAuthClient
 from echo_shared.identity.errors import InvalidClient, InvalidRequest
-from echo_shared.identity.passwords import PasswordHasher
 
 MAX_CLIENT_ID_LENGTH = 128
 MAX_SECRET_LENGTH = 256
@@ -59,19 +60,20 @@ def _parse_basic(authorization: str) -> tuple[str, str]:
 
 
 def authenticate_client(
-    credentials: ClientCredentials, clients: ClientRepository, hasher: PasswordHasher
+    credentials: ClientCredentials, clients: ClientRepository, secrets: ClientSecretHasher
 ) -> OAuthClient:
     client = clients.get(credentials.client_id)
     if client is None or credentials.method is not client.auth_method:
         if credentials.secret is not None:
-            hasher.verify_dummy(credentials.secret)
+            secrets.verify(credentials.secret, None)
         raise InvalidClient("client authentication failed")
     if client.auth_method is AuthMethod.NONE:
+        # A confidential client (one that was given a secret, or client credentials) never
+        # authenticates with `none`, whatever its registration says.
+        if client.is_confidential:
+            raise InvalidClient("client authentication failed")
         return client
-    if credentials.secret is None or client.secret_hash is None:
-        raise InvalidClient("client authentication failed")
-    matches, _ = hasher.verify(credentials.secret, client.secret_hash)
-    if not matches:
+    if credentials.secret is None or not secrets.verify(credentials.secret, client.secret_hash):
         raise InvalidClient("client authentication failed")
     return client
 

@@ -1,6 +1,7 @@
 """Settings and adapters for the token service, built once per process on first use."""
 
 from echo_shared.events import SnsEventPublisher
+from echo_shared.identity.client_secrets import ClientSecretHasher, key_from_secrets_manager
 from echo_shared.identity.dynamodb import (
     DynamoClientRepository,
     DynamoGrantStore,
@@ -10,7 +11,6 @@ from echo_shared.identity.dynamodb import (
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.keys import PublishedKeys
 from echo_shared.identity.kms import KmsKeyVault
-from echo_shared.identity.passwords import PasswordHasher
 from echo_shared.identity.signing import JwtSigner
 from echo_shared.identity.verification import TokenVerifier
 from echo_shared.lazy import cached_resource
@@ -59,7 +59,7 @@ def get_service() -> TokenService:
             clock=utc_now,
             revocations=grants,
         ),
-        hasher=PasswordHasher(),
+        client_secrets=ClientSecretHasher(key_from_secrets_manager(settings.client_secret_key_arn)),
         events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
         clock=utc_now,
         refresh_token_ttl=settings.refresh_token_ttl_seconds,

@@ -26,18 +26,22 @@ from echo_shared.identity.errors import (
 )
 from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import (
+    AuthorizationCode,
     IssuedTokens,
     RefreshFamily,
     RefreshToken,
     handle_digest,
     live_access_tokens,
     new_handle,
+    new_successor_salt,
+    successor_handle,
 )
 from echo_shared.identity.users import User
 from echo_shared.identity.web import RequestInfo
+from pydantic import JsonValue
 
 from token_service.client_auth import authenticate_client, read_client_credentials
-from token_service.issuance import new_jti
+from token_service.issuance import AccessToken, new_jti
 from token_service.service import TokenService
 
 OPENID = "openid"
@@ -45,6 +49,8 @@ OFFLINE_ACCESS = "offline_access"
 # RFC 7636 §4.1: 43..128 unreserved characters.
 _CODE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 MAX_HANDLE_LENGTH = 512
+# Two refreshes of one token this close together (two tabs, a retry) get the same successor.
+REFRESH_GRACE_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +86,7 @@ def token_endpoint(
     except ValueError:
         raise UnsupportedGrantType("this grant type is not supported") from None
     client = authenticate_client(
-        read_client_credentials(params, authorization), service.clients, service.hasher
+        read_client_credentials(params, authorization), service.clients, service.client_secrets
     )
     if not client.allows_grant(grant):
         raise UnauthorizedClient("the client may not use this grant type")
@@ -116,53 +122,47 @@ def exchange_code(
     if not verifier or not _CODE_VERIFIER.fullmatch(verifier):
         raise InvalidRequest("a code_verifier of 43-128 unreserved characters is required (PKCE)")
     now = service.now()
+    code_hash = handle_digest(code)
+    # Validate against the stored code BEFORE consuming it: a party holding someone else's code
+    # (without that client's credentials, redirect URI and verifier) cannot burn it.
+    found = service.codes.find_code(code_hash)
+    if found is None:
+        raise InvalidGrant("the authorization code is invalid")
+    _check_code_request(found.code, client, redirect_uri, verifier)
+    if found.issued is not None:
+        _revoke_replayed_code(
+            service,
+            CodeReplayed(
+                found.issued.family_id, found.issued.access_jti or None, found.issued.access_exp or None
+            ),
+            client,
+            request,
+            now,
+        )
+        raise InvalidGrant("the authorization code was already used")
+    if found.code.expires_at <= now:
+        raise InvalidGrant("the authorization code expired")
     # The ids of what this exchange will issue are recorded with the redemption itself, so that
     # a replay, however soon, finds them and revokes them.
     issued = IssuedTokens(
         access_jti=new_jti(),
         access_exp=service.issuer.access_token_expiry(now),
-        # Only a client allowed refresh tokens gets one, and only when `offline_access` was granted:
-        # the scope is known once the code is redeemed, so the family id is drawn now, used later.
+        # Only a client allowed refresh tokens gets one, and only when `offline_access` was granted.
         family_id=secrets.token_urlsafe(16) if client.allows_grant(GrantType.REFRESH_TOKEN) else None,
     )
     try:
-        stored = service.codes.redeem_code(handle_digest(code), now=now, issued=issued)
+        stored = service.codes.redeem_code(code_hash, now=now, issued=issued)
     except NotFound:
         raise InvalidGrant("the authorization code is invalid") from None
     except CodeReplayed as replay:
+        # A concurrent redemption of the same (valid) request won the race.
         _revoke_replayed_code(service, replay, client, request, now)
         raise InvalidGrant("the authorization code was already used") from None
-    if stored.client_id != client.client_id:
-        raise InvalidGrant("the authorization code was issued to another client")
-    if stored.expires_at <= now:
-        raise InvalidGrant("the authorization code expired")
-    if stored.redirect_uri != redirect_uri:
-        raise InvalidGrant("redirect_uri does not match the authorization request")
-    if not hmac.compare_digest(pkce_s256(verifier), stored.code_challenge):
-        raise InvalidGrant("the code_verifier does not match the code_challenge")
     user = _active_user(service, stored.tenant, stored.user_id)
-    access = service.issuer.access_token(
-        subject=user.user_id,
-        client_id=client.client_id,
-        tenant=user.tenant,
-        roles=user.role_names,
-        scope=stored.scope,
-        principal_type=PrincipalType.USER,
-        now=now,
-        jti=issued.access_jti,
-        expires_at=issued.access_exp,
-    )
-    id_token = None
-    if OPENID in stored.scope:
-        id_token = service.issuer.id_token(
-            user=user,
-            client_id=client.client_id,
-            auth_time=stored.auth_time,
-            nonce=stored.nonce,
-            access_token=access.token,
-            now=now,
-            scope=stored.scope,
-        )
+    access, id_token = _user_tokens(
+        service, client, user, stored.scope, auth_time=stored.auth_time, nonce=stored.nonce, now=now,
+        jti=issued.access_jti, expires_at=issued.access_exp,
+    )  # fmt: skip
     refresh_token = None
     if issued.family_id is not None and OFFLINE_ACCESS in stored.scope:
         refresh_token = new_handle()
@@ -181,20 +181,11 @@ def exchange_code(
             ),
             RefreshToken(handle_digest(refresh_token), issued.family_id, expires_at),
         )
-    service.events.emit(
-        IdentityEvent.TOKEN_ISSUED,
-        tenant=user.tenant,
-        actor=user_actor(user.user_id),
-        resource=f"client/{client.client_id}",
-        request_id=request.request_id,
-        data={
-            "grant_type": GrantType.AUTHORIZATION_CODE.value,
-            "client_id": client.client_id,
-            "scope": format_scope(stored.scope),
-            "jti": access.jti,
-            "family_id": issued.family_id,
-        },
-    )
+    _emit_token_event(
+        service, IdentityEvent.TOKEN_ISSUED, client, access, stored.scope, request,
+        tenant=user.tenant, actor=user_actor(user.user_id),
+        grant_type=GrantType.AUTHORIZATION_CODE.value, family_id=issued.family_id,
+    )  # fmt: skip
     return TokenResponse(access.token, access.expires_at - now, stored.scope, id_token, refresh_token)
 
 
@@ -210,20 +201,110 @@ def refresh(
     if family.client_id != client.client_id:
         raise InvalidGrant("the refresh token was issued to another client")
     if token.rotated_at is not None:
-        revoke_family(service, family.family_id, now=now)
-        _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
-        raise InvalidGrant("the refresh token was already used")
+        return _refresh_in_grace(service, client, params, request, presented, token, family, now)
     if family.revoked_at is not None or token.expires_at <= now or family.expires_at <= now:
         raise InvalidGrant("the refresh token is no longer valid")
-    scope = family.scope
-    if "scope" in params:
-        try:
-            scope = parse_scope(params["scope"])
-        except ValueError:
-            raise InvalidScope("the scope is malformed") from None
-        if not set(scope) <= set(family.scope):
-            raise InvalidScope("a refresh can only narrow the original scope")
+    scope = _refresh_scope(params, family)
     user = _active_user(service, family.tenant, family.user_id)
+    access, id_token = _user_tokens(
+        service, client, user, scope, auth_time=family.auth_time, nonce=None, now=now
+    )
+    salt = new_successor_salt()
+    rotated = successor_handle(presented, salt)
+    try:
+        service.refresh_tokens.rotate(
+            token.token_hash,
+            RefreshToken(handle_digest(rotated), family.family_id, family.expires_at),
+            now=now,
+            access_jti=access.jti,
+            access_exp=access.expires_at,
+            successor_salt=salt,
+        )
+    except RefreshTokenReused:
+        # A concurrent refresh of the same token won the race: ours joins its rotation, within the
+        # grace window (or is a reuse, outside it).
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        again = service.refresh_tokens.find(token.token_hash)
+        if again is None:
+            raise InvalidGrant("the refresh token is no longer valid") from None
+        return _refresh_in_grace(service, client, params, request, presented, *again, now)
+    except FamilyRevoked:
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        raise InvalidGrant("the refresh token is no longer valid") from None
+    return _refreshed(service, client, family, scope, (access, id_token), rotated, request, now, grace=False)
+
+
+def _refresh_in_grace(
+    service: TokenService,
+    client: OAuthClient,
+    params: dict[str, str],
+    request: RequestInfo,
+    presented: str,
+    token: RefreshToken,
+    family: RefreshFamily,
+    now: int,
+) -> TokenResponse:
+    """An already-rotated token: within REFRESH_GRACE_SECONDS of its rotation, and while its
+    successor is still the family's live token, it gets that same successor (two tabs, a retry);
+    otherwise it is a reuse and the whole family is revoked."""
+    successor = None
+    in_grace = token.rotated_at is not None and now - token.rotated_at <= REFRESH_GRACE_SECONDS
+    if in_grace and token.successor_salt is not None:
+        successor = successor_handle(presented, token.successor_salt)
+    current = None if successor is None else service.refresh_tokens.find(handle_digest(successor))
+    if successor is None or current is None or current[0].rotated_at is not None:
+        if family.revoked_at is None:
+            revoke_family(service, family.family_id, now=now)
+            _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
+        raise InvalidGrant("the refresh token was already used")
+    if family.revoked_at is not None or family.expires_at <= now:
+        raise InvalidGrant("the refresh token is no longer valid")
+    scope = _refresh_scope(params, family)
+    user = _active_user(service, family.tenant, family.user_id)
+    access, id_token = _user_tokens(
+        service, client, user, scope, auth_time=family.auth_time, nonce=None, now=now
+    )
+    try:
+        service.refresh_tokens.record_access_token(
+            family.family_id, now=now, access_jti=access.jti, access_exp=access.expires_at
+        )
+    except FamilyRevoked:
+        service.revocations.revoke(access.jti, expires_at=access.expires_at)
+        raise InvalidGrant("the refresh token is no longer valid") from None
+    return _refreshed(service, client, family, scope, (access, id_token), successor, request, now, grace=True)
+
+
+def _requested_scope(params: dict[str, str]) -> tuple[str, ...] | None:
+    if "scope" not in params:
+        return None
+    try:
+        return parse_scope(params["scope"])
+    except ValueError:
+        raise InvalidScope("the scope is malformed") from None
+
+
+def _refresh_scope(params: dict[str, str], family: RefreshFamily) -> tuple[str, ...]:
+    scope = _requested_scope(params)
+    if scope is None:
+        return family.scope
+    if not set(scope) <= set(family.scope):
+        raise InvalidScope("a refresh can only narrow the original scope")
+    return scope
+
+
+def _user_tokens(
+    service: TokenService,
+    client: OAuthClient,
+    user: User,
+    scope: tuple[str, ...],
+    *,
+    auth_time: int,
+    nonce: str | None,
+    now: int,
+    jti: str | None = None,
+    expires_at: int | None = None,
+) -> tuple[AccessToken, str | None]:
+    """The access token of a user grant, and its ID token when `openid` was granted."""
     access = service.issuer.access_token(
         subject=user.user_id,
         client_id=client.client_id,
@@ -232,50 +313,63 @@ def refresh(
         scope=scope,
         principal_type=PrincipalType.USER,
         now=now,
+        jti=jti,
+        expires_at=expires_at,
     )
-    rotated = new_handle()
-    try:
-        service.refresh_tokens.rotate(
-            token.token_hash,
-            RefreshToken(handle_digest(rotated), family.family_id, family.expires_at),
-            now=now,
-            access_jti=access.jti,
-            access_exp=access.expires_at,
-        )
-    except RefreshTokenReused:
-        # A concurrent use of the same token won the race: treat as reuse.
-        service.revocations.revoke(access.jti, expires_at=access.expires_at)
-        revoke_family(service, family.family_id, now=now)
-        _emit_reuse(service, family, request, grant=GrantType.REFRESH_TOKEN)
-        raise InvalidGrant("the refresh token was already used") from None
-    except FamilyRevoked:
-        service.revocations.revoke(access.jti, expires_at=access.expires_at)
-        raise InvalidGrant("the refresh token is no longer valid") from None
     id_token = None
     if OPENID in scope:
         id_token = service.issuer.id_token(
             user=user,
             client_id=client.client_id,
-            auth_time=family.auth_time,
-            nonce=None,
+            auth_time=auth_time,
+            nonce=nonce,
             access_token=access.token,
             now=now,
             scope=scope,
         )
+    return access, id_token
+
+
+def _refreshed(
+    service: TokenService,
+    client: OAuthClient,
+    family: RefreshFamily,
+    scope: tuple[str, ...],
+    tokens: tuple[AccessToken, str | None],
+    refresh_token: str,
+    request: RequestInfo,
+    now: int,
+    *,
+    grace: bool,
+) -> TokenResponse:
+    access, id_token = tokens
+    _emit_token_event(
+        service, IdentityEvent.TOKEN_REFRESHED, client, access, scope, request,
+        tenant=family.tenant, actor=user_actor(family.user_id), family_id=family.family_id, grace=grace,
+    )  # fmt: skip
+    return TokenResponse(access.token, access.expires_at - now, scope, id_token, refresh_token)
+
+
+def _emit_token_event(
+    service: TokenService,
+    event: IdentityEvent,
+    client: OAuthClient,
+    access: AccessToken,
+    scope: tuple[str, ...],
+    request: RequestInfo,
+    *,
+    tenant: str,
+    actor: str,
+    **data: JsonValue,
+) -> None:
     service.events.emit(
-        IdentityEvent.TOKEN_REFRESHED,
-        tenant=user.tenant,
-        actor=user_actor(user.user_id),
+        event,
+        tenant=tenant,
+        actor=actor,
         resource=f"client/{client.client_id}",
         request_id=request.request_id,
-        data={
-            "client_id": client.client_id,
-            "scope": format_scope(scope),
-            "jti": access.jti,
-            "family_id": family.family_id,
-        },
+        data={"client_id": client.client_id, "scope": format_scope(scope), "jti": access.jti, **data},
     )
-    return TokenResponse(access.token, access.expires_at - now, scope, id_token, rotated)
 
 
 def client_credentials(
@@ -283,13 +377,8 @@ def client_credentials(
 ) -> TokenResponse:
     if not client.is_confidential:
         raise UnauthorizedClient("client credentials need a confidential client")
-    if "scope" in params:
-        try:
-            scope = parse_scope(params["scope"])
-        except ValueError:
-            raise InvalidScope("the scope is malformed") from None
-    else:
-        scope = tuple(sorted(client.allowed_scopes))
+    requested = _requested_scope(params)
+    scope = tuple(sorted(client.allowed_scopes)) if requested is None else requested
     if OPENID in scope or not set(scope) <= client.allowed_scopes:
         raise InvalidScope("the client may not request this scope")
     now = service.now()
@@ -302,19 +391,10 @@ def client_credentials(
         principal_type=PrincipalType.CLIENT,
         now=now,
     )
-    service.events.emit(
-        IdentityEvent.TOKEN_ISSUED,
-        tenant=client.tenant,
-        actor=client_actor(client.client_id),
-        resource=f"client/{client.client_id}",
-        request_id=request.request_id,
-        data={
-            "grant_type": GrantType.CLIENT_CREDENTIALS.value,
-            "client_id": client.client_id,
-            "scope": format_scope(scope),
-            "jti": access.jti,
-        },
-    )
+    _emit_token_event(
+        service, IdentityEvent.TOKEN_ISSUED, client, access, scope, request,
+        tenant=client.tenant, actor=client_actor(client.client_id), grant_type=GrantType.CLIENT_CREDENTIALS.value,
+    )  # fmt: skip
     return TokenResponse(access.token, access.expires_at - now, scope)
 
 
@@ -361,6 +441,17 @@ def _emit_reuse(
         outcome=Outcome.DENIED,
         data={"grant_type": grant.value, "client_id": family.client_id, "family_id": family.family_id},
     )
+
+
+def _check_code_request(
+    stored: AuthorizationCode, client: OAuthClient, redirect_uri: str, verifier: str
+) -> None:
+    if stored.client_id != client.client_id:
+        raise InvalidGrant("the authorization code was issued to another client")
+    if stored.redirect_uri != redirect_uri:
+        raise InvalidGrant("redirect_uri does not match the authorization request")
+    if not hmac.compare_digest(pkce_s256(verifier), stored.code_challenge):
+        raise InvalidGrant("the code_verifier does not match the code_challenge")
 
 
 def _active_user(service: TokenService, tenant: str, user_id: str) -> User:

@@ -39,7 +39,9 @@ def _presented_token(params: dict[str, str]) -> str:
 def introspect(service: TokenService, params: dict[str, str], authorization: str | None) -> dict[str, Any]:
     """Confidential clients only; any token of another tenant, or not ours, is simply inactive."""
     client = require_confidential(
-        authenticate_client(read_client_credentials(params, authorization), service.clients, service.hasher)
+        authenticate_client(
+            read_client_credentials(params, authorization), service.clients, service.client_secrets
+        )
     )
     token = _presented_token(params)
     if _looks_like_jwt(token):
@@ -105,7 +107,7 @@ def revoke(
 
     Revoking a refresh token revokes its whole family (and the access tokens it issued)."""
     client = authenticate_client(
-        read_client_credentials(params, authorization), service.clients, service.hasher
+        read_client_credentials(params, authorization), service.clients, service.client_secrets
     )
     token = _presented_token(params)
     now = service.now()

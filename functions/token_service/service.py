@@ -3,11 +3,11 @@ to in-memory fakes in unit tests."""
 
 from dataclasses import dataclass
 
+from echo_shared.identity.client_secrets import ClientSecretHasher
 from echo_shared.identity.clients import ClientRepository
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.grants import AuthorizationCodeStore, RefreshTokenStore, RevocationList
 from echo_shared.identity.keys import PublishedKeys
-from echo_shared.identity.passwords import PasswordHasher
 from echo_shared.identity.users import UserRepository
 from echo_shared.identity.verification import TokenVerifier
 from echo_shared.timeutil import Clock
@@ -26,7 +26,7 @@ class TokenService:
     keys: PublishedKeys
     issuer: TokenIssuer
     verifier: TokenVerifier
-    hasher: PasswordHasher
+    client_secrets: ClientSecretHasher
     events: IdentityEvents
     clock: Clock
     refresh_token_ttl: int

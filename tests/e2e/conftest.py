@@ -14,9 +14,14 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from echo_shared.identity.client_secrets import (
+    ClientSecretHasher,
+    client_secret_key_name,
+    key_from_secrets_manager,
+)
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
 from echo_shared.identity.dynamodb import DynamoClientRepository
-from echo_shared.identity.passwords import PasswordHasher, generate_secret
+from echo_shared.identity.passwords import generate_secret
 
 REPO = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("ECHO_STATE_DIR", REPO / ".echo"))
@@ -89,7 +94,9 @@ class ServiceAccounts:
                     auth_method=AuthMethod.SECRET_BASIC,
                     grant_types=frozenset({GrantType.CLIENT_CREDENTIALS}),
                     allowed_scopes=frozenset(scope.split()),
-                    secret_hash=PasswordHasher().hash(secret),
+                    secret_hash=ClientSecretHasher(
+                        key_from_secrets_manager(client_secret_key_name(self._stack["stage"]))
+                    ).hash(secret),
                     roles=roles,
                 )
             )

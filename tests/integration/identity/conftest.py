@@ -18,6 +18,7 @@ from moto import mock_aws
 from localstack.identity_seed import seed_identity
 from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
 from tests.integration.authz.stack_template import table_definitions as authz_table_definitions
+from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local
 from tests.integration.identity.gateway import ISSUER, ApiGateway
 from tests.integration.identity.stack_template import table_definitions
 
@@ -75,6 +76,7 @@ def identity_env(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
 @pytest.fixture
 def identity(
     identity_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
     aws_fixture_event: Callable[[str], dict[str, Any]],
     lambda_context: Any,
 ) -> Iterator[IdentityWorld]:
@@ -102,6 +104,11 @@ def identity(
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
         kms = boto3.client("kms")
+        # The stack's client-secret HMAC key, under the name the seeding looks up.
+        key = boto3.client("secretsmanager").create_secret(
+            Name="echo-local-identity-client-secret-key", SecretString="s" * 64
+        )
+        monkeypatch.setenv("CLIENT_AUTH_HMAC_KEY_ARN", key["ARN"])
         seeded = seed_identity(
             identity_table=identity_env["IDENTITY_TABLE"],
             signing_keys_table=identity_env["SIGNING_KEYS_TABLE"],
@@ -132,3 +139,34 @@ def identity(
             tables={k: v for k, v in identity_env.items() if k.endswith("_TABLE")},
         )
         reset_cached_resources()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[tuple[str, str]]:
+    """One DynamoDB Local per session with the identity table (for tests that race threads)."""
+    with dynamodb_local() as endpoint:
+        client = boto3.client(
+            "dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="test", aws_secret_access_key="test",
+        )  # fmt: skip
+        (properties,) = [
+            p for lid, p in table_definitions("local").items() if lid.startswith("IdentityIdentityTable")
+        ]
+        client.create_table(
+            TableName=properties["TableName"],
+            KeySchema=properties["KeySchema"],
+            AttributeDefinitions=properties["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield endpoint, properties["TableName"]
+
+
+@pytest.fixture
+def ddb_identity_table(
+    echo_env: dict[str, str], dynamodb_endpoint: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    endpoint, table = dynamodb_endpoint
+    for name, value in {**CREDENTIALS, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    return table

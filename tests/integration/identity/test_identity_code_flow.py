@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from authlib.integrations.base_client.errors import OAuthError
+from echo_shared.lazy import reset_cached_resources
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from token_service.exchange import REFRESH_GRACE_SECONDS
 
 from tests.integration.identity.conftest import IdentityWorld
 from tests.integration.identity.flows import RelyingParty, demo_user, query_of, service_client
 from tests.integration.identity.gateway import ISSUER
 
 
-def test_code_flow_with_pkce_userinfo_refresh_reuse_revoke_and_introspect(identity: IdentityWorld) -> None:
+def test_code_flow_with_pkce_userinfo_refresh_reuse_revoke_and_introspect(
+    identity: IdentityWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given the demo public client and the demo member
     rp = RelyingParty(identity)
     email, password = demo_user(identity, "member")
@@ -57,7 +62,10 @@ def test_code_flow_with_pkce_userinfo_refresh_reuse_revoke_and_introspect(identi
     assert refreshed["refresh_token"] != first_refresh
     assert rp.oauth.get(rp.metadata["userinfo_endpoint"]).status_code == 200
 
-    # When the rotated-out refresh token is replayed
+    # When the rotated-out refresh token is replayed after the grace window
+    later = datetime.now(UTC) + timedelta(seconds=REFRESH_GRACE_SECONDS + 1)
+    reset_cached_resources()
+    monkeypatch.setattr("token_service.dependencies.utc_now", lambda: later)
     with pytest.raises(OAuthError) as replay:
         rp.oauth.refresh_token(rp.metadata["token_endpoint"], refresh_token=first_refresh)
     # Then it is refused and the whole family dies: the latest refresh and access tokens too

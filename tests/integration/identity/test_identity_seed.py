@@ -1,5 +1,11 @@
 """`make up`'s identity seed: two tenants of the same shape, isolated from each other."""
 
+from dataclasses import replace
+
+from echo_shared.identity.dynamodb import DynamoClientRepository
+from echo_shared.identity.passwords import PasswordHasher
+
+from localstack.identity_seed import seed_identity
 from tests.integration.identity.conftest import IdentityWorld
 
 
@@ -40,3 +46,38 @@ def test_the_other_tenants_service_client_gets_a_token(identity: IdentityWorld) 
     # Then it gets one
     assert response.status_code == 200, response.text
     assert response.json()["token_type"] == "Bearer"
+
+
+def test_reseeding_migrates_an_argon2_client_secret_to_the_keyed_hash(identity: IdentityWorld) -> None:
+    # Given the demo service client stored as before keyed hashes (argon2id of its secret)
+    demo = identity.demo
+    clients = DynamoClientRepository(identity.tables["IDENTITY_TABLE"])
+    client = clients.get(demo["confidential_client"]["client_id"])
+    assert client is not None
+    assert client.secret_hash is not None
+    assert client.secret_hash.startswith("hmac-sha256$")
+    secret = demo["confidential_client"]["client_secret"]
+    clients.put(replace(client, secret_hash=PasswordHasher().hash(secret)))
+    # Then the token service no longer accepts it (argon2 is never run for a client)
+    token = identity.gateway.client().post(
+        "/token", data={"grant_type": "client_credentials"}, auth=(client.client_id, secret)
+    )
+    assert token.status_code == 401
+    # When the seed runs again with the previous stack.json
+    reseeded = seed_identity(
+        identity_table=identity.tables["IDENTITY_TABLE"],
+        signing_keys_table=identity.tables["SIGNING_KEYS_TABLE"],
+        stage="local",
+        kms_client=identity.kms,
+        previous={"demo": demo, "other_tenant": identity.other_tenant},
+    )
+    # Then it keeps the secret it could still prove, stores it keyed, and the client authenticates
+    assert reseeded["demo"]["confidential_client"]["client_secret"] == secret
+    migrated = clients.get(client.client_id)
+    assert migrated is not None
+    assert migrated.secret_hash is not None
+    assert migrated.secret_hash.startswith("hmac-sha256$")
+    token = identity.gateway.client().post(
+        "/token", data={"grant_type": "client_credentials"}, auth=(client.client_id, secret)
+    )
+    assert token.status_code == 200, token.text

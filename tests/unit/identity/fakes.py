@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from echo_shared.events import InMemoryEventPublisher
-from echo_shared.identity.attempts import InMemoryAttemptStore
 from echo_shared.identity.claims import PrincipalType, Role, access_token_claims
+from echo_shared.identity.client_secrets import ClientSecretHasher
 from echo_shared.identity.clients import (
     AuthMethod,
     ClientType,
@@ -27,6 +27,8 @@ from login.service import LoginService
 from token_service.exchange import pkce_s256
 from token_service.issuance import TokenIssuer
 from token_service.service import TokenService
+
+from tests.fakes.identity_attempts import InMemoryAttemptStore
 
 ISSUER = "https://id.echo.test/v1"
 AUDIENCE = "urn:echo:api:test"
@@ -63,6 +65,8 @@ class FakeClock:
 
 
 _HASHER = PasswordHasher()
+CLIENT_SECRET_KEY = b"k" * 32
+_CLIENT_SECRETS = ClientSecretHasher(CLIENT_SECRET_KEY)
 
 
 def hasher() -> PasswordHasher:
@@ -95,7 +99,7 @@ def service_client(**changes: object) -> OAuthClient:
         "auth_method": AuthMethod.SECRET_BASIC,
         "grant_types": frozenset({GrantType.CLIENT_CREDENTIALS}),
         "allowed_scopes": frozenset({"audit:read", "documents:read"}),
-        "secret_hash": _HASHER.hash(SERVICE_SECRET),
+        "secret_hash": _CLIENT_SECRETS.hash(SERVICE_SECRET),
         "roles": ("auditor",),
         **changes,
     }
@@ -232,7 +236,7 @@ def token_world(clock: FakeClock | None = None) -> TokenWorld:
             signer=ring.signer, issuer=ISSUER, audience=AUDIENCE, access_token_ttl=900, id_token_ttl=900
         ),
         verifier=ring.verifier(revocations=grants),
-        hasher=_HASHER,
+        client_secrets=_CLIENT_SECRETS,
         events=IdentityEvents(published, clock),
         clock=clock,
         refresh_token_ttl=30 * DAY,

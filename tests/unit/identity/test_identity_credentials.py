@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from echo_shared.identity.attempts import (
     ACCOUNT_POLICY,
-    IP_POLICY,
-    InMemoryAttemptStore,
-    LockoutPolicy,
+    ACCOUNT_SOURCE_POLICY,
+    SOURCE_POLICY,
+    AttemptBudgetSpent,
+    AttemptPolicy,
     account_key,
+    account_source_key,
 )
+from echo_shared.identity.client_secrets import ClientSecretHasher, generate_client_secret
 from echo_shared.identity.errors import InvalidInput, PasswordRejected
 from echo_shared.identity.passwords import (
     ARGON2_MEMORY_KIB,
@@ -22,6 +27,7 @@ from echo_shared.identity.users import normalize_email
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fakes.identity_attempts import InMemoryAttemptStore
 from tests.unit.identity.fakes import hasher
 
 
@@ -120,21 +126,80 @@ def test_normalization_is_idempotent(email: str) -> None:
     assert normalize_email(once.upper()) == once
 
 
-def test_lockout_doubles_from_the_threshold_up_to_the_ceiling() -> None:
-    policy = LockoutPolicy(threshold=5, base_lock_seconds=30, max_lock_seconds=900, window_seconds=900)
-    assert [policy.lock_seconds(n) for n in range(1, 12)] == [0, 0, 0, 0, 30, 60, 120, 240, 480, 900, 900]
-    assert IP_POLICY.threshold > ACCOUNT_POLICY.threshold
+def test_the_global_cap_is_slower_than_the_per_source_budget() -> None:
+    # A stranger's one source spends a quarter of the hourly global cap at most, so it takes several
+    # sources to lock the account everywhere; the global window is longer (slower) than a source's.
+    assert ACCOUNT_POLICY.window_seconds > ACCOUNT_SOURCE_POLICY.window_seconds
+    assert ACCOUNT_POLICY.limit >= 4 * ACCOUNT_SOURCE_POLICY.limit
+    assert SOURCE_POLICY.limit > ACCOUNT_POLICY.limit
 
 
-def test_counters_restart_after_a_quiet_window() -> None:
+def test_a_budget_locks_until_its_window_ends_then_restarts() -> None:
     store = InMemoryAttemptStore()
+    policy = AttemptPolicy(limit=3, window_seconds=60)
     key = account_key("demo", "alice@example.com")
-    for second in range(4):
-        store.record_failure(key, now=second, policy=ACCOUNT_POLICY)
-    counter = store.record_failure(key, now=4, policy=ACCOUNT_POLICY)
-    assert counter.failures == 5
-    assert counter.is_locked(4 + 29)
-    assert not counter.is_locked(4 + 30)
-    later = store.record_failure(key, now=4 + ACCOUNT_POLICY.window_seconds, policy=ACCOUNT_POLICY)
-    assert later.failures == 1
+    counters = [store.reserve(key, now=second, policy=policy) for second in range(3)]
+    assert [c.attempts for c in counters] == [1, 2, 3]
+    assert counters[-1].exhausted()
+    assert counters[-1].is_locked(59)
+    assert not counters[-1].is_locked(60)
+    assert counters[-1].locked_until == 60
+    with pytest.raises(AttemptBudgetSpent) as spent:
+        store.reserve(key, now=59, policy=policy)
+    assert spent.value.counter.attempts == 3
+    later = store.reserve(key, now=60, policy=policy)
+    assert (later.attempts, later.window_started_at) == (1, 60)
     assert "alice" not in key
+    assert "alice" not in account_source_key("demo", "alice@example.com", "192.0.2.1")
+
+
+def test_a_release_gives_back_a_unit_of_its_own_window_only() -> None:
+    store = InMemoryAttemptStore()
+    policy = AttemptPolicy(limit=3, window_seconds=60)
+    first = store.reserve("k", now=0, policy=policy)
+    store.reserve("k", now=1, policy=policy)
+    store.release(first)
+    counter = store.get("k")
+    assert counter is not None
+    assert counter.attempts == 1
+    store.reserve("k", now=100, policy=policy)  # a new window
+    store.release(first)
+    counter = store.get("k")
+    assert counter is not None
+    assert counter.attempts == 1
+
+
+def test_client_secrets_are_keyed_hashes_verified_in_constant_time() -> None:
+    secrets_hasher = ClientSecretHasher(b"k" * 32)
+    secret = generate_client_secret()
+    stored = secrets_hasher.hash(secret)
+    # Then the stored form is an HMAC under the key: another key, or another secret, does not verify
+    assert stored.startswith("hmac-sha256$")
+    assert secret not in stored
+    assert secrets_hasher.verify(secret, stored)
+    assert not ClientSecretHasher(b"x" * 32).verify(secret, stored)
+    assert not secrets_hasher.verify(secret + "x", stored)
+    # And no stored hash (unknown client) or a legacy argon2 hash never verifies
+    assert not secrets_hasher.verify(secret, None)
+    assert not secrets_hasher.verify(secret, hasher().hash(secret))
+    assert len(secret) >= 43  # 256 random bits
+
+
+def test_a_short_client_secret_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        ClientSecretHasher(b"short").hash("anything")
+
+
+def test_a_client_secret_check_costs_microseconds_not_argon2() -> None:
+    # An unauthenticated /token flood must not buy argon2 time: 1000 checks, known or unknown client,
+    # take less than one argon2 verification (~30 ms).
+    secrets_hasher = ClientSecretHasher(b"k" * 32)
+    stored = secrets_hasher.hash("s" * 43)
+    started = time.perf_counter()
+    for n in range(500):
+        secrets_hasher.verify(f"guess-{n}", stored)
+        secrets_hasher.verify(f"guess-{n}", None)
+    elapsed = time.perf_counter() - started
+    argon2_started = time.perf_counter()
+    hasher().verify_dummy("guess")
+    assert elapsed < time.perf_counter() - argon2_started

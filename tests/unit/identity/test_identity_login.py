@@ -3,10 +3,19 @@ fake clock, the dummy hash, CSRF bound to the pre-login cookie, registration."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from echo_shared.identity.attempts import ACCOUNT_POLICY, account_key
+from echo_shared.identity.attempts import (
+    ACCOUNT_POLICY,
+    ACCOUNT_SOURCE_POLICY,
+    SOURCE_POLICY,
+    account_key,
+    account_source_key,
+    source_key,
+)
 from echo_shared.identity.grants import handle_digest
 from echo_shared.identity.users import UserStatus
 from echo_shared.identity.web import RequestInfo
@@ -135,16 +144,31 @@ def test_max_age_and_prompt_login_decide_whether_the_session_answers(world: Logi
     assert not session_satisfies(world.service, session, client, forced)
 
 
-def test_sign_in_succeeds_resets_the_counter_and_publishes(world: LoginWorld) -> None:
-    world.attempts.record_failure(
-        account_key("demo", "alice@example.com"), now=world.clock.epoch, policy=ACCOUNT_POLICY
-    )
+def test_sign_in_succeeds_resets_only_its_own_key_and_publishes(world: LoginWorld) -> None:
+    # Given one failure from the user's network and one from a stranger's
+    stranger = RequestInfo(request_id="req-x", source_ip="203.0.113.66")
+    for request in (REQUEST, stranger):
+        with pytest.raises(SignInFailed):
+            sign_in(
+                world.service, tenant="demo", email="alice@example.com", password="nope " * 3, request=request
+            )
+    # When the user signs in from their network
     user = sign_in(
         world.service, tenant="demo", email=" Alice@Example.com ", password=PASSWORD, request=REQUEST
     )
+    # Then their own key is gone, the stranger's stays, and the global count keeps both failures
     assert user.user_id == "usr_alice"
-    assert world.attempts.get(account_key("demo", "alice@example.com")) is None
-    assert world.event_types() == ["user.logged_in"]
+    assert world.attempts.get(account_source_key("demo", "alice@example.com", REQUEST.source_ip)) is None
+    theirs = world.attempts.get(account_source_key("demo", "alice@example.com", stranger.source_ip))
+    assert theirs is not None
+    assert theirs.attempts == 1
+    account = world.attempts.get(account_key("demo", "alice@example.com"))
+    assert account is not None
+    assert account.attempts == 2
+    source = world.attempts.get(source_key(REQUEST.source_ip))
+    assert source is not None
+    assert source.attempts == 1
+    assert world.event_types()[-1] == "user.logged_in"
 
 
 def test_unknown_users_cost_a_dummy_verification_and_get_the_same_error(world: LoginWorld) -> None:
@@ -173,66 +197,113 @@ def test_a_disabled_user_gets_the_generic_error_even_with_the_right_password(wor
         sign_in(world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST)
 
 
-def test_account_lockout_backs_off_with_the_clock(world: LoginWorld) -> None:
-    # Given five failures in a row
-    for _ in range(5):
-        with pytest.raises(SignInFailed):
-            sign_in(
-                world.service,
-                tenant="demo",
-                email="alice@example.com",
-                password="nope nope nope",
-                request=REQUEST,
-            )
+def _fail(world: LoginWorld, *, email: str = "alice@example.com", request: RequestInfo = REQUEST) -> None:
+    with pytest.raises(SignInFailed):
+        sign_in(world.service, tenant="demo", email=email, password="nope nope nope", request=request)
+
+
+def test_the_attempt_is_counted_before_the_password_is_checked(world: LoginWorld) -> None:
+    # Given the account+source budget spent (5 attempts in its 15-minute window)
+    for _ in range(ACCOUNT_SOURCE_POLICY.limit):
+        _fail(world)
     assert world.event_types().count("user.locked_out") == 1
-    # Then even the right password is refused for 30 s, without a verification
+    # Then even the right password is refused until the window ends, without a verification
     verifications = world.hasher.real
+    world.clock.advance(100)
     with pytest.raises(TemporarilyLocked) as locked:
         sign_in(world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST)
-    assert locked.value.retry_after == 30
+    assert locked.value.retry_after == ACCOUNT_SOURCE_POLICY.window_seconds - 100
     assert world.hasher.real == verifications
-    # When 30 s pass, one more failure locks for twice as long
-    world.clock.advance(30)
-    with pytest.raises(SignInFailed):
-        sign_in(
-            world.service,
-            tenant="demo",
-            email="alice@example.com",
-            password="nope nope nope",
-            request=REQUEST,
-        )
-    with pytest.raises(TemporarilyLocked) as longer:
-        sign_in(world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST)
-    assert longer.value.retry_after == 60
-    # And after that lock, the right password works again
-    world.clock.advance(60)
+    # And a refused attempt takes nothing from the wider budgets
+    account = world.attempts.get(account_key("demo", "alice@example.com"))
+    assert account is not None
+    assert account.attempts == ACCOUNT_SOURCE_POLICY.limit
+    # When the window ends, the right password works again
+    world.clock.advance(ACCOUNT_SOURCE_POLICY.window_seconds - 100)
     assert sign_in(
         world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST
     )
 
 
-def test_unknown_emails_lock_out_exactly_like_real_ones(world: LoginWorld) -> None:
-    for _ in range(5):
-        with pytest.raises(SignInFailed):
+def test_a_stranger_cannot_lock_the_user_out_of_their_own_network(world: LoginWorld) -> None:
+    # Given a stranger who spent their whole budget on alice's account
+    stranger = RequestInfo(request_id="req-x", source_ip="203.0.113.66")
+    for _ in range(ACCOUNT_SOURCE_POLICY.limit):
+        _fail(world, request=stranger)
+    with pytest.raises(TemporarilyLocked):
+        sign_in(world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=stranger)
+    # Then alice, from her network, signs in
+    assert sign_in(
+        world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST
+    )
+
+
+def test_many_sources_hit_the_slower_global_account_cap(world: LoginWorld) -> None:
+    # Given failures from many sources, each within its own account+source budget
+    sources = [RequestInfo(request_id=f"req-{n}", source_ip=f"198.51.100.{n}") for n in range(10)]
+    for n in range(ACCOUNT_POLICY.limit):
+        _fail(world, request=sources[n % len(sources)])
+    assert world.event_types().count("user.locked_out") == 1
+    # Then the account is locked from every source, its own network included, for the global window
+    for request in (REQUEST, sources[0]):
+        with pytest.raises(TemporarilyLocked) as locked:
             sign_in(
-                world.service, tenant="demo", email="ghost@example.com", password="x" * 12, request=REQUEST
+                world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=request
             )
+        assert locked.value.retry_after == ACCOUNT_POLICY.window_seconds
+    world.clock.advance(ACCOUNT_POLICY.window_seconds)
+    assert sign_in(
+        world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST
+    )
+
+
+def test_successes_do_not_use_up_the_global_budgets(world: LoginWorld) -> None:
+    for _ in range(max(ACCOUNT_POLICY.limit, SOURCE_POLICY.limit) + 1):
+        assert sign_in(
+            world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST
+        )
+    account = world.attempts.get(account_key("demo", "alice@example.com"))
+    assert account is not None
+    assert account.attempts == 0
+
+
+def test_unknown_emails_lock_out_exactly_like_real_ones(world: LoginWorld) -> None:
+    for _ in range(ACCOUNT_SOURCE_POLICY.limit):
+        _fail(world, email="ghost@example.com")
     with pytest.raises(TemporarilyLocked):
         sign_in(world.service, tenant="demo", email="ghost@example.com", password="x" * 12, request=REQUEST)
 
 
 def test_one_source_ip_spraying_many_accounts_is_locked_out(world: LoginWorld) -> None:
-    for n in range(30):
-        with pytest.raises(SignInFailed):
-            sign_in(
-                world.service, tenant="demo", email=f"user{n}@example.com", password="x" * 12, request=REQUEST
-            )
+    for n in range(SOURCE_POLICY.limit):
+        _fail(world, email=f"user{n}@example.com")
     with pytest.raises(TemporarilyLocked):
         sign_in(world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=REQUEST)
     other_ip = RequestInfo(request_id="req-2", source_ip="198.51.100.1")
     assert sign_in(
         world.service, tenant="demo", email="alice@example.com", password=PASSWORD, request=other_ip
     )
+
+
+def test_parallel_wrong_guesses_check_at_most_the_budget(world: LoginWorld) -> None:
+    # When 40 wrong guesses run at once (threads over the same store)
+    def guess(_: int) -> str:
+        try:
+            sign_in(
+                world.service, tenant="demo", email="alice@example.com", password="nope " * 3, request=REQUEST
+            )
+        except SignInFailed:
+            return "failed"
+        except TemporarilyLocked:
+            return "locked"
+        return "signed_in"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(guess, range(40)))
+    # Then exactly the budget's worth of passwords was checked
+    assert outcomes.count("failed") == ACCOUNT_SOURCE_POLICY.limit
+    assert outcomes.count("locked") == 40 - ACCOUNT_SOURCE_POLICY.limit
+    assert world.hasher.real == ACCOUNT_SOURCE_POLICY.limit
 
 
 def test_the_csrf_token_is_bound_to_its_own_pre_login_cookie(world: LoginWorld) -> None:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from echo_shared.identity.clients import AuthMethod, ClientType
 from echo_shared.identity.errors import (
     InsufficientScope,
     InvalidClient,
@@ -18,9 +19,10 @@ from echo_shared.identity.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
+from echo_shared.identity.grants import successor_handle
 from echo_shared.identity.users import UserStatus
 from echo_shared.identity.web import RequestInfo
-from token_service.exchange import pkce_s256, token_endpoint
+from token_service.exchange import REFRESH_GRACE_SECONDS, pkce_s256, token_endpoint
 from token_service.introspection import introspect, revoke, userinfo
 from token_service.issuance import at_hash
 
@@ -193,6 +195,61 @@ def test_unknown_codes_and_codes_of_other_clients_are_refused(world: TokenWorld)
         exchange(world, code)
 
 
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        {"client_id": "echo-other-web"},  # another (public) client holding the code
+        {"code_verifier": "w" * 43},  # the right client without the verifier
+        {"redirect_uri": "http://127.0.0.1:8765/elsewhere"},
+    ],
+)
+def test_a_code_burning_attempt_leaves_the_code_to_its_rightful_client(
+    world: TokenWorld, attempt: dict[str, str]
+) -> None:
+    # Given a code of the web client, and a party holding it without what binds it
+    world.clients.put(public_client(client_id="echo-other-web"))
+    code = world.put_code()
+    # When that party presents it
+    with pytest.raises(InvalidGrant):
+        exchange(world, code, **attempt)
+    # Then nothing was consumed or revoked: the rightful client still redeems it
+    assert world.event_types() == []
+    body = exchange(world, code)
+    assert world.service.verifier.verify_access_token(body["access_token"]).sub == "usr_alice"
+
+
+def test_a_replay_by_a_party_without_the_verifier_revokes_nothing(world: TokenWorld) -> None:
+    # Given a redeemed code
+    code = world.put_code()
+    first = exchange(world, code)
+    # When someone without the verifier presents it again
+    with pytest.raises(InvalidGrant, match="code_verifier"):
+        exchange(world, code, code_verifier="w" * 43)
+    # Then the rightful client's tokens stay valid
+    assert world.service.verifier.verify_access_token(first["access_token"]).sub == "usr_alice"
+    assert world.event_types() == ["token.issued"]
+
+
+def test_a_confidential_client_never_authenticates_with_none(world: TokenWorld) -> None:
+    # Given a confidential client registered (wrongly) with `none`
+    world.clients.put(
+        public_client(
+            client_id="confidential-none", client_type=ClientType.CONFIDENTIAL, auth_method=AuthMethod.NONE
+        )
+    )
+    code = world.put_code(client_id="confidential-none")
+    # Then neither a code exchange nor client credentials authenticate it
+    with pytest.raises(InvalidClient):
+        exchange(world, code, client_id="confidential-none")
+    with pytest.raises(InvalidClient):
+        token_endpoint(
+            world.service,
+            {"grant_type": "client_credentials", "client_id": "confidential-none"},
+            None,
+            REQUEST,
+        )
+
+
 def test_a_disabled_user_gets_no_tokens(world: TokenWorld) -> None:
     code = world.put_code()
     world.users.set_status("demo", "usr_alice", UserStatus.DISABLED, now=world.clock.epoch)
@@ -217,7 +274,8 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(world: TokenWo
     # Given a family rotated once (an attacker holds the first refresh token)
     first = exchange(world, world.put_code())
     second = refresh(world, first["refresh_token"])
-    # When the old refresh token is presented again
+    # When the old refresh token is presented again, after the grace window
+    world.clock.advance(REFRESH_GRACE_SECONDS + 1)
     with pytest.raises(InvalidGrant, match="already used"):
         refresh(world, first["refresh_token"])
     # Then the current refresh token is dead too, and every live access token of the family is revoked
@@ -227,6 +285,46 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(world: TokenWo
         with pytest.raises(TokenRejected, match="revoked"):
             world.service.verifier.verify_access_token(body["access_token"])
     assert world.event_types()[-1] == "token.reuse_detected"
+
+
+def test_a_second_refresh_within_the_grace_window_gets_the_same_successor(world: TokenWorld) -> None:
+    # Given a refresh token refreshed once (one tab)
+    first = exchange(world, world.put_code())
+    second = refresh(world, first["refresh_token"])
+    # When the same token is refreshed again within the grace window (another tab, a retry)
+    world.clock.advance(REFRESH_GRACE_SECONDS)
+    again = refresh(world, first["refresh_token"])
+    # Then it succeeds with the same successor and its own access token, both in the family
+    assert again["refresh_token"] == second["refresh_token"]
+    assert again["access_token"] != second["access_token"]
+    assert world.event_types() == ["token.issued", "token.refreshed", "token.refreshed"]
+    assert [e.data["grace"] for e in world.published.published[1:]] == [False, True]
+    # And the successor still rotates normally; a reuse after that revokes everything issued
+    third = refresh(world, again["refresh_token"])
+    world.clock.advance(REFRESH_GRACE_SECONDS + 1)
+    with pytest.raises(InvalidGrant, match="already used"):
+        refresh(world, second["refresh_token"])
+    for body in (second, again, third):
+        with pytest.raises(TokenRejected, match="revoked"):
+            world.service.verifier.verify_access_token(body["access_token"])
+
+
+def test_no_grace_once_the_successor_itself_was_rotated(world: TokenWorld) -> None:
+    # Given a token whose successor was already refreshed (the client moved on)
+    first = exchange(world, world.put_code())
+    second = refresh(world, first["refresh_token"])
+    refresh(world, second["refresh_token"])
+    # When the first token comes back, even within its grace window
+    with pytest.raises(InvalidGrant, match="already used"):
+        refresh(world, first["refresh_token"])
+    # Then it is a reuse: the family is revoked
+    assert world.event_types()[-1] == "token.reuse_detected"
+
+
+def test_the_successor_cannot_be_derived_without_the_presented_token() -> None:
+    assert successor_handle("token-a", "salt") != successor_handle("token-b", "salt")
+    assert successor_handle("token-a", "salt") != successor_handle("token-a", "other salt")
+    assert len(successor_handle("token-a", "salt")) == 43  # 256 bits
 
 
 def test_refresh_can_narrow_but_not_widen_the_scope(world: TokenWorld) -> None:

@@ -1,9 +1,12 @@
-"""Failed-login counters per account and per source IP, with exponential lockout.
+"""Sign-in attempt budgets: an attempt is counted BEFORE its password is checked.
 
-Below the threshold nothing is delayed (a Lambda never sleeps); from the threshold on, each further
-failure locks the key for twice as long as the previous one, up to a ceiling. A quiet window
-resets the count. The account key is the normalized email, so unknown emails lock exactly like
-real ones and the lockout reveals nothing about who has an account.
+Each key (account + source, account, source) has a budget of `limit` attempts per fixed window
+that starts with its first attempt. `reserve` takes one unit atomically (one conditional update),
+so N parallel guesses can never check more than `limit` passwords per key and window; when the
+budget is spent the key is locked until its window ends. A success deletes its own account+source
+key and gives its unit back to the wider keys (`release`), so those count failures only.
+The policy and its reasons are in docs/identity.md ("Passwords and brute force").
+The account key is the normalized email's digest, so unknown emails lock exactly like real ones.
 """
 
 import hashlib
@@ -12,31 +15,59 @@ from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
-class LockoutPolicy:
-    threshold: int
-    base_lock_seconds: int
-    max_lock_seconds: int
+class AttemptPolicy:
+    limit: int
     window_seconds: int
 
-    def lock_seconds(self, failures: int) -> int:
-        if failures < self.threshold:
-            return 0
-        return min(self.base_lock_seconds * 2 ** (failures - self.threshold), self.max_lock_seconds)
 
-
-ACCOUNT_POLICY = LockoutPolicy(threshold=5, base_lock_seconds=30, max_lock_seconds=900, window_seconds=900)
-IP_POLICY = LockoutPolicy(threshold=30, base_lock_seconds=60, max_lock_seconds=900, window_seconds=900)
+# A stranger can only spend the budget of their own source: the user's own network keeps its own.
+ACCOUNT_SOURCE_POLICY = AttemptPolicy(limit=5, window_seconds=900)
+# The slower global cap bounds guessing from many sources (a botnet) to 20 passwords an hour.
+ACCOUNT_POLICY = AttemptPolicy(limit=20, window_seconds=3600)
+# One source spraying many accounts (each with few guesses).
+SOURCE_POLICY = AttemptPolicy(limit=60, window_seconds=900)
 
 
 @dataclass(frozen=True, slots=True)
 class AttemptCounter:
+    """A key's state: `attempts` counted in the window starting at `window_started_at`."""
+
     key: str
-    failures: int
-    last_failure_at: int
-    locked_until: int = 0
+    attempts: int
+    window_started_at: int
+    window_seconds: int
+    limit: int
+
+    @property
+    def failures(self) -> int:
+        # Successes are released, so what stays counted is failures (and attempts in flight).
+        return self.attempts
+
+    @property
+    def window_ends_at(self) -> int:
+        return self.window_started_at + self.window_seconds
+
+    @property
+    def locked_until(self) -> int:
+        return self.window_ends_at if self.attempts >= self.limit else 0
+
+    def is_live(self, now: int) -> bool:
+        return now < self.window_ends_at
 
     def is_locked(self, now: int) -> bool:
-        return self.locked_until > now
+        return self.is_live(now) and self.attempts >= self.limit
+
+    def exhausted(self) -> bool:
+        """This attempt took the last unit of the budget."""
+        return self.attempts >= self.limit
+
+
+class AttemptBudgetSpent(Exception):
+    """The key has no attempt left in its window."""
+
+    def __init__(self, counter: AttemptCounter) -> None:
+        super().__init__("attempt budget spent")
+        self.counter = counter
 
 
 def account_key(tenant: str, email: str) -> str:
@@ -44,36 +75,24 @@ def account_key(tenant: str, email: str) -> str:
     return f"acct#{tenant}#{hashlib.sha256(email.encode('utf-8')).hexdigest()}"
 
 
-def ip_key(source_ip: str) -> str:
+def account_source_key(tenant: str, email: str, source_ip: str) -> str:
+    return f"{account_key(tenant, email)}#src#{source_ip}"
+
+
+def source_key(source_ip: str) -> str:
     return f"ip#{source_ip}"
 
 
 class AttemptStore(Protocol):
     def get(self, key: str) -> AttemptCounter | None: ...
 
-    def record_failure(self, key: str, *, now: int, policy: LockoutPolicy) -> AttemptCounter:
-        """Count one failure (restarting the count after a quiet window) and apply the lock."""
+    def reserve(self, key: str, *, now: int, policy: AttemptPolicy) -> AttemptCounter:
+        """Count one attempt atomically (a new window if the last one ended), or raise
+        AttemptBudgetSpent without counting if the window's budget is spent."""
+        ...
+
+    def release(self, reservation: AttemptCounter) -> None:
+        """Give back one unit taken by `reservation`, if its window is still the key's window."""
         ...
 
     def reset(self, key: str) -> None: ...
-
-
-class InMemoryAttemptStore:
-    def __init__(self) -> None:
-        self.counters: dict[str, AttemptCounter] = {}
-
-    def get(self, key: str) -> AttemptCounter | None:
-        return self.counters.get(key)
-
-    def record_failure(self, key: str, *, now: int, policy: LockoutPolicy) -> AttemptCounter:
-        previous = self.counters.get(key)
-        failures = 1
-        if previous is not None and now - previous.last_failure_at < policy.window_seconds:
-            failures = previous.failures + 1
-        lock = policy.lock_seconds(failures)
-        counter = AttemptCounter(key, failures, now, now + lock if lock else 0)
-        self.counters[key] = counter
-        return counter
-
-    def reset(self, key: str) -> None:
-        self.counters.pop(key, None)

@@ -12,6 +12,8 @@ TTL deletion is lazy, so the logic compares `expires_at` with its clock on every
 """
 
 import json
+import random
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -29,7 +31,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from echo_shared.dynamodb import bind_table
-from echo_shared.identity.attempts import AttemptCounter, LockoutPolicy
+from echo_shared.identity.attempts import AttemptBudgetSpent, AttemptCounter, AttemptPolicy
 from echo_shared.identity.claims import Role
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
 from echo_shared.identity.errors import (
@@ -49,6 +51,7 @@ from echo_shared.identity.grants import (
     RefreshFamily,
     RefreshToken,
     Session,
+    StoredCode,
     live_access_tokens,
 )
 from echo_shared.identity.keys import KeyState, KeyTransition, SigningKey
@@ -56,6 +59,14 @@ from echo_shared.identity.users import User, UserPage, UserStatus
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _CANCELLED_CONDITION = "ConditionalCheckFailed"
+_TRANSACTION_CONFLICT = "TransactionConflict"
+_TRANSACTION_CONFLICT_ERROR = "TransactionConflictException"
+# Writes that lost to a parallel request's transaction are retried this often, with jitter.
+_CONTENDED_TRIES = 6
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 (jitter, not a secret)
 
 
 class _Item(Model):
@@ -127,6 +138,7 @@ class CodeItem(_ExpiringItem):
 class RefreshTokenItem(_ExpiringItem):
     family_id = UnicodeAttribute()
     rotated_at = NumberAttribute(null=True)
+    successor_salt = UnicodeAttribute(null=True)
 
 
 class FamilyItem(_ExpiringItem):
@@ -145,9 +157,11 @@ class RevokedTokenItem(_ExpiringItem):
 
 
 class AttemptItem(_ExpiringItem):
-    failures = NumberAttribute()
-    last_failure_at = NumberAttribute()
-    locked_until = NumberAttribute(default=0)
+    # Nullable: items written before attempt budgets (failures/last_failure_at) read as ended windows.
+    attempts = NumberAttribute(null=True)
+    window_started_at = NumberAttribute(null=True)
+    window_seconds = NumberAttribute(null=True)
+    attempt_limit = NumberAttribute(null=True)
 
 
 class SigningKeyItem(Model):
@@ -429,6 +443,20 @@ class DynamoGrantStore:
         with _store_errors():
             item.save(condition=self._codes.pk.does_not_exist())
 
+    def find_code(self, code_hash: str) -> StoredCode | None:
+        with _store_errors():
+            item = _get_live(self._codes, f"CODE#{code_hash}", "CODE")
+        if item is None:
+            return None
+        issued = None
+        if item.used_at is not None:
+            issued = IssuedTokens(
+                access_jti=item.issued_jti or "",
+                access_exp=int(item.issued_exp or 0),
+                family_id=item.issued_family,
+            )
+        return StoredCode(_to_code(code_hash, item), issued)
+
     def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
         item = self._codes(f"CODE#{code_hash}", "CODE")
         actions: list[Action] = [
@@ -452,18 +480,7 @@ class DynamoGrantStore:
             raise CodeReplayed(
                 used.issued_family, used.issued_jti, None if used.issued_exp is None else int(used.issued_exp)
             ) from None
-        return AuthorizationCode(
-            code_hash=code_hash,
-            client_id=item.client_id,
-            tenant=item.tenant,
-            user_id=item.user_id,
-            redirect_uri=item.redirect_uri,
-            scope=tuple(item.scope),
-            code_challenge=item.code_challenge,
-            auth_time=int(item.auth_time),
-            expires_at=int(item.expires_at),
-            nonce=item.nonce,
-        )
+        return _to_code(code_hash, item)
 
     def start_family(self, family: RefreshFamily, token: RefreshToken) -> None:
         try:
@@ -487,36 +504,79 @@ class DynamoGrantStore:
                 token.family_id,
                 int(token.expires_at),
                 None if token.rotated_at is None else int(token.rotated_at),
+                token.successor_salt,
             ),
             _to_family(family),
         )
 
-    def rotate(self, old_hash: str, new: RefreshToken, *, now: int, access_jti: str, access_exp: int) -> None:
+    def rotate(
+        self,
+        old_hash: str,
+        new: RefreshToken,
+        *,
+        now: int,
+        access_jti: str,
+        access_exp: int,
+        successor_salt: str,
+    ) -> None:
         with _store_errors():
             family = _get_live(self._families, f"FAMILY#{new.family_id}", "FAMILY")
         if family is None:
             raise FamilyRevoked(new.family_id)
         tokens = {**live_access_tokens(family.access_tokens, now), access_jti: access_exp}
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(
-                    self._refresh(f"RT#{old_hash}", "RT"),
-                    actions=[self._refresh.rotated_at.set(now)],
-                    condition=self._refresh.pk.exists() & self._refresh.rotated_at.does_not_exist(),
+        for attempt in range(_CONTENDED_TRIES):
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.update(
+                        self._refresh(f"RT#{old_hash}", "RT"),
+                        actions=[
+                            self._refresh.rotated_at.set(now),
+                            self._refresh.successor_salt.set(successor_salt),
+                        ],
+                        condition=self._refresh.pk.exists() & self._refresh.rotated_at.does_not_exist(),
+                    )
+                    transaction.save(self._token_item(new), condition=self._refresh.pk.does_not_exist())
+                    transaction.update(
+                        self._families(f"FAMILY#{new.family_id}", "FAMILY"),
+                        actions=[self._families.access_tokens.set(tokens)],
+                        condition=self._families.pk.exists() & self._families.revoked_at.does_not_exist(),
+                    )
+                return
+            except TransactWriteError as exc:
+                # PynamoDB sends puts before updates: [new token, old token, family].
+                codes = _cancellation_codes(exc)
+                if len(codes) > 1 and codes[1] == _CANCELLED_CONDITION:
+                    raise RefreshTokenReused(new.family_id) from exc
+                if len(codes) > 2 and codes[2] == _CANCELLED_CONDITION:
+                    raise FamilyRevoked(new.family_id) from exc
+                if _TRANSACTION_CONFLICT not in codes:
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+            # Another request's transaction holds one of the items (a parallel refresh): try again;
+            # if it rotated the token, the condition above now says so.
+            _back_off(attempt)
+        raise IdentityStoreUnavailable("refresh token contended")
+
+    def record_access_token(self, family_id: str, *, now: int, access_jti: str, access_exp: int) -> None:
+        families = self._families
+        for attempt in range(_CONTENDED_TRIES):
+            with _store_errors():
+                family = _get_live(families, f"FAMILY#{family_id}", "FAMILY")
+            if family is None or family.revoked_at is not None:
+                raise FamilyRevoked(family_id)
+            previous = family.access_tokens
+            tokens = {**live_access_tokens(previous, now), access_jti: access_exp}
+            try:
+                # Optimistic: only if nobody changed the family's list since it was read.
+                family.update(
+                    actions=[families.access_tokens.set(tokens)],
+                    condition=families.revoked_at.does_not_exist() & (families.access_tokens == previous),
                 )
-                transaction.save(self._token_item(new), condition=self._refresh.pk.does_not_exist())
-                transaction.update(
-                    self._families(f"FAMILY#{new.family_id}", "FAMILY"),
-                    actions=[self._families.access_tokens.set(tokens)],
-                    condition=self._families.pk.exists() & self._families.revoked_at.does_not_exist(),
-                )
-        except TransactWriteError as exc:
-            codes = _cancellation_codes(exc)
-            if codes and codes[0] == _CANCELLED_CONDITION:
-                raise RefreshTokenReused(new.family_id) from exc
-            if len(codes) > 2 and codes[2] == _CANCELLED_CONDITION:
-                raise FamilyRevoked(new.family_id) from exc
-            raise IdentityStoreUnavailable("identity store failed") from exc
+                return
+            except UpdateError as exc:
+                if exc.cause_response_code not in (_CONDITION_FAILED, _TRANSACTION_CONFLICT_ERROR):
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+            _back_off(attempt)
+        raise IdentityStoreUnavailable("refresh family contended")
 
     def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
         item = self._families(f"FAMILY#{family_id}", "FAMILY")
@@ -562,6 +622,21 @@ class DynamoGrantStore:
         )
 
 
+def _to_code(code_hash: str, item: CodeItem) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_hash=code_hash,
+        client_id=item.client_id,
+        tenant=item.tenant,
+        user_id=item.user_id,
+        redirect_uri=item.redirect_uri,
+        scope=tuple(item.scope),
+        code_challenge=item.code_challenge,
+        auth_time=int(item.auth_time),
+        expires_at=int(item.expires_at),
+        nonce=item.nonce,
+    )
+
+
 def _to_family(item: FamilyItem) -> RefreshFamily:
     return RefreshFamily(
         family_id=item.pk.removeprefix("FAMILY#"),
@@ -577,55 +652,110 @@ def _to_family(item: FamilyItem) -> RefreshFamily:
     )
 
 
+# A key restarted concurrently by another request is retried; more than this is contention.
+_RESERVE_TRIES = 4
+# TTL slack after a window ends, so a lazily deleted item is still readable as "ended".
+_ATTEMPT_TTL_SLACK = 60
+
+
 class DynamoAttemptStore:
+    """Attempt budgets; every count is one conditional UpdateItem, so parallel requests cannot
+    take more units than the budget holds."""
+
     def __init__(self, table_name: str) -> None:
         self._attempts = bind_table(AttemptItem, table_name)
 
     def get(self, key: str) -> AttemptCounter | None:
         with _store_errors():
             item = _get_live(self._attempts, f"ATTEMPT#{key}", "ATTEMPT")
-        if item is None:
-            return None
-        return AttemptCounter(key, int(item.failures), int(item.last_failure_at), int(item.locked_until))
+        return None if item is None or item.attempts is None else _to_counter(key, item)
 
-    def record_failure(self, key: str, *, now: int, policy: LockoutPolicy) -> AttemptCounter:
-        expires_at = now + policy.window_seconds + policy.max_lock_seconds
-        item = self._attempts(f"ATTEMPT#{key}", "ATTEMPT")
+    def reserve(self, key: str, *, now: int, policy: AttemptPolicy) -> AttemptCounter:
+        attempts = self._attempts
+        for _ in range(_RESERVE_TRIES):
+            item = attempts(f"ATTEMPT#{key}", "ATTEMPT")
+            try:
+                # One unit, atomically: a new key starts its window now; a live window with budget
+                # left counts one more. Anything else fails the condition and counts nothing.
+                item.update(
+                    actions=[
+                        attempts.attempts.add(1),
+                        attempts.window_started_at.set(attempts.window_started_at | now),
+                        attempts.window_seconds.set(attempts.window_seconds | policy.window_seconds),
+                        attempts.attempt_limit.set(policy.limit),
+                        attempts.expires_at.set(
+                            attempts.expires_at | now + policy.window_seconds + _ATTEMPT_TTL_SLACK
+                        ),
+                    ],
+                    condition=attempts.pk.does_not_exist()
+                    | (
+                        (attempts.window_started_at > now - policy.window_seconds)
+                        & (attempts.attempts < policy.limit)
+                    ),
+                )
+                return _to_counter(key, item)
+            except UpdateError as exc:
+                if exc.cause_response_code != _CONDITION_FAILED:
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+            with _store_errors():
+                current = _get_live(attempts, f"ATTEMPT#{key}", "ATTEMPT")
+            if current is None:
+                continue  # reset in between: count again
+            started = None if current.window_started_at is None else int(current.window_started_at)
+            if started is not None and current.attempts is not None and now - started < policy.window_seconds:
+                raise AttemptBudgetSpent(_to_counter(key, current))
+            # The window ended: start a new one. Only one of several racing restarts wins; the
+            # others count against the new window on their next try.
+            restart = attempts(f"ATTEMPT#{key}", "ATTEMPT")
+            same_window = (
+                attempts.window_started_at.does_not_exist()
+                if started is None
+                else attempts.window_started_at == started
+            )
+            try:
+                restart.update(
+                    actions=[
+                        attempts.attempts.set(1),
+                        attempts.window_started_at.set(now),
+                        attempts.window_seconds.set(policy.window_seconds),
+                        attempts.attempt_limit.set(policy.limit),
+                        attempts.expires_at.set(now + policy.window_seconds + _ATTEMPT_TTL_SLACK),
+                    ],
+                    condition=attempts.pk.exists() & same_window,
+                )
+                return _to_counter(key, restart)
+            except UpdateError as exc:
+                if exc.cause_response_code != _CONDITION_FAILED:
+                    raise IdentityStoreUnavailable("identity store failed") from exc
+        raise IdentityStoreUnavailable("attempt counter contended")
+
+    def release(self, reservation: AttemptCounter) -> None:
+        attempts = self._attempts
+        item = attempts(f"ATTEMPT#{reservation.key}", "ATTEMPT")
         try:
-            # Within the window: count atomically. Outside it (or first failure): start over.
             item.update(
-                actions=[
-                    self._attempts.failures.add(1),
-                    self._attempts.last_failure_at.set(now),
-                    self._attempts.expires_at.set(expires_at),
-                ],
-                condition=self._attempts.last_failure_at > now - policy.window_seconds,
+                actions=[attempts.attempts.add(-1)],
+                condition=(attempts.window_started_at == reservation.window_started_at)
+                & (attempts.attempts > 0),
             )
         except UpdateError as exc:
             if exc.cause_response_code != _CONDITION_FAILED:
                 raise IdentityStoreUnavailable("identity store failed") from exc
-            item = self._attempts(
-                f"ATTEMPT#{key}",
-                "ATTEMPT",
-                failures=1,
-                last_failure_at=now,
-                locked_until=0,
-                expires_at=expires_at,
-            )
-            with _store_errors():
-                item.save()
-        failures = int(item.failures)
-        lock = policy.lock_seconds(failures)
-        locked_until = int(item.locked_until or 0)
-        if lock:
-            locked_until = now + lock
-            with _store_errors():
-                item.update(actions=[self._attempts.locked_until.set(locked_until)])
-        return AttemptCounter(key, failures, now, locked_until)
+            # A new window (or a reset) since the reservation: nothing of it is left to give back.
 
     def reset(self, key: str) -> None:
         with _store_errors():
             self._attempts(f"ATTEMPT#{key}", "ATTEMPT").delete()
+
+
+def _to_counter(key: str, item: AttemptItem) -> AttemptCounter:
+    return AttemptCounter(
+        key=key,
+        attempts=int(item.attempts or 0),
+        window_started_at=int(item.window_started_at or 0),
+        window_seconds=int(item.window_seconds or 0),
+        limit=int(item.attempt_limit or 0),
+    )
 
 
 class DynamoSigningKeyRepository:

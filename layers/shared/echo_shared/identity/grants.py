@@ -3,7 +3,9 @@ the revoked-jti list. Opaque handles (cookies, codes, refresh tokens) are stored
 digests: they are 256-bit random, so a fast hash suffices and a table read leaks nothing usable.
 """
 
+import base64
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass, field, replace
@@ -20,6 +22,20 @@ def new_handle() -> str:
 
 def handle_digest(handle: str) -> str:
     return hashlib.sha256(handle.encode("utf-8")).hexdigest()
+
+
+def new_successor_salt() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def successor_handle(presented: str, salt: str) -> str:
+    """The refresh token that replaces `presented`, derived so that a concurrent refresh of the
+    same token can return the very same successor without its plaintext being stored: computing
+    it needs the presented token (only its digest is stored) and the rotation's salt."""
+    digest = hmac.new(
+        presented.encode("utf-8"), b"echo-refresh-successor:" + salt.encode("ascii"), hashlib.sha256
+    )
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +111,8 @@ class RefreshToken:
     family_id: str
     expires_at: int
     rotated_at: int | None = None
+    # Set with rotated_at: derives the successor (successor_handle) for the grace window.
+    successor_salt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +146,20 @@ class SessionStore(Protocol):
     def delete_session(self, handle_hash: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCode:
+    """A code as stored: `issued` is set once it was redeemed (what that redemption issued)."""
+
+    code: AuthorizationCode
+    issued: IssuedTokens | None = None
+
+
 class AuthorizationCodeStore(Protocol):
     def put_code(self, code: AuthorizationCode) -> None: ...
+
+    def find_code(self, code_hash: str) -> StoredCode | None:
+        """Read without consuming (consistent), so a request can be validated before redemption."""
+        ...
 
     def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
         """Mark the code used and record `issued`, atomically. NotFound if unknown; CodeReplayed
@@ -142,9 +172,24 @@ class RefreshTokenStore(Protocol):
 
     def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None: ...
 
-    def rotate(self, old_hash: str, new: RefreshToken, *, now: int, access_jti: str, access_exp: int) -> None:
-        """Atomically: mark `old_hash` rotated, store `new`, record the access token in the family.
-        RefreshTokenReused if `old_hash` was already rotated; FamilyRevoked if the family was."""
+    def rotate(
+        self,
+        old_hash: str,
+        new: RefreshToken,
+        *,
+        now: int,
+        access_jti: str,
+        access_exp: int,
+        successor_salt: str,
+    ) -> None:
+        """Atomically: mark `old_hash` rotated (with the salt its successor derives from), store
+        `new`, record the access token in the family. RefreshTokenReused if `old_hash` was already
+        rotated; FamilyRevoked if the family was."""
+        ...
+
+    def record_access_token(self, family_id: str, *, now: int, access_jti: str, access_exp: int) -> None:
+        """Add an access token to a live family (so revoking the family revokes it); FamilyRevoked
+        if the family was revoked."""
         ...
 
     def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
@@ -194,6 +239,12 @@ class InMemoryGrantStore:
     def put_code(self, code: AuthorizationCode) -> None:
         self.codes[code.code_hash] = (code, None)
 
+    def find_code(self, code_hash: str) -> StoredCode | None:
+        if code_hash not in self.codes:
+            return None
+        code, issued = self.codes[code_hash]
+        return StoredCode(code, issued)
+
     def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
         if code_hash not in self.codes:
             raise NotFound("unknown authorization code")
@@ -213,17 +264,32 @@ class InMemoryGrantStore:
             return None
         return token, self.families[token.family_id]
 
-    def rotate(self, old_hash: str, new: RefreshToken, *, now: int, access_jti: str, access_exp: int) -> None:
+    def rotate(
+        self,
+        old_hash: str,
+        new: RefreshToken,
+        *,
+        now: int,
+        access_jti: str,
+        access_exp: int,
+        successor_salt: str,
+    ) -> None:
         old = self.refresh_tokens[old_hash]
         family = self.families[old.family_id]
         if old.rotated_at is not None:
             raise RefreshTokenReused(old.family_id)
         if family.revoked_at is not None:
             raise FamilyRevoked(old.family_id)
-        self.refresh_tokens[old_hash] = replace(old, rotated_at=now)
+        self.refresh_tokens[old_hash] = replace(old, rotated_at=now, successor_salt=successor_salt)
         self.refresh_tokens[new.token_hash] = new
+        self.record_access_token(family.family_id, now=now, access_jti=access_jti, access_exp=access_exp)
+
+    def record_access_token(self, family_id: str, *, now: int, access_jti: str, access_exp: int) -> None:
+        family = self.families[family_id]
+        if family.revoked_at is not None:
+            raise FamilyRevoked(family_id)
         tokens = {**live_access_tokens(family.access_tokens, now), access_jti: access_exp}
-        self.families[family.family_id] = replace(family, access_tokens=tokens)
+        self.families[family_id] = replace(family, access_tokens=tokens)
 
     def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
         family = self.families.get(family_id)

@@ -83,7 +83,8 @@ class AuditLog(Construct):
         self.ingest.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
         self.ingest.grant(["kms:Sign"], [self.signing_key.key_arn])
         self.ingest.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
-        acknowledge_prefix_grant(self.ingest, self.checkpoint_bucket, "checkpoints/*")
+        # Before signing, the notary verifies the segment since the previous checkpoint (ADR 0008).
+        self.grant_read(self.ingest)
         self.ingest.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,

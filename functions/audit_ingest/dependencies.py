@@ -1,6 +1,6 @@
 """Settings and adapters for the ingest function, built once per process on first use."""
 
-from echo_shared.audit import AuditAppender
+from echo_shared.audit import AuditAppender, IntegrityLog, Notary
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.kms import KmsCheckpointSigner
 from echo_shared.audit.s3 import S3CheckpointStore
@@ -29,9 +29,12 @@ def get_dependencies() -> IngestDependencies:
     chain = DynamoAuditChainRepository(settings.audit_chain_table, settings.audit_event_ids_table)
     return IngestDependencies(
         appender=AuditAppender(chain, tenant_concurrency=TENANT_CONCURRENCY),
-        chain=chain,
-        signer=KmsCheckpointSigner(settings.checkpoint_key_id),
-        checkpoints=S3CheckpointStore(settings.checkpoint_bucket),
+        notary=Notary(
+            chain,
+            KmsCheckpointSigner(settings.checkpoint_key_id),
+            S3CheckpointStore(settings.checkpoint_bucket),
+        ),
+        integrity=IntegrityLog(chain),
         dead_letters=SqsDeadLetterSink(settings.dead_letter_queue_url),
         tenant_concurrency=TENANT_CONCURRENCY,
     )

@@ -1,20 +1,23 @@
 """Ingest logic: parse every message, append the batch (exactly once), then checkpoint every tenant
-the batch touched."""
+the batch touched, each only after the segment since its last checkpoint verified (the notary);
+what does not verify is written to the integrity log instead of being signed."""
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from echo_shared.audit import (
+    INTEGRITY_CHAIN,
     AppendStatus,
     AuditAppender,
-    AuditChainWriter,
+    AuditError,
     Checkpoint,
     CheckpointError,
-    CheckpointSigner,
-    CheckpointStore,
+    IntegrityLog,
+    Notary,
+    NotaryOutcome,
     RetryableAuditError,
-    write_checkpoint,
+    TamperReport,
 )
 from echo_shared.dead_letters import DeadLetterSink, reject_poison
 from echo_shared.events import EventEnvelope, InvalidEvent, parse_sqs_body
@@ -24,9 +27,8 @@ from echo_shared.observability import get_logger
 @dataclass(frozen=True, slots=True)
 class IngestDependencies:
     appender: AuditAppender
-    chain: AuditChainWriter
-    signer: CheckpointSigner
-    checkpoints: CheckpointStore
+    notary: Notary
+    integrity: IntegrityLog
     dead_letters: DeadLetterSink
     # How many tenants' appends (and checkpoints) of one batch may be in flight at once.
     tenant_concurrency: int = 1
@@ -99,19 +101,26 @@ def ingest_messages(messages: Sequence[QueuedMessage], deps: IngestDependencies)
 class CheckpointReport:
     written: list[Checkpoint] = field(default_factory=list)
     failed: dict[str, CheckpointError] = field(default_factory=dict)
+    # Tenants whose segment did not verify: nothing was signed for them.
+    tampered: dict[str, TamperReport] = field(default_factory=dict)
+    # Findings not yet in the integrity log (recorded = appended now; a repeat is not counted).
+    recorded: int = 0
+    unrecorded: dict[str, AuditError] = field(default_factory=dict)
 
 
 def checkpoint_tenants(tenants: Iterable[str], deps: IngestDependencies) -> CheckpointReport:
-    """Sign and store each tenant's head. A failure loses nothing: the records are committed and
-    the next batch that touches the tenant checkpoints its (later) head."""
+    """Verify and sign each tenant's head. A failure loses nothing: the records are committed and
+    the next batch that touches the tenant checkpoints its (later) head. A segment that does not
+    verify is not signed (nor is any later head of that chain, until an operator repairs it);
+    each distinct finding is appended once to the integrity log, which is then checkpointed too."""
 
-    def checkpoint(tenant: str) -> Checkpoint | CheckpointError | None:
+    def checkpoint(tenant: str) -> NotaryOutcome | CheckpointError:
         try:
-            return write_checkpoint(tenant, chain=deps.chain, signer=deps.signer, store=deps.checkpoints)
+            return deps.notary.checkpoint(tenant)
         except CheckpointError as exc:
             return exc
 
-    ordered = sorted(tenants)
+    ordered = sorted(set(tenants) - {INTEGRITY_CHAIN})
     if deps.tenant_concurrency == 1 or len(ordered) < 2:
         results = [checkpoint(tenant) for tenant in ordered]
     else:
@@ -123,6 +132,23 @@ def checkpoint_tenants(tenants: Iterable[str], deps: IngestDependencies) -> Chec
     for tenant, result in zip(ordered, results, strict=True):
         if isinstance(result, CheckpointError):
             report.failed[tenant] = result
+        elif isinstance(result, TamperReport):
+            report.tampered[tenant] = result
         elif result is not None:
             report.written.append(result)
-    return report
+    recorded = 0
+    for tenant, finding in report.tampered.items():
+        try:
+            recorded += deps.integrity.record(finding) is not None
+        except AuditError as exc:
+            report.unrecorded[tenant] = exc
+    if report.tampered:
+        # The integrity log is a chain too: it is verified and signed like any other.
+        result = checkpoint(INTEGRITY_CHAIN)
+        if isinstance(result, CheckpointError):
+            report.failed[INTEGRITY_CHAIN] = result
+        elif isinstance(result, TamperReport):
+            report.tampered[INTEGRITY_CHAIN] = result
+        elif result is not None:
+            report.written.append(result)
+    return replace(report, recorded=recorded)

@@ -148,3 +148,61 @@ def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "checkpoint_mismatch"
+
+
+def _integrity_findings(chain: dict[str, Any]) -> list[dict[str, Any]]:
+    """The integrity log's findings about this test's tenant (read from the table: no tenant can)."""
+    items = chain["dynamodb"].query(
+        TableName=chain["table"],
+        KeyConditionExpression="tenant = :t",
+        ExpressionAttributeValues={":t": {"S": "_integrity"}},
+        ConsistentRead=True,
+    )["Items"]
+    findings = [
+        {"type": item["type"]["S"], **json.loads(item["data"]["S"])}
+        for item in items
+        if item["resource"]["S"] == f"audit-chain/{chain['tenant']}"
+    ]
+    return findings
+
+
+def test_rewrite_before_the_next_batch_is_reported_and_not_signed_over(
+    chain: dict[str, Any], stack: dict[str, Any], aws: Callable[[str], Any], publish: Any
+) -> None:
+    # Given the quiet chain, signed at its head (seq 7), and its head rewritten in DynamoDB
+    tenant = chain["tenant"]
+    head = CHAIN_LENGTH + 2
+    _put(chain, {**_item(chain, head), "actor": {"S": "user:mallory"}})
+
+    # When one more event arrives
+    publish(make_event(tenant, "document.uploaded", data={"n": head + 1}))
+
+    # Then the ingest reports the rewritten seq in the integrity log
+    findings = wait_for(lambda: _integrity_findings(chain))
+    assert findings == [
+        {
+            "type": "audit.tamper_detected",
+            "tenant": tenant,
+            "problem": "hash_mismatch",
+            "first_bad_seq": head,
+            "checkpoint_seq": head,
+            "detail": "stored hash does not match the record's contents",
+        }
+    ]
+    # And the new event is chained, but no checkpoint signs over the bad head
+    assert len(_records(chain)) == head + 1
+    bucket = stack["buckets"]["audit_checkpoints"]
+    listed = aws("s3").list_objects_v2(Bucket=bucket, Prefix=f"checkpoints/{tenant}/")
+    signed = sorted(int(entry["Key"].rsplit("/", 1)[1].split(".")[0]) for entry in listed.get("Contents", []))
+    assert signed[-1] == head
+
+
+def _records(chain: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(
+        chain["dynamodb"].query(
+            TableName=chain["table"],
+            KeyConditionExpression="tenant = :t",
+            ExpressionAttributeValues={":t": {"S": chain["tenant"]}},
+            ConsistentRead=True,
+        )["Items"]
+    )

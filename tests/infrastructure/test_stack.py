@@ -84,6 +84,8 @@ def test_audit_ingest_can_append_but_never_update_or_delete(local: Template) -> 
     granted = {action for statement in policy_statements(local)[role] for action in actions(statement)}
     # Then it writes with conditional puts only and cannot rewrite history
     assert {"dynamodb:PutItem", "dynamodb:Query", "kms:Sign", "s3:PutObject"} <= granted
+    # And it reads the previous checkpoint to verify the segment before it signs (ADR 0008)
+    assert {"kms:Verify", "s3:GetObject", "s3:ListBucket"} <= granted
     assert not granted & {
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",

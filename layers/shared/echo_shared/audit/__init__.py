@@ -22,6 +22,14 @@ from echo_shared.audit.errors import (
     RetryableAuditError,
 )
 from echo_shared.audit.hashing import FIRST_SEQ, GENESIS_HASH, canonical_record, record_hash
+from echo_shared.audit.notary import (
+    INTEGRITY_CHAIN,
+    TAMPER_DETECTED,
+    IntegrityLog,
+    Notary,
+    NotaryOutcome,
+    TamperReport,
+)
 from echo_shared.audit.records import AuditRecord, ChainHead
 from echo_shared.audit.repository import (
     MAX_RECORDS_PER_COMMIT,
@@ -29,13 +37,23 @@ from echo_shared.audit.repository import (
     AuditChainRepository,
     AuditChainWriter,
 )
-from echo_shared.audit.verifier import ChainVerifier, Problem, VerificationResult
+from echo_shared.audit.verifier import (
+    MAX_RANGE_RECORDS,
+    ChainVerifier,
+    Freshness,
+    Problem,
+    SegmentVerdict,
+    VerificationResult,
+)
 
 __all__ = [
     "FIRST_SEQ",
     "GENESIS_HASH",
+    "INTEGRITY_CHAIN",
+    "MAX_RANGE_RECORDS",
     "MAX_RECORDS_PER_COMMIT",
     "SIGNING_ALGORITHM",
+    "TAMPER_DETECTED",
     "AppendOutcome",
     "AppendResult",
     "AppendStatus",
@@ -55,10 +73,16 @@ __all__ = [
     "CheckpointError",
     "CheckpointSigner",
     "CheckpointStore",
+    "Freshness",
+    "IntegrityLog",
+    "Notary",
+    "NotaryOutcome",
     "Problem",
     "RetryPolicy",
     "RetryableAuditError",
+    "SegmentVerdict",
     "StoredCheckpoint",
+    "TamperReport",
     "VerificationResult",
     "canonical_record",
     "checkpoint_key",

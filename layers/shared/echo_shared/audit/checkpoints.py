@@ -125,6 +125,14 @@ class CheckpointStore(Protocol):
         """Every checkpoint stored for the tenant, in ascending seq order."""
         ...
 
+    def latest(self, tenant: str, *, at_or_below: int) -> StoredCheckpoint | None:
+        """The checkpoint with the highest seq <= at_or_below, or None; reads few objects."""
+        ...
+
+    def first_at_or_above(self, tenant: str, seq: int) -> StoredCheckpoint | None:
+        """The checkpoint with the lowest seq >= seq, or None; reads at most one object."""
+        ...
+
 
 def read_checkpoint(raw: bytes) -> Checkpoint | None:
     try:

@@ -23,6 +23,14 @@ from stacks.storage import bucket, table
 INGEST_BATCH_SIZE = 1000
 INGEST_BATCHING_WINDOW = cdk.Duration.seconds(1)
 
+# "Recent" for the records after a chain's last signed checkpoint: the ingest signs after every
+# batch, so an older or longer unsigned tail means checkpoints are failing (or were deleted) and
+# `/audit/verify` reports `unsigned_tail`. Seconds per stage: local/dev leave room for a slow
+# LocalStack and a redelivered batch; staging/prod allow an hour, CloudTrail's digest cadence.
+# Records: ten full batches.
+MAX_UNSIGNED_SECONDS = {"local": 300, "dev": 600, "staging": 3600, "prod": 3600}
+MAX_UNSIGNED_RECORDS = 10 * INGEST_BATCH_SIZE
+
 
 class AuditLog(Construct):
     def __init__(
@@ -36,6 +44,7 @@ class AuditLog(Construct):
         access_logs: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._settings = settings
         self.chain_table = table(
             self,
             "ChainTable",
@@ -101,6 +110,8 @@ class AuditLog(Construct):
             "AUDIT_EVENT_IDS_TABLE": self.event_ids_table.table_name,
             "CHECKPOINT_BUCKET": self.checkpoint_bucket.bucket_name,
             "CHECKPOINT_KEY_ID": self.signing_key.key_arn,
+            "AUDIT_MAX_UNSIGNED_SECONDS": str(MAX_UNSIGNED_SECONDS[self._settings.name]),
+            "AUDIT_MAX_UNSIGNED_RECORDS": str(MAX_UNSIGNED_RECORDS),
         }
 
     def grant_read(self, function: EchoFunction) -> None:

@@ -237,3 +237,20 @@ def test_physical_names_are_prefixed_by_stage(stage: str, local: Template, prod:
     template = local if stage == "local" else prod
     for table in resources(template, "AWS::DynamoDB::Table").values():
         assert table["Properties"]["TableName"].startswith(f"echo-{stage}-")
+
+
+@pytest.mark.parametrize(("stage", "seconds"), [("local", "300"), ("prod", "3600")])
+def test_audit_api_knows_how_recent_a_checkpoint_must_be_per_stage(
+    stage: str, seconds: str, local: Template, prod: Template
+) -> None:
+    template = {"local": local, "prod": prod}[stage]
+    function = next(
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "audit-api" in str(f["Properties"]["FunctionName"])
+    )
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert (variables["AUDIT_MAX_UNSIGNED_SECONDS"], variables["AUDIT_MAX_UNSIGNED_RECORDS"]) == (
+        seconds,
+        "10000",
+    )

@@ -4,6 +4,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from echo_shared.audit import (
@@ -11,6 +12,7 @@ from echo_shared.audit import (
     AuditRecord,
     ChainVerifier,
     Checkpoint,
+    Freshness,
     Problem,
     VerificationResult,
     checkpoint_key,
@@ -239,3 +241,80 @@ def test_tampering_one_tenant_leaves_others_verifiable(ledger: Ledger) -> None:
     ledger.repo.tamper_delete(TENANT, 2)
     assert not ledger.verify().ok
     assert ledger.verify("globex").ok
+
+
+def _later(ledger: Ledger, minutes: float, freshness: Freshness | None = None) -> ChainVerifier:
+    """A verifier whose clock reads `minutes` after the records were appended."""
+    now = datetime.now(UTC) + timedelta(minutes=minutes)
+    return ChainVerifier(ledger.repo, ledger.store, ledger.signer, freshness=freshness, clock=lambda: now)
+
+
+def _unsigned_tail(ledger: Ledger, make_event: Callable[..., EventEnvelope], count: int) -> None:
+    appender = AuditAppender(ledger.repo)
+    for _ in range(count):
+        appender.append(make_event())
+
+
+def test_recent_unsigned_tail_verifies(ledger: Ledger, make_event: Callable[..., EventEnvelope]) -> None:
+    # Given two records after the last checkpoint, appended just now (their checkpoint is on its way)
+    _unsigned_tail(ledger, make_event, 2)
+    result = _later(ledger, minutes=1).verify(TENANT)
+    assert (result.ok, result.head_seq, result.checkpoint_seq) == (True, 12, 10)
+
+
+def test_old_unsigned_tail_does_not_verify(ledger: Ledger, make_event: Callable[..., EventEnvelope]) -> None:
+    # Given the same tail, but its checkpoint never came (signing failing, or checkpoints deleted)
+    _unsigned_tail(ledger, make_event, 2)
+    result = _later(ledger, minutes=6).verify(TENANT)
+    assert (result.ok, result.problem, result.first_bad_seq) == (False, Problem.UNSIGNED_TAIL, 11)
+    assert result.checked == 12
+
+
+def test_long_unsigned_tail_does_not_verify_however_recent(
+    ledger: Ledger, make_event: Callable[..., EventEnvelope]
+) -> None:
+    # recorded_at is not hashed (an attacker can refresh it), so the tail's length is bounded too
+    _unsigned_tail(ledger, make_event, 3)
+    result = _later(ledger, minutes=0, freshness=Freshness(max_unsigned_records=2)).verify(TENANT)
+    assert (result.problem, result.first_bad_seq) == (Problem.UNSIGNED_TAIL, 11)
+
+
+def test_chain_whose_checkpoints_were_all_deleted_does_not_verify(ledger: Ledger) -> None:
+    for key in [key for key in ledger.store.objects if key.startswith(f"checkpoints/{TENANT}/")]:
+        del ledger.store.objects[key]
+    result = _later(ledger, minutes=10).verify(TENANT)
+    assert (result.ok, result.problem, result.first_bad_seq, result.checkpoint_seq) == (
+        False,
+        Problem.UNSIGNED_TAIL,
+        1,
+        None,
+    )
+
+
+def test_unreadable_recorded_at_counts_as_stale(
+    ledger: Ledger, make_event: Callable[..., EventEnvelope]
+) -> None:
+    _unsigned_tail(ledger, make_event, 1)
+    ledger.repo.tamper_overwrite(replace(ledger.record(11), recorded_at="yesterday-ish"))
+    assert _later(ledger, minutes=0).verify(TENANT).problem is Problem.UNSIGNED_TAIL
+
+
+def test_checkpoint_naming_an_unknown_key_is_refused(ledger: Ledger) -> None:
+    # Given checkpoint 6 relabelled with another key id (its signature still verifies)
+    stored = Checkpoint.from_json(ledger.store.objects[checkpoint_key(TENANT, 6)])
+    ledger.store.put(replace(stored, key_id="arn:aws:kms:eu-west-1:111122223333:key/attacker"))
+    result = ledger.verify()
+    assert (result.ok, result.problem, result.first_bad_seq, result.checkpoint_seq) == (
+        False,
+        Problem.UNKNOWN_KEY,
+        6,
+        3,
+    )
+
+
+def test_another_configured_name_of_the_signing_key_is_trusted(ledger: Ledger) -> None:
+    # e.g. the bare key id where the signer reports the key ARN
+    stored = Checkpoint.from_json(ledger.store.objects[checkpoint_key(TENANT, 6)])
+    ledger.store.put(replace(stored, key_id="1234abcd-key-id"))
+    verifier = ChainVerifier(ledger.repo, ledger.store, ledger.signer, known_key_ids=["1234abcd-key-id"])
+    assert verifier.verify(TENANT).ok

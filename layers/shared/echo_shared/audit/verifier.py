@@ -9,7 +9,9 @@ Three walks share one set of rules:
   the head.
 
 A checkpoint counts only if it is readable, names this tenant and seq, names a known signing key
-and its signature verifies. Records after the last checkpoint (the unsigned tail) are fine only
+(the signer's key id, or another name of that same key listed in `known_key_ids`; the signature is
+always checked with the configured key, never with one read from storage) and its signature
+verifies. Records after the last checkpoint (the unsigned tail) are fine only
 while they are recent (`Freshness`): the ingest checkpoints after every batch, so an old or long
 unsigned tail means checkpoints are failing or were deleted.
 """

@@ -92,6 +92,13 @@ def _rehash(item: dict[str, Any], prev_hash: str) -> dict[str, Any]:
     return {**item, "prev_hash": {"S": prev_hash}, "hash": {"S": new_hash}}
 
 
+def _verify_range(audit_api: AuditApi, tenant: str, from_seq: int, to_seq: int) -> dict[str, Any]:
+    response = audit_api.get("/audit/verify", tenant, from_seq=from_seq, to_seq=to_seq)
+    assert response.status_code == 200, response.text
+    verdict: dict[str, Any] = response.json()
+    return verdict
+
+
 def test_modified_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
     item = _item(chain, 4)
     _put(chain, {**item, "actor": {"S": "user:mallory"}})
@@ -99,6 +106,9 @@ def test_modified_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "hash_mismatch"
+    ranged = _verify_range(audit_api, chain["tenant"], 3, 5)
+    assert (ranged["ok"], ranged["first_bad_seq"], ranged["problem"]) == (False, 4, "hash_mismatch")
+    assert _verify_range(audit_api, chain["tenant"], 5, 6)["ok"] is True
 
 
 def test_deleted_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
@@ -107,6 +117,8 @@ def test_deleted_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api:
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "missing_record"
+    ranged = _verify_range(audit_api, chain["tenant"], 4, 4)
+    assert (ranged["ok"], ranged["first_bad_seq"], ranged["problem"]) == (False, 4, "missing_record")
 
 
 def test_swapped_records_are_detected_at_the_first(chain: dict[str, Any], audit_api: AuditApi) -> None:
@@ -116,6 +128,8 @@ def test_swapped_records_are_detected_at_the_first(chain: dict[str, Any], audit_
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 3
+    ranged = _verify_range(audit_api, chain["tenant"], 3, 4)
+    assert (ranged["ok"], ranged["first_bad_seq"]) == (False, 3)
 
 
 def test_truncated_tail_is_detected_by_the_signed_checkpoint(
@@ -129,6 +143,9 @@ def test_truncated_tail_is_detected_by_the_signed_checkpoint(
     # The verification's own audited decision is appended at once and may land at seq 6 before the
     # walk reads the chain: the new record then disagrees with the checkpoint signed at seq 6.
     assert verdict["problem"] in ("truncated", "checkpoint_mismatch")
+    ranged = _verify_range(audit_api, chain["tenant"], 5, 7)
+    assert (ranged["ok"], ranged["first_bad_seq"]) == (False, 6)
+    assert ranged["problem"] in ("truncated", "checkpoint_mismatch")
 
 
 def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(
@@ -148,6 +165,9 @@ def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "checkpoint_mismatch"
+    # And the range path, reading only the checkpoints it bisects, pins the same seq
+    ranged = _verify_range(audit_api, chain["tenant"], 2, 6)
+    assert (ranged["ok"], ranged["first_bad_seq"], ranged["problem"]) == (False, 4, "checkpoint_mismatch")
 
 
 def _integrity_findings(chain: dict[str, Any]) -> list[dict[str, Any]]:

@@ -122,6 +122,12 @@ class InMemoryCheckpointStore:
     def first_at_or_above(self, tenant: str, seq: int) -> StoredCheckpoint | None:
         return next((entry for entry in self.list(tenant) if entry.key_seq >= seq), None)
 
+    def seqs_between(self, tenant: str, first: int, last: int) -> Sequence[int]:
+        return [entry.key_seq for entry in self.list(tenant) if first <= entry.key_seq <= last]
+
+    def get(self, tenant: str, seq: int) -> StoredCheckpoint | None:
+        return next((entry for entry in self.list(tenant) if entry.key_seq == seq), None)
+
     def list(self, tenant: str) -> list[StoredCheckpoint]:
         prefix = checkpoint_prefix(tenant)
         found = []

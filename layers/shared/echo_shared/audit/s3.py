@@ -5,7 +5,7 @@ checkpoint at or above a seq with one listing request, and the latest one at or 
 found by listing ever wider windows below it (normally the first window of 64 seqs).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import boto3
@@ -79,6 +79,27 @@ class S3CheckpointStore:
         except (ClientError, BotoCoreError) as exc:
             raise CheckpointError("reading checkpoints failed") from exc
         return None
+
+    def seqs_between(self, tenant: str, first: int, last: int) -> Sequence[int]:
+        found: list[int] = []
+        try:
+            for _, key_seq in self._keys(tenant, after_seq=first - 1 if first > 1 else None):
+                if key_seq > last:
+                    break
+                found.append(key_seq)
+        except (ClientError, BotoCoreError) as exc:
+            raise CheckpointError("listing checkpoints failed") from exc
+        return found
+
+    def get(self, tenant: str, seq: int) -> StoredCheckpoint | None:
+        try:
+            return self._get(checkpoint_key(tenant, seq), seq)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise CheckpointError("reading the checkpoint failed") from exc
+        except BotoCoreError as exc:
+            raise CheckpointError("reading the checkpoint failed") from exc
 
     def _keys(self, tenant: str, *, after_seq: int | None) -> Iterator[tuple[str, int]]:
         """Checkpoint keys with a seq above `after_seq` (all if None), ascending, listed lazily."""

@@ -17,7 +17,7 @@ unsigned tail means checkpoints are failing or were deleted.
 """
 
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -144,8 +144,44 @@ class ChainVerifier:
             return walk.failed(broken)
         end = to_seq if upper is None else upper.key_seq
         records = self._chain.records_between(tenant, walk.expected, end)
+        walk.hashes = {}
         # Without a checkpoint at or above to_seq the range runs into the unsigned tail.
-        return self._run(walk, records, check_tail=upper is None)
+        result = self._run(walk, records, check_tail=upper is None)
+        if result.problem in (Problem.TRUNCATED, Problem.CHECKPOINT_MISMATCH):
+            return self._pinpoint(tenant, walk, result)
+        return result
+
+    def _pinpoint(self, tenant: str, walk: "_Walk", result: VerificationResult) -> VerificationResult:
+        """The walk read only the checkpoints around the range; bisect those inside it to find the
+        last one that still matches (a checkpoint matches iff every record up to it is intact,
+        since the walk already checked each hash and link): O(log n) checkpoint reads."""
+        hashes = walk.hashes or {}
+        floor = walk.start_seq - 1
+        seqs = self._checkpoints.seqs_between(tenant, floor + 1, max(hashes, default=floor))
+        last_good, first_bad = result.checkpoint_seq, None
+        low, high = 0, len(seqs) - 1
+        try:
+            while low <= high:
+                middle = (low + high) // 2
+                stored = self._checkpoints.get(tenant, seqs[middle])
+                if stored is None:
+                    break
+                if walk.verified(stored).hash == hashes.get(seqs[middle]):
+                    last_good, low = seqs[middle], middle + 1
+                else:
+                    first_bad, high = seqs[middle], middle - 1
+        except _ChainBroken as broken:
+            return walk.failed(broken)
+        if first_bad is None:
+            return result
+        good = floor if last_good is None else max(last_good, floor)
+        return replace(
+            result,
+            first_bad_seq=good + 1,
+            problem=Problem.CHECKPOINT_MISMATCH,
+            detail=f"checkpoint at seq {first_bad} signed a different hash: records after seq {good} were rewritten",
+            checkpoint_seq=None if last_good is None else good,
+        )
 
     def verify_segment(self, tenant: str, *, head_seq: int) -> SegmentVerdict:
         """Walk from the latest checkpoint at or below `head_seq` to the end of the chain.
@@ -232,11 +268,15 @@ class _Walk:
         self._verified: dict[int, Checkpoint] = {}
         # The seq below which this walk trusts the chain without having read it.
         self._floor = FIRST_SEQ - 1
+        self.start_seq = FIRST_SEQ
+        # Range walks remember each record's hash (a range is bounded) for `_pinpoint`.
+        self.hashes: dict[int, str] | None = None
 
     def start_after(self, anchor: StoredCheckpoint) -> None:
         """Begin at the record after a signed checkpoint, linked to the hash it signed."""
         self._prev_hash = self.verified(anchor).hash
         self.expected = anchor.key_seq + 1
+        self.start_seq = anchor.key_seq + 1
         self.head_seq = anchor.key_seq
         self.last_good_checkpoint = anchor.key_seq
         self.checkpoints_used += 1
@@ -279,6 +319,8 @@ class _Walk:
         elif self._first_unsigned_at is None:
             self._first_unsigned_at = record.recorded_at
         self.checked += 1
+        if self.hashes is not None:
+            self.hashes[seq] = record.hash
         self._prev_hash = record.hash
         self.expected = seq + 1
 

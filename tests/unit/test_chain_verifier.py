@@ -505,3 +505,14 @@ class CountingStore:
 
     def seqs_between(self, tenant: str, first: int, last: int) -> Sequence[int]:
         return self.inner.seqs_between(tenant, first, last)
+
+
+def test_range_ending_in_a_gap_is_missing_not_truncated(dense: Ledger) -> None:
+    # Given record 4 deleted: range 4..4 finds no record before the checkpoint at 4, but 5 exists
+    dense.repo.tamper_delete(TENANT, 4)
+    result = _range(dense, 4, 4)
+    assert (result.problem, result.first_bad_seq, result.detail) == (
+        Problem.MISSING_RECORD,
+        4,
+        "record(s) 4 missing",
+    )

@@ -147,6 +147,13 @@ class ChainVerifier:
         walk.hashes = {}
         # Without a checkpoint at or above to_seq the range runs into the unsigned tail.
         result = self._run(walk, records, check_tail=upper is None)
+        if result.problem is Problem.TRUNCATED and result.first_bad_seq is not None:
+            # The range ended before the checkpoint above it: a gap if the chain goes on beyond it.
+            later = next(iter(self._chain.records_between(tenant, result.first_bad_seq, None)), None)
+            if later is not None:
+                gap = result.first_bad_seq
+                missing = f"{gap}" if later.seq == gap + 1 else f"{gap}..{later.seq - 1}"
+                return replace(result, problem=Problem.MISSING_RECORD, detail=f"record(s) {missing} missing")
         if result.problem in (Problem.TRUNCATED, Problem.CHECKPOINT_MISMATCH):
             return self._pinpoint(tenant, walk, result)
         return result

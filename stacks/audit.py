@@ -74,6 +74,24 @@ class AuditLog(Construct):
         self.queue = bus.subscribe_queue("audit", consumer_timeout=settings.consumer_timeout)
         self.dead_letters = bus.dead_letter_queues["audit"]
 
+        # The notary alone signs (ADR 0008): it verifies each segment since the last checkpoint and
+        # signs the head. It reads the chain but cannot write it; the ingest writes the chain but
+        # cannot sign, so neither can forge a signed history alone.
+        self.notary = EchoFunction(
+            self,
+            "Notary",
+            settings=settings,
+            package="audit_notary",
+            description="Verifies each audit chain segment and signs its head into a checkpoint",
+            layers=[layer],
+            timeout=settings.consumer_timeout,
+            environment=self.environment,
+        )
+        self.notary.grant(["dynamodb:Query"], [self.chain_table.table_arn])
+        self.notary.grant(["kms:Sign"], [self.signing_key.key_arn])
+        self.notary.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
+        self.grant_read(self.notary)
+
         self.ingest = EchoFunction(
             self,
             "Ingest",
@@ -82,7 +100,11 @@ class AuditLog(Construct):
             description="Appends every platform event to the tenant's hash-chained audit log",
             layers=[layer],
             timeout=settings.consumer_timeout,
-            environment={**self.environment, "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url},
+            environment={
+                **self.environment,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
+                "AUDIT_NOTARY_FUNCTION": self.notary.function.function_name,
+            },
         )
         # Append-only: the ingest role can add records and read the chain, never update or delete.
         # TransactWriteItems of conditional puts needs PutItem on both tables; BatchGetItem reads
@@ -90,10 +112,8 @@ class AuditLog(Construct):
         self.ingest.grant(["dynamodb:PutItem", "dynamodb:Query"], [self.chain_table.table_arn])
         self.ingest.grant(["dynamodb:PutItem", "dynamodb:BatchGetItem"], [self.event_ids_table.table_arn])
         self.ingest.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
-        self.ingest.grant(["kms:Sign"], [self.signing_key.key_arn])
-        self.ingest.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
-        # Before signing, the notary verifies the segment since the previous checkpoint (ADR 0008).
-        self.grant_read(self.ingest)
+        # After each batch the ingest asks the notary (synchronously) to verify and sign.
+        self.ingest.grant(["lambda:InvokeFunction"], [self.notary.function.function_arn])
         self.ingest.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,

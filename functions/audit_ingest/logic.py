@@ -3,7 +3,6 @@ the batch touched, each only after the segment since its last checkpoint verifie
 what does not verify is written to the integrity log instead of being signed."""
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from echo_shared.audit import (
@@ -11,12 +10,12 @@ from echo_shared.audit import (
     AppendStatus,
     AuditAppender,
     AuditError,
-    Checkpoint,
     CheckpointError,
+    CheckpointService,
     IntegrityLog,
-    Notary,
-    NotaryOutcome,
     RetryableAuditError,
+    ServiceOutcome,
+    SignedHead,
     TamperReport,
 )
 from echo_shared.dead_letters import DeadLetterSink, reject_poison
@@ -27,11 +26,10 @@ from echo_shared.observability import get_logger
 @dataclass(frozen=True, slots=True)
 class IngestDependencies:
     appender: AuditAppender
-    notary: Notary
+    # Verifies and signs heads; in the deployed stack the notary function (the ingest cannot sign).
+    notary: CheckpointService
     integrity: IntegrityLog
     dead_letters: DeadLetterSink
-    # How many tenants' appends (and checkpoints) of one batch may be in flight at once.
-    tenant_concurrency: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +97,7 @@ def ingest_messages(messages: Sequence[QueuedMessage], deps: IngestDependencies)
 
 @dataclass(frozen=True, slots=True)
 class CheckpointReport:
-    written: list[Checkpoint] = field(default_factory=list)
+    written: list[SignedHead] = field(default_factory=list)
     failed: dict[str, CheckpointError] = field(default_factory=dict)
     # Tenants whose segment did not verify: nothing was signed for them.
     tampered: dict[str, TamperReport] = field(default_factory=dict)
@@ -109,33 +107,14 @@ class CheckpointReport:
 
 
 def checkpoint_tenants(tenants: Iterable[str], deps: IngestDependencies) -> CheckpointReport:
-    """Verify and sign each tenant's head. A failure loses nothing: the records are committed and
-    the next batch that touches the tenant checkpoints its (later) head. A segment that does not
-    verify is not signed (nor is any later head of that chain, until an operator repairs it);
-    each distinct finding is appended once to the integrity log, which is then checkpointed too."""
-
-    def checkpoint(tenant: str) -> NotaryOutcome | CheckpointError:
-        try:
-            return deps.notary.checkpoint(tenant)
-        except CheckpointError as exc:
-            return exc
-
+    """Ask the notary to verify and sign each tenant's head. A failure loses nothing: the records
+    are committed and the next batch that touches the tenant checkpoints its (later) head. A
+    segment that does not verify is not signed (nor is any later head of that chain, until an
+    operator repairs it); each distinct finding is appended once to the integrity log (the ingest
+    writes it: the notary cannot write the chain), which is then verified and signed too."""
     ordered = sorted(set(tenants) - {INTEGRITY_CHAIN})
-    if deps.tenant_concurrency == 1 or len(ordered) < 2:
-        results = [checkpoint(tenant) for tenant in ordered]
-    else:
-        # The first tenant runs here, so the KMS and S3 clients exist before other threads use them.
-        results = [checkpoint(ordered[0])]
-        with ThreadPoolExecutor(min(deps.tenant_concurrency, len(ordered) - 1)) as pool:
-            results += list(pool.map(checkpoint, ordered[1:]))
     report = CheckpointReport()
-    for tenant, result in zip(ordered, results, strict=True):
-        if isinstance(result, CheckpointError):
-            report.failed[tenant] = result
-        elif isinstance(result, TamperReport):
-            report.tampered[tenant] = result
-        elif result is not None:
-            report.written.append(result)
+    _collect(report, ordered, deps.notary.checkpoint(ordered) if ordered else [])
     recorded = 0
     for tenant, finding in report.tampered.items():
         try:
@@ -143,12 +122,15 @@ def checkpoint_tenants(tenants: Iterable[str], deps: IngestDependencies) -> Chec
         except AuditError as exc:
             report.unrecorded[tenant] = exc
     if report.tampered:
-        # The integrity log is a chain too: it is verified and signed like any other.
-        result = checkpoint(INTEGRITY_CHAIN)
-        if isinstance(result, CheckpointError):
-            report.failed[INTEGRITY_CHAIN] = result
-        elif isinstance(result, TamperReport):
-            report.tampered[INTEGRITY_CHAIN] = result
-        elif result is not None:
-            report.written.append(result)
+        _collect(report, [INTEGRITY_CHAIN], deps.notary.checkpoint([INTEGRITY_CHAIN]))
     return replace(report, recorded=recorded)
+
+
+def _collect(report: CheckpointReport, tenants: list[str], outcomes: list[ServiceOutcome]) -> None:
+    for tenant, outcome in zip(tenants, outcomes, strict=True):
+        if isinstance(outcome, CheckpointError):
+            report.failed[tenant] = outcome
+        elif isinstance(outcome, TamperReport):
+            report.tampered[tenant] = outcome
+        elif outcome is not None:
+            report.written.append(outcome)

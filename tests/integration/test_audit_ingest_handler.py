@@ -22,6 +22,7 @@ from echo_shared.audit.s3 import S3CheckpointStore
 from echo_shared.events import EventEnvelope
 
 from tests.conftest import FakeLambdaContext, LambdaOutput
+from tests.integration.audit_notary import InProcessNotary, in_process_notary  # noqa: F401 (fixture)
 from tests.integration.conftest import AwsResources
 from tests.unit.chain_doubles import InterleavingChain
 
@@ -417,3 +418,30 @@ def test_record_rewritten_after_the_last_checkpoint_is_reported_and_not_signed_o
     assert finding["type"]["S"] == "audit.tamper_detected"
     assert json.loads(finding["data"]["S"])["first_bad_seq"] == 2
     assert _verifier(aws).verify("_integrity").ok
+
+
+def test_the_ingest_asks_the_notary_once_per_batch_and_an_unreachable_notary_loses_nothing(
+    aws: AwsResources,
+    in_process_notary: InProcessNotary,  # noqa: F811 (the imported fixture)
+    monkeypatch: pytest.MonkeyPatch,
+    sqs_event: Callable[..., dict[str, Any]],
+    make_event: Callable[..., EventEnvelope],
+    lambda_context: FakeLambdaContext,
+    lambda_output: LambdaOutput,
+) -> None:
+    # Given a batch for two tenants: one notary invocation for both
+    lambda_handler(sqs_event(make_event().to_json(), make_event(tenant="globex").to_json()), lambda_context)
+    assert in_process_notary.invocations == [{"tenants": ["acme", "globex"]}]
+
+    # When the notary cannot be invoked
+    def refuse(**_: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Invoke")
+
+    monkeypatch.setattr(in_process_notary, "invoke", refuse)
+    response = lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+
+    # Then the event is still chained and acknowledged; the checkpoint failure is counted
+    assert response == {"batchItemFailures": []}
+    assert len(aws.chain_items("acme")) == 2
+    assert checkpoint_key("acme", 2) not in aws.checkpoint_keys()
+    assert lambda_output.metrics()["AuditCheckpointFailures"] == 1

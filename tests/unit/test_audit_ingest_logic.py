@@ -15,6 +15,7 @@ from echo_shared.audit import (
     ChainVerifier,
     CheckpointError,
     IntegrityLog,
+    LocalNotary,
     Notary,
     checkpoint_key,
 )
@@ -53,7 +54,7 @@ def parts() -> Parts:
 def deps(parts: Parts) -> IngestDependencies:
     return IngestDependencies(
         appender=AuditAppender(parts.repo),
-        notary=Notary(parts.repo, parts.signer, parts.store),
+        notary=LocalNotary(Notary(parts.repo, parts.signer, parts.store)),
         integrity=IntegrityLog(parts.repo),
         dead_letters=InMemoryDeadLetterSink(),
     )
@@ -145,7 +146,11 @@ def test_checkpoints_of_many_tenants_are_written_concurrently_each_at_its_head(
     deps: IngestDependencies, parts: Parts, make_event: Callable[..., EventEnvelope]
 ) -> None:
     # Given deps that work on four tenants at once and a batch over six tenants
-    concurrent = replace(deps, tenant_concurrency=4, appender=AuditAppender(parts.repo, tenant_concurrency=4))
+    concurrent = replace(
+        deps,
+        appender=AuditAppender(parts.repo, tenant_concurrency=4),
+        notary=LocalNotary(Notary(parts.repo, parts.signer, parts.store), concurrency=4),
+    )
     tenants = [f"t{n}" for n in range(6)]
     batch = _ingest(concurrent, *(make_event(tenant=tenants[n % 6]) for n in range(18)))
 

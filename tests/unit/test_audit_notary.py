@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 from audit_ingest.logic import IngestDependencies, QueuedMessage, checkpoint_tenants, ingest_messages
+from audit_notary.logic import InvalidNotaryRequest, requested_tenants
 from echo_shared.audit import (
     INTEGRITY_CHAIN,
     TAMPER_DETECTED,
@@ -16,11 +17,15 @@ from echo_shared.audit import (
     Checkpoint,
     CheckpointError,
     IntegrityLog,
+    LocalNotary,
     Notary,
     Problem,
+    ServiceOutcome,
+    SignedHead,
     TamperReport,
     checkpoint_key,
 )
+from echo_shared.audit.notary import outcomes_from_json, outcomes_to_json
 from echo_shared.dead_letters import InMemoryDeadLetterSink
 from echo_shared.events import EventEnvelope
 
@@ -67,7 +72,7 @@ def ingest(make_event: Callable[..., EventEnvelope]) -> Ingest:
     repo, signer, store = InMemoryAuditChainRepository(), SwitchableSigner(), InMemoryCheckpointStore()
     deps = IngestDependencies(
         appender=AuditAppender(repo),
-        notary=Notary(repo, signer, store),
+        notary=LocalNotary(Notary(repo, signer, store)),
         integrity=IntegrityLog(repo),
         dead_letters=InMemoryDeadLetterSink(),
     )
@@ -85,7 +90,7 @@ def test_intact_segments_are_signed_and_a_signed_head_is_not_signed_again(ingest
     ingest.batch(3)
     ingest.batch(2)
     assert ingest.checkpointed() == [3, 5]
-    assert ingest.deps.notary.checkpoint(TENANT) is None
+    assert ingest.deps.notary.checkpoint([TENANT]) == [None]
     assert ingest.findings() == []
 
 
@@ -189,7 +194,7 @@ def test_truncation_without_a_new_event_is_truncated(ingest: Ingest) -> None:
     ingest.batch(2)
     ingest.batch(2)
     ingest.repo.tamper_delete(TENANT, 4)
-    outcome = ingest.deps.notary.checkpoint(TENANT)
+    (outcome,) = ingest.deps.notary.checkpoint([TENANT])
     assert isinstance(outcome, TamperReport)
     assert (outcome.problem, outcome.first_bad_seq) == (Problem.TRUNCATED, 4)
 
@@ -230,3 +235,48 @@ def test_tampering_one_tenant_does_not_stop_others(ingest: Ingest) -> None:
     checkpoints = checkpoint_tenants(report.touched_tenants, ingest.deps)
     assert set(checkpoints.tampered) == {TENANT}
     assert [(c.tenant, c.seq) for c in checkpoints.written] == [("globex", 2), (INTEGRITY_CHAIN, 1)]
+
+
+def test_the_notary_reply_round_trips_every_outcome() -> None:
+    tenants = ["a", "b", "c", "d"]
+    outcomes: list[ServiceOutcome] = [
+        SignedHead("a", 3, "f" * 64),
+        TamperReport("b", Problem.HASH_MISMATCH, 4, 3, "stored hash does not match the record's contents"),
+        CheckpointError("KMS Sign failed (DisabledException)"),
+        None,
+    ]
+    back = outcomes_from_json(tenants, json.loads(json.dumps(outcomes_to_json(tenants, outcomes))))
+    assert back[0] == outcomes[0]
+    assert back[1] == outcomes[1]
+    assert isinstance(back[2], CheckpointError)
+    assert str(back[2]) == "KMS Sign failed (DisabledException)"
+    assert back[3] is None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [None, {}, {"outcomes": "x"}, {"outcomes": [{"tenant": "a", "signed": {"seq": "x"}}]}, {"outcomes": []}],
+)
+def test_a_missing_or_malformed_reply_is_a_checkpoint_failure(reply: object) -> None:
+    (outcome,) = outcomes_from_json(["a"], reply)
+    assert isinstance(outcome, CheckpointError)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"tenants": []},
+        {"tenants": "acme"},
+        {"tenants": ["../x"]},
+        {"tenants": [1]},
+        {"tenants": ["a"] * 1001},
+    ],
+)
+def test_the_notary_function_refuses_a_malformed_request(event: object) -> None:
+    with pytest.raises(InvalidNotaryRequest):
+        requested_tenants(event)
+
+
+def test_the_notary_function_accepts_tenants_and_the_integrity_chain() -> None:
+    assert requested_tenants({"tenants": ["acme", INTEGRITY_CHAIN, "acme"]}) == ["acme", INTEGRITY_CHAIN]

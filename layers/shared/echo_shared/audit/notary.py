@@ -6,9 +6,10 @@ TamperReport, which the ingest writes to the integrity log (`IntegrityLog`).
 """
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, Protocol
 
 import rfc8785
 
@@ -177,3 +178,110 @@ class IntegrityLog:
                 continue
             return record
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedHead:
+    """A head the notary signed (the checkpoint itself stays in the checkpoint store)."""
+
+    tenant: str
+    seq: int
+    hash: str
+
+
+type ServiceOutcome = SignedHead | TamperReport | CheckpointError | None
+
+
+class CheckpointService(Protocol):
+    """Who signs for the ingest: the notary function (its own role holds kms:Sign)."""
+
+    def checkpoint(self, tenants: Sequence[str]) -> list[ServiceOutcome]:
+        """One outcome per tenant, in order; never raises for one tenant's failure."""
+        ...
+
+
+class LocalNotary:
+    """Runs the notary in this process, several tenants at once (the notary function uses it)."""
+
+    def __init__(self, notary: Notary, *, concurrency: int = 1) -> None:
+        self._notary = notary
+        self._concurrency = concurrency
+
+    def checkpoint(self, tenants: Sequence[str]) -> list[ServiceOutcome]:
+        def one(tenant: str) -> ServiceOutcome:
+            try:
+                outcome = self._notary.checkpoint(tenant)
+            except CheckpointError as exc:
+                return exc
+            if isinstance(outcome, Checkpoint):
+                return SignedHead(outcome.tenant, outcome.seq, outcome.hash)
+            return outcome
+
+        if self._concurrency == 1 or len(tenants) < 2:
+            return [one(tenant) for tenant in tenants]
+        # The first tenant runs here, so the KMS and S3 clients exist before other threads use them.
+        results = [one(tenants[0])]
+        with ThreadPoolExecutor(min(self._concurrency, len(tenants) - 1)) as pool:
+            results += list(pool.map(one, tenants[1:]))
+        return results
+
+
+def outcomes_to_json(tenants: Sequence[str], outcomes: Sequence[ServiceOutcome]) -> dict[str, Any]:
+    """The notary function's reply: what happened per tenant, seqs and problem kinds only."""
+    reply: list[dict[str, Any]] = []
+    for tenant, outcome in zip(tenants, outcomes, strict=True):
+        if isinstance(outcome, SignedHead):
+            reply.append({"tenant": tenant, "signed": {"seq": outcome.seq, "hash": outcome.hash}})
+        elif isinstance(outcome, TamperReport):
+            reply.append(
+                {
+                    "tenant": tenant,
+                    "tampered": {
+                        "problem": str(outcome.problem),
+                        "first_bad_seq": outcome.first_bad_seq,
+                        "checkpoint_seq": outcome.checkpoint_seq,
+                        "detail": outcome.detail,
+                    },
+                }
+            )
+        elif isinstance(outcome, CheckpointError):
+            reply.append({"tenant": tenant, "failed": str(outcome)})
+        else:
+            reply.append({"tenant": tenant})
+    return {"outcomes": reply}
+
+
+def outcomes_from_json(tenants: Sequence[str], reply: Any) -> list[ServiceOutcome]:
+    """Read the notary's reply; anything missing or malformed is a CheckpointError for that tenant."""
+    by_tenant: dict[Any, Any] = {}
+    if isinstance(reply, dict) and isinstance(reply.get("outcomes"), list):
+        by_tenant = {item.get("tenant"): item for item in reply["outcomes"] if isinstance(item, dict)}
+    outcomes: list[ServiceOutcome] = []
+    for tenant in tenants:
+        item = by_tenant.get(tenant)
+        try:
+            if item is None:
+                raise CheckpointError("the notary did not answer for this tenant")
+            if "signed" in item:
+                signed = item["signed"]
+                outcomes.append(SignedHead(tenant, int(signed["seq"]), str(signed["hash"])))
+            elif "tampered" in item:
+                found = item["tampered"]
+                outcomes.append(
+                    TamperReport(
+                        tenant=tenant,
+                        problem=Problem(found["problem"]),
+                        first_bad_seq=found["first_bad_seq"],
+                        checkpoint_seq=found["checkpoint_seq"],
+                        detail=str(found["detail"]),
+                    )
+                )
+            elif "failed" in item:
+                outcomes.append(CheckpointError(str(item["failed"])))
+            else:
+                outcomes.append(None)
+        except CheckpointError as exc:
+            outcomes.append(exc)
+        except (KeyError, TypeError, ValueError):
+            outcomes.append(CheckpointError("the notary's reply is malformed"))
+    return outcomes

@@ -89,9 +89,8 @@ def verify_tenant_chain(
         raise InvalidRange("from_seq must not be greater than to_seq")
     if seqs.to_seq - seqs.from_seq + 1 > verifier.max_range:
         raise RangeTooWide(
-            f"one request verifies at most {verifier.max_range} records; verify a longer span in"
-            " ranges of that size, or the whole chain with the asynchronous verification job"
-            " (docs/audit.md)"
+            f"one request verifies at most {verifier.max_range} records; verify a longer span as"
+            " consecutive ranges of at most that size"
         )
     return verifier.verify_range(caller.tenant, seqs.from_seq, seqs.to_seq)
 

@@ -34,7 +34,7 @@ from echo_shared.audit.repository import AuditChainReader
 from echo_shared.timeutil import Clock, coerce_utc, utc_now
 
 # The widest range one request verifies; also how far below `from_seq` (or above `to_seq`) the
-# walk may have to go to reach a signed checkpoint. Wider ranges are the asynchronous job's work.
+# walk may have to go to reach a signed checkpoint. Wider spans are verified as consecutive ranges.
 MAX_RANGE_RECORDS = 10_000
 
 

@@ -23,6 +23,14 @@ from stacks.storage import bucket, table
 INGEST_BATCH_SIZE = 1000
 INGEST_BATCHING_WINDOW = cdk.Duration.seconds(1)
 
+# "Recent" for the records after a chain's last signed checkpoint: the ingest signs after every
+# batch, so an older or longer unsigned tail means checkpoints are failing (or were deleted) and
+# `/audit/verify` reports `unsigned_tail`. Seconds per stage: local/dev leave room for a slow
+# LocalStack and a redelivered batch; staging/prod allow an hour, CloudTrail's digest cadence.
+# Records: ten full batches.
+MAX_UNSIGNED_SECONDS = {"local": 300, "dev": 600, "staging": 3600, "prod": 3600}
+MAX_UNSIGNED_RECORDS = 10 * INGEST_BATCH_SIZE
+
 
 class AuditLog(Construct):
     def __init__(
@@ -36,6 +44,7 @@ class AuditLog(Construct):
         access_logs: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._settings = settings
         self.chain_table = table(
             self,
             "ChainTable",
@@ -65,6 +74,24 @@ class AuditLog(Construct):
         self.queue = bus.subscribe_queue("audit", consumer_timeout=settings.consumer_timeout)
         self.dead_letters = bus.dead_letter_queues["audit"]
 
+        # The notary alone signs (ADR 0008): it verifies each segment since the last checkpoint and
+        # signs the head. It reads the chain but cannot write it; the ingest writes the chain but
+        # cannot sign, so neither can forge a signed history alone.
+        self.notary = EchoFunction(
+            self,
+            "Notary",
+            settings=settings,
+            package="audit_notary",
+            description="Verifies each audit chain segment and signs its head into a checkpoint",
+            layers=[layer],
+            timeout=settings.consumer_timeout,
+            environment=self.environment,
+        )
+        self.notary.grant(["dynamodb:Query"], [self.chain_table.table_arn])
+        self.notary.grant(["kms:Sign"], [self.signing_key.key_arn])
+        self.notary.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
+        self.grant_read(self.notary)
+
         self.ingest = EchoFunction(
             self,
             "Ingest",
@@ -73,7 +100,11 @@ class AuditLog(Construct):
             description="Appends every platform event to the tenant's hash-chained audit log",
             layers=[layer],
             timeout=settings.consumer_timeout,
-            environment={**self.environment, "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url},
+            environment={
+                **self.environment,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
+                "AUDIT_NOTARY_FUNCTION": self.notary.function.function_name,
+            },
         )
         # Append-only: the ingest role can add records and read the chain, never update or delete.
         # TransactWriteItems of conditional puts needs PutItem on both tables; BatchGetItem reads
@@ -81,9 +112,8 @@ class AuditLog(Construct):
         self.ingest.grant(["dynamodb:PutItem", "dynamodb:Query"], [self.chain_table.table_arn])
         self.ingest.grant(["dynamodb:PutItem", "dynamodb:BatchGetItem"], [self.event_ids_table.table_arn])
         self.ingest.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
-        self.ingest.grant(["kms:Sign"], [self.signing_key.key_arn])
-        self.ingest.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
-        acknowledge_prefix_grant(self.ingest, self.checkpoint_bucket, "checkpoints/*")
+        # After each batch the ingest asks the notary (synchronously) to verify and sign.
+        self.ingest.grant(["lambda:InvokeFunction"], [self.notary.function.function_arn])
         self.ingest.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,
@@ -100,6 +130,8 @@ class AuditLog(Construct):
             "AUDIT_EVENT_IDS_TABLE": self.event_ids_table.table_name,
             "CHECKPOINT_BUCKET": self.checkpoint_bucket.bucket_name,
             "CHECKPOINT_KEY_ID": self.signing_key.key_arn,
+            "AUDIT_MAX_UNSIGNED_SECONDS": str(MAX_UNSIGNED_SECONDS[self._settings.name]),
+            "AUDIT_MAX_UNSIGNED_RECORDS": str(MAX_UNSIGNED_RECORDS),
         }
 
     def grant_read(self, function: EchoFunction) -> None:

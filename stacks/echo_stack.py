@@ -61,6 +61,7 @@ class EchoStack(cdk.Stack):
         self.authz.add_routes(self.api, authorizer=self.identity.authorizer)
         self.functions: dict[str, EchoFunction] = {
             "audit_ingest": self.audit.ingest,
+            "audit_notary": self.audit.notary,
             "log_sink": self.log_sink.function,
             "authz": self.authz.function,
             **self.identity.functions,

@@ -41,6 +41,7 @@ def _chain_verifier() -> ChainVerifier:
         _audit_chain(),
         S3CheckpointStore(settings.checkpoint_bucket),
         KmsCheckpointSigner(settings.checkpoint_key_id),
+        freshness=settings.freshness,
     )
 
 

@@ -11,7 +11,15 @@ from echo_shared.authz.errors import AuthzUnavailable
 from echo_shared.errors import EchoError, Forbidden, Unauthenticated
 from echo_shared.web import ErrorTable
 
-__all__ = ["ERROR_TABLE", "Forbidden", "InvalidCursor", "InvalidFilter", "Unauthenticated"]
+__all__ = [
+    "ERROR_TABLE",
+    "Forbidden",
+    "InvalidCursor",
+    "InvalidFilter",
+    "InvalidRange",
+    "RangeTooWide",
+    "Unauthenticated",
+]
 
 
 class InvalidFilter(EchoError):
@@ -20,6 +28,16 @@ class InvalidFilter(EchoError):
 
 class InvalidCursor(EchoError):
     code = "invalid_cursor"
+
+
+class InvalidRange(EchoError):
+    code = "invalid_range"
+
+
+class RangeTooWide(EchoError):
+    """The range is wider than one request may verify (bounded by the gateway's 29 s)."""
+
+    code = "range_too_wide"
 
 
 ERROR_TABLE: ErrorTable = {

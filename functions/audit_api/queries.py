@@ -11,7 +11,7 @@ from echo_shared.filters import RecordFilter
 from echo_shared.logs import LogEntry, LogRepository
 
 from audit_api.cursor import CursorScope, decode_audit_cursor, decode_log_cursor, encode_cursor
-from audit_api.errors import Forbidden, InvalidFilter
+from audit_api.errors import Forbidden, InvalidFilter, InvalidRange, RangeTooWide
 
 AUDIT_READ = "audit:read"
 AUDIT_VERIFY = "audit:verify"
@@ -68,10 +68,31 @@ def list_logs(
     return _page(found, query.limit, scope, lambda entry: entry.sort_key)
 
 
-def verify_tenant_chain(verifier: ChainVerifier, caller: Caller, may: DecisionPoint) -> VerificationResult:
+@dataclass(frozen=True, slots=True)
+class SeqRange:
+    from_seq: int | None
+    to_seq: int | None
+
+
+def verify_tenant_chain(
+    verifier: ChainVerifier, caller: Caller, may: DecisionPoint, seqs: SeqRange | None = None
+) -> VerificationResult:
+    """The whole chain, or (both bounds given) records from_seq..to_seq against the signed
+    checkpoints around them."""
     if not may(AUDIT_VERIFY):
         raise Forbidden("verifying the chain needs the auditor or admin role and a token granted audit:read")
-    return verifier.verify(caller.tenant)
+    if seqs is None or (seqs.from_seq is None and seqs.to_seq is None):
+        return verifier.verify(caller.tenant)
+    if seqs.from_seq is None or seqs.to_seq is None:
+        raise InvalidRange("from_seq and to_seq go together")
+    if seqs.from_seq > seqs.to_seq:
+        raise InvalidRange("from_seq must not be greater than to_seq")
+    if seqs.to_seq - seqs.from_seq + 1 > verifier.max_range:
+        raise RangeTooWide(
+            f"one request verifies at most {verifier.max_range} records; verify a longer span as"
+            " consecutive ranges of at most that size"
+        )
+    return verifier.verify_range(caller.tenant, seqs.from_seq, seqs.to_seq)
 
 
 def _checked(filters: RecordFilter) -> RecordFilter:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from audit_api.deps import AuditReader, CurrentCaller, LogReader, May, Verifier
 from audit_api.queries import list_audit_events, list_logs, verify_tenant_chain
-from audit_api.schemas import AuditEventsPage, ErrorBody, ListParams, LogsPage, VerifyOut
+from audit_api.schemas import AuditEventsPage, ErrorBody, ListParams, LogsPage, VerifyOut, VerifyParams
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (400, 401, 403, 422, 500, 503)
@@ -24,8 +24,10 @@ def get_audit_events(
 
 
 @router.get("/audit/verify")
-def get_audit_verify(caller: CurrentCaller, may: May, verifier: Verifier) -> VerifyOut:
-    result = verify_tenant_chain(verifier, caller, may)
+def get_audit_verify(
+    caller: CurrentCaller, may: May, params: Annotated[VerifyParams, Query()], verifier: Verifier
+) -> VerifyOut:
+    result = verify_tenant_chain(verifier, caller, may, params.to_range())
     count("AuditChainVerifications")
     if not result.ok:
         # Alarm on this metric: a broken chain means tampering or data loss.

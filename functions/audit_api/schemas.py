@@ -10,7 +10,7 @@ from echo_shared.logs import LogEntry
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from audit_api.cursor import MAX_CURSOR_LENGTH
-from audit_api.queries import ListQuery, Order, Page
+from audit_api.queries import ListQuery, Order, Page, SeqRange
 
 type FilterText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
@@ -101,6 +101,18 @@ class LogsPage(BaseModel):
     @classmethod
     def from_page(cls, page: Page[LogEntry]) -> Self:
         return cls(items=[LogEntryOut.from_entry(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+class VerifyParams(BaseModel):
+    """Query string of `/audit/verify`: both bounds (inclusive) for a range, neither for the chain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_seq: int | None = Field(default=None, ge=1, le=2**53 - 1)
+    to_seq: int | None = Field(default=None, ge=1, le=2**53 - 1)
+
+    def to_range(self) -> SeqRange:
+        return SeqRange(from_seq=self.from_seq, to_seq=self.to_seq)
 
 
 class VerifyOut(BaseModel):

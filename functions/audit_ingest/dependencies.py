@@ -1,21 +1,35 @@
 """Settings and adapters for the ingest function, built once per process on first use."""
 
-from echo_shared.audit import AuditAppender
+from typing import TYPE_CHECKING
+
+from echo_shared.audit import AuditAppender, IntegrityLog
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
-from echo_shared.audit.kms import KmsCheckpointSigner
-from echo_shared.audit.s3 import S3CheckpointStore
+from echo_shared.audit.notary_lambda import LambdaCheckpointService, notary_client
 from echo_shared.dead_letters import SqsDeadLetterSink
 from echo_shared.lazy import cached_resource
-from echo_shared.settings import AuditStoreSettings, DeadLetterSettings
+from echo_shared.settings import AuditStoreSettings, DeadLetterSettings, ResourceName
+from pydantic import Field
 
 from audit_ingest.logic import IngestDependencies
 
-# Tenants of one batch appended (and checkpointed) at once; each is a few DynamoDB/KMS/S3 round trips.
+# Tenants of one batch appended at once; each is a few DynamoDB round trips.
 TENANT_CONCURRENCY = 8
 
 
+if TYPE_CHECKING:
+    from types_boto3_lambda.client import LambdaClient
+
+# Longer than the notary's own work for one batch (~1 s per 1,000-record segment on LocalStack).
+NOTARY_READ_TIMEOUT_SECONDS = 15
+
+
 class AuditIngestSettings(AuditStoreSettings, DeadLetterSettings):
-    pass
+    notary_function: ResourceName = Field(validation_alias="AUDIT_NOTARY_FUNCTION")
+
+
+@cached_resource
+def get_notary_client() -> "LambdaClient":
+    return notary_client(NOTARY_READ_TIMEOUT_SECONDS)
 
 
 @cached_resource
@@ -29,9 +43,7 @@ def get_dependencies() -> IngestDependencies:
     chain = DynamoAuditChainRepository(settings.audit_chain_table, settings.audit_event_ids_table)
     return IngestDependencies(
         appender=AuditAppender(chain, tenant_concurrency=TENANT_CONCURRENCY),
-        chain=chain,
-        signer=KmsCheckpointSigner(settings.checkpoint_key_id),
-        checkpoints=S3CheckpointStore(settings.checkpoint_bucket),
+        notary=LambdaCheckpointService(settings.notary_function, get_notary_client()),
+        integrity=IntegrityLog(chain),
         dead_letters=SqsDeadLetterSink(settings.dead_letter_queue_url),
-        tenant_concurrency=TENANT_CONCURRENCY,
     )

@@ -32,9 +32,30 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     checkpoints = checkpoint_tenants(report.touched_tenants, deps)
     count("AuditCheckpointsWritten", len(checkpoints.written))
     count("AuditCheckpointFailures", len(checkpoints.failed))
+    # Alarm on this metric: a chain segment did not verify, so its head was not signed.
+    count("AuditTamperDetected", len(checkpoints.tampered))
+    count("AuditTamperReportsRecorded", checkpoints.recorded)
+    logger = get_logger()
     for tenant, error in checkpoints.failed.items():
-        get_logger().warning(
+        logger.warning(
             "checkpoint not written; the next batch retries", extra={"tenant": tenant, "error": str(error)}
+        )
+    for tenant, finding in checkpoints.tampered.items():
+        # Seqs and the kind of problem only: never record contents.
+        logger.error(
+            "audit chain segment failed verification; head not signed",
+            extra={
+                "tenant": tenant,
+                "problem": str(finding.problem),
+                "first_bad_seq": finding.first_bad_seq,
+                "checkpoint_seq": finding.checkpoint_seq,
+                "recorded": tenant not in checkpoints.unrecorded,
+            },
+        )
+    for tenant, unrecorded in checkpoints.unrecorded.items():
+        logger.error(
+            "tamper finding not written to the integrity log; the next batch retries",
+            extra={"tenant": tenant, "error": type(unrecorded).__name__},
         )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in report.failed]}
 

@@ -1,20 +1,22 @@
 """Ingest logic: parse every message, append the batch (exactly once), then checkpoint every tenant
-the batch touched."""
+the batch touched, each only after the segment since its last checkpoint verified (the notary);
+what does not verify is written to the integrity log instead of being signed."""
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from echo_shared.audit import (
+    INTEGRITY_CHAIN,
     AppendStatus,
     AuditAppender,
-    AuditChainWriter,
-    Checkpoint,
+    AuditError,
     CheckpointError,
-    CheckpointSigner,
-    CheckpointStore,
+    CheckpointService,
+    IntegrityLog,
     RetryableAuditError,
-    write_checkpoint,
+    ServiceOutcome,
+    SignedHead,
+    TamperReport,
 )
 from echo_shared.dead_letters import DeadLetterSink, reject_poison
 from echo_shared.events import EventEnvelope, InvalidEvent, parse_sqs_body
@@ -24,12 +26,10 @@ from echo_shared.observability import get_logger
 @dataclass(frozen=True, slots=True)
 class IngestDependencies:
     appender: AuditAppender
-    chain: AuditChainWriter
-    signer: CheckpointSigner
-    checkpoints: CheckpointStore
+    # Verifies and signs heads; in the deployed stack the notary function (the ingest cannot sign).
+    notary: CheckpointService
+    integrity: IntegrityLog
     dead_letters: DeadLetterSink
-    # How many tenants' appends (and checkpoints) of one batch may be in flight at once.
-    tenant_concurrency: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,32 +97,40 @@ def ingest_messages(messages: Sequence[QueuedMessage], deps: IngestDependencies)
 
 @dataclass(frozen=True, slots=True)
 class CheckpointReport:
-    written: list[Checkpoint] = field(default_factory=list)
+    written: list[SignedHead] = field(default_factory=list)
     failed: dict[str, CheckpointError] = field(default_factory=dict)
+    # Tenants whose segment did not verify: nothing was signed for them.
+    tampered: dict[str, TamperReport] = field(default_factory=dict)
+    # Findings not yet in the integrity log (recorded = appended now; a repeat is not counted).
+    recorded: int = 0
+    unrecorded: dict[str, AuditError] = field(default_factory=dict)
 
 
 def checkpoint_tenants(tenants: Iterable[str], deps: IngestDependencies) -> CheckpointReport:
-    """Sign and store each tenant's head. A failure loses nothing: the records are committed and
-    the next batch that touches the tenant checkpoints its (later) head."""
-
-    def checkpoint(tenant: str) -> Checkpoint | CheckpointError | None:
-        try:
-            return write_checkpoint(tenant, chain=deps.chain, signer=deps.signer, store=deps.checkpoints)
-        except CheckpointError as exc:
-            return exc
-
-    ordered = sorted(tenants)
-    if deps.tenant_concurrency == 1 or len(ordered) < 2:
-        results = [checkpoint(tenant) for tenant in ordered]
-    else:
-        # The first tenant runs here, so the KMS and S3 clients exist before other threads use them.
-        results = [checkpoint(ordered[0])]
-        with ThreadPoolExecutor(min(deps.tenant_concurrency, len(ordered) - 1)) as pool:
-            results += list(pool.map(checkpoint, ordered[1:]))
+    """Ask the notary to verify and sign each tenant's head. A failure loses nothing: the records
+    are committed and the next batch that touches the tenant checkpoints its (later) head. A
+    segment that does not verify is not signed (nor is any later head of that chain, until an
+    operator repairs it); each distinct finding is appended once to the integrity log (the ingest
+    writes it: the notary cannot write the chain), which is then verified and signed too."""
+    ordered = sorted(set(tenants) - {INTEGRITY_CHAIN})
     report = CheckpointReport()
-    for tenant, result in zip(ordered, results, strict=True):
-        if isinstance(result, CheckpointError):
-            report.failed[tenant] = result
-        elif result is not None:
-            report.written.append(result)
-    return report
+    _collect(report, ordered, deps.notary.checkpoint(ordered) if ordered else [])
+    recorded = 0
+    for tenant, finding in report.tampered.items():
+        try:
+            recorded += deps.integrity.record(finding) is not None
+        except AuditError as exc:
+            report.unrecorded[tenant] = exc
+    if report.tampered:
+        _collect(report, [INTEGRITY_CHAIN], deps.notary.checkpoint([INTEGRITY_CHAIN]))
+    return replace(report, recorded=recorded)
+
+
+def _collect(report: CheckpointReport, tenants: list[str], outcomes: list[ServiceOutcome]) -> None:
+    for tenant, outcome in zip(tenants, outcomes, strict=True):
+        if isinstance(outcome, CheckpointError):
+            report.failed[tenant] = outcome
+        elif isinstance(outcome, TamperReport):
+            report.tampered[tenant] = outcome
+        elif outcome is not None:
+            report.written.append(outcome)

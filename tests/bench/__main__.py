@@ -32,6 +32,7 @@ OPTIONAL_SECTIONS["parse"] = "tests.bench.parse_bench"
 OPTIONAL_SECTIONS["retrieval"] = "tests.bench.retrieval_bench"
 OPTIONAL_SECTIONS["documents"] = "tests.bench.documents_bench"
 OPTIONAL_SECTIONS["web"] = "tests.bench.web_bench"
+OPTIONAL_SECTIONS["audit_verify"] = "tests.bench.audit_verify_bench"
 RESULTS = STATE / "bench" / "results.json"
 
 

@@ -92,6 +92,13 @@ def _rehash(item: dict[str, Any], prev_hash: str) -> dict[str, Any]:
     return {**item, "prev_hash": {"S": prev_hash}, "hash": {"S": new_hash}}
 
 
+def _verify_range(audit_api: AuditApi, tenant: str, from_seq: int, to_seq: int) -> dict[str, Any]:
+    response = audit_api.get("/audit/verify", tenant, from_seq=from_seq, to_seq=to_seq)
+    assert response.status_code == 200, response.text
+    verdict: dict[str, Any] = response.json()
+    return verdict
+
+
 def test_modified_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
     item = _item(chain, 4)
     _put(chain, {**item, "actor": {"S": "user:mallory"}})
@@ -99,6 +106,9 @@ def test_modified_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "hash_mismatch"
+    ranged = _verify_range(audit_api, chain["tenant"], 3, 5)
+    assert (ranged["ok"], ranged["first_bad_seq"], ranged["problem"]) == (False, 4, "hash_mismatch")
+    assert _verify_range(audit_api, chain["tenant"], 5, 6)["ok"] is True
 
 
 def test_deleted_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api: AuditApi) -> None:
@@ -107,6 +117,8 @@ def test_deleted_record_is_detected_at_its_seq(chain: dict[str, Any], audit_api:
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "missing_record"
+    ranged = _verify_range(audit_api, chain["tenant"], 4, 4)
+    assert (ranged["ok"], ranged["first_bad_seq"], ranged["problem"]) == (False, 4, "missing_record")
 
 
 def test_swapped_records_are_detected_at_the_first(chain: dict[str, Any], audit_api: AuditApi) -> None:
@@ -116,6 +128,8 @@ def test_swapped_records_are_detected_at_the_first(chain: dict[str, Any], audit_
     verdict = audit_api.verify(chain["tenant"])
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 3
+    ranged = _verify_range(audit_api, chain["tenant"], 3, 4)
+    assert (ranged["ok"], ranged["first_bad_seq"]) == (False, 3)
 
 
 def test_truncated_tail_is_detected_by_the_signed_checkpoint(
@@ -129,6 +143,9 @@ def test_truncated_tail_is_detected_by_the_signed_checkpoint(
     # The verification's own audited decision is appended at once and may land at seq 6 before the
     # walk reads the chain: the new record then disagrees with the checkpoint signed at seq 6.
     assert verdict["problem"] in ("truncated", "checkpoint_mismatch")
+    ranged = _verify_range(audit_api, chain["tenant"], 5, 7)
+    assert (ranged["ok"], ranged["first_bad_seq"]) == (False, 6)
+    assert ranged["problem"] in ("truncated", "checkpoint_mismatch")
 
 
 def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(
@@ -148,3 +165,65 @@ def test_rebuilt_chain_with_consistent_hashes_is_detected_by_checkpoints(
     assert verdict["ok"] is False
     assert verdict["first_bad_seq"] == 4
     assert verdict["problem"] == "checkpoint_mismatch"
+    # And the range path, reading only the checkpoints it bisects, pins the same seq
+    ranged = _verify_range(audit_api, chain["tenant"], 2, 6)
+    assert (ranged["ok"], ranged["first_bad_seq"], ranged["problem"]) == (False, 4, "checkpoint_mismatch")
+
+
+def _integrity_findings(chain: dict[str, Any]) -> list[dict[str, Any]]:
+    """The integrity log's findings about this test's tenant (read from the table: no tenant can)."""
+    items = chain["dynamodb"].query(
+        TableName=chain["table"],
+        KeyConditionExpression="tenant = :t",
+        ExpressionAttributeValues={":t": {"S": "_integrity"}},
+        ConsistentRead=True,
+    )["Items"]
+    findings = [
+        {"type": item["type"]["S"], **json.loads(item["data"]["S"])}
+        for item in items
+        if item["resource"]["S"] == f"audit-chain/{chain['tenant']}"
+    ]
+    return findings
+
+
+def test_rewrite_before_the_next_batch_is_reported_and_not_signed_over(
+    chain: dict[str, Any], stack: dict[str, Any], aws: Callable[[str], Any], publish: Any
+) -> None:
+    # Given the quiet chain, signed at its head (seq 7), and its head rewritten in DynamoDB
+    tenant = chain["tenant"]
+    head = CHAIN_LENGTH + 2
+    _put(chain, {**_item(chain, head), "actor": {"S": "user:mallory"}})
+
+    # When one more event arrives
+    publish(make_event(tenant, "document.uploaded", data={"n": head + 1}))
+
+    # Then the ingest reports the rewritten seq in the integrity log
+    findings = wait_for(lambda: _integrity_findings(chain))
+    assert findings == [
+        {
+            "type": "audit.tamper_detected",
+            "tenant": tenant,
+            "problem": "hash_mismatch",
+            "first_bad_seq": head,
+            # The rewritten record is the checkpointed one: no checkpoint of the segment held
+            "checkpoint_seq": None,
+            "detail": "stored hash does not match the record's contents",
+        }
+    ]
+    # And the new event is chained, but no checkpoint signs over the bad head
+    assert len(_records(chain)) == head + 1
+    bucket = stack["buckets"]["audit_checkpoints"]
+    listed = aws("s3").list_objects_v2(Bucket=bucket, Prefix=f"checkpoints/{tenant}/")
+    signed = sorted(int(entry["Key"].rsplit("/", 1)[1].split(".")[0]) for entry in listed.get("Contents", []))
+    assert signed[-1] == head
+
+
+def _records(chain: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(
+        chain["dynamodb"].query(
+            TableName=chain["table"],
+            KeyConditionExpression="tenant = :t",
+            ExpressionAttributeValues={":t": {"S": chain["tenant"]}},
+            ConsistentRead=True,
+        )["Items"]
+    )

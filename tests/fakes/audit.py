@@ -52,6 +52,12 @@ class InMemoryAuditChainRepository:
         chain = self._chains.get(tenant, {})
         yield from (chain[seq] for seq in sorted(chain))
 
+    def records_between(self, tenant: str, from_seq: int, to_seq: int | None) -> Iterator[AuditRecord]:
+        chain = self._chains.get(tenant, {})
+        for seq in sorted(chain):
+            if seq >= from_seq and (to_seq is None or seq <= to_seq):
+                yield chain[seq]
+
     def query(
         self, tenant: str, filters: RecordFilter, *, after_seq: int | None, newest_first: bool
     ) -> Iterator[AuditRecord]:
@@ -108,6 +114,19 @@ class InMemoryCheckpointStore:
 
     def put(self, checkpoint: Checkpoint) -> None:
         self.objects[checkpoint.key] = checkpoint.to_json()
+
+    def latest(self, tenant: str, *, at_or_below: int) -> StoredCheckpoint | None:
+        found = [entry for entry in self.list(tenant) if entry.key_seq <= at_or_below]
+        return found[-1] if found else None
+
+    def first_at_or_above(self, tenant: str, seq: int) -> StoredCheckpoint | None:
+        return next((entry for entry in self.list(tenant) if entry.key_seq >= seq), None)
+
+    def seqs_between(self, tenant: str, first: int, last: int) -> Sequence[int]:
+        return [entry.key_seq for entry in self.list(tenant) if first <= entry.key_seq <= last]
+
+    def get(self, tenant: str, seq: int) -> StoredCheckpoint | None:
+        return next((entry for entry in self.list(tenant) if entry.key_seq == seq), None)
 
     def list(self, tenant: str) -> list[StoredCheckpoint]:
         prefix = checkpoint_prefix(tenant)

@@ -1,5 +1,6 @@
 """Assertions on the synthesized templates: the security and reliability properties we promise."""
 
+import json
 from typing import Any
 
 import pytest
@@ -7,6 +8,7 @@ from aws_cdk.assertions import Match, Template
 
 FUNCTIONS_LOCAL = {
     "audit_ingest",
+    "audit_notary",
     "log_sink",
     "audit_api",
     "authz",
@@ -83,7 +85,9 @@ def test_audit_ingest_can_append_but_never_update_or_delete(local: Template) -> 
     role = function["Properties"]["Role"]["Fn::GetAtt"][0]
     granted = {action for statement in policy_statements(local)[role] for action in actions(statement)}
     # Then it writes with conditional puts only and cannot rewrite history
-    assert {"dynamodb:PutItem", "dynamodb:Query", "kms:Sign", "s3:PutObject"} <= granted
+    assert {"dynamodb:PutItem", "dynamodb:Query", "lambda:InvokeFunction"} <= granted
+    # And it cannot sign or write checkpoints: that is the notary's (ADR 0008)
+    assert not granted & {"kms:Sign", "s3:PutObject"}
     assert not granted & {
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
@@ -235,3 +239,67 @@ def test_physical_names_are_prefixed_by_stage(stage: str, local: Template, prod:
     template = local if stage == "local" else prod
     for table in resources(template, "AWS::DynamoDB::Table").values():
         assert table["Properties"]["TableName"].startswith(f"echo-{stage}-")
+
+
+@pytest.mark.parametrize(("stage", "seconds"), [("local", "300"), ("prod", "3600")])
+def test_audit_api_knows_how_recent_a_checkpoint_must_be_per_stage(
+    stage: str, seconds: str, local: Template, prod: Template
+) -> None:
+    template = {"local": local, "prod": prod}[stage]
+    function = next(
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "audit-api" in str(f["Properties"]["FunctionName"])
+    )
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert (variables["AUDIT_MAX_UNSIGNED_SECONDS"], variables["AUDIT_MAX_UNSIGNED_RECORDS"]) == (
+        seconds,
+        "10000",
+    )
+
+
+def _role_actions(template: Template, package: str) -> tuple[str, set[str], list[dict[str, Any]]]:
+    function = next(
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if package in str(f["Properties"]["FunctionName"])
+    )
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = policy_statements(template)[role]
+    return role, {action for statement in statements for action in actions(statement)}, statements
+
+
+def test_audit_notary_signs_and_reads_but_cannot_write_the_chain(prod: Template) -> None:
+    _, granted, statements = _role_actions(prod, "audit-notary")
+    assert {"kms:Sign", "kms:Verify", "s3:PutObject", "s3:GetObject", "dynamodb:Query"} <= granted
+    assert not granted & {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:BatchGetItem",
+        "sqs:SendMessage",
+        "s3:DeleteObject",
+    }
+    dynamodb_resources = [
+        s["Resource"] for s in statements if any(a.startswith("dynamodb:") for a in actions(s))
+    ]
+    assert len(dynamodb_resources) == 1  # the chain table only: not the exactly-once guards
+
+
+def test_only_the_notary_signs_checkpoints_and_writes_them(prod: Template) -> None:
+    key = next(
+        logical_id
+        for logical_id, key in resources(prod, "AWS::KMS::Key").items()
+        if "audit chain checkpoints" in key["Properties"].get("Description", "")
+    )
+    notary_role, _, _ = _role_actions(prod, "audit-notary")
+    signers, writers = set(), set()
+    for role, statements in policy_statements(prod).items():
+        for statement in statements:
+            if "kms:Sign" in actions(statement) and key in json.dumps(statement["Resource"]):
+                signers.add(role)
+            if "s3:PutObject" in actions(statement) and "Checkpoints" in json.dumps(statement["Resource"]):
+                writers.add(role)
+    assert signers == {notary_role}
+    assert writers == {notary_role}

@@ -17,6 +17,7 @@ from echo_shared.lazy import reset_cached_resources
 from log_sink.handler import lambda_handler as sink
 
 from tests.conftest import FakeLambdaContext
+from tests.integration.audit_notary import in_process_notary  # noqa: F401 (fixture: the ingest seeds the chain)
 from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
 from tests.integration.authz.stack_template import table_definitions as authz_table_definitions
 from tests.integration.conftest import AwsResources

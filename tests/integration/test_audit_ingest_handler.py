@@ -22,6 +22,7 @@ from echo_shared.audit.s3 import S3CheckpointStore
 from echo_shared.events import EventEnvelope
 
 from tests.conftest import FakeLambdaContext, LambdaOutput
+from tests.integration.audit_notary import InProcessNotary, in_process_notary  # noqa: F401 (fixture)
 from tests.integration.conftest import AwsResources
 from tests.unit.chain_doubles import InterleavingChain
 
@@ -383,3 +384,64 @@ def test_rival_chaining_one_of_our_events_mid_batch_on_dynamodb(
     assert sorted(i["event_id"]["S"] for i in items) == sorted(str(e.event_id) for e in events)
     assert aws.guard_count() == 80
     assert _verifier(aws).verify("acme").first_bad_seq is None
+
+
+def test_record_rewritten_after_the_last_checkpoint_is_reported_and_not_signed_over(
+    aws: AwsResources,
+    sqs_event: Callable[..., dict[str, Any]],
+    make_event: Callable[..., EventEnvelope],
+    lambda_context: FakeLambdaContext,
+    lambda_output: LambdaOutput,
+) -> None:
+    # Given two events chained and signed at seq 2
+    lambda_handler(sqs_event(make_event().to_json(), make_event().to_json()), lambda_context)
+    assert aws.checkpoint_keys() == [checkpoint_key("acme", 2)]
+
+    # When someone with table access rewrites seq 2 and one more event arrives
+    item = aws.chain_items("acme")[1]
+    aws.dynamodb.put_item(
+        TableName=aws.table("AUDIT_CHAIN_TABLE"), Item={**item, "actor": {"S": "user:mallory"}}
+    )
+    response = lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+
+    # Then the event is still chained, but nothing signs seq 3: the finding is counted, logged
+    # without record contents, and appended to the integrity log (itself signed)
+    assert response == {"batchItemFailures": []}
+    assert len(aws.chain_items("acme")) == 3
+    assert checkpoint_key("acme", 3) not in aws.checkpoint_keys()
+    assert checkpoint_key("_integrity", 1) in aws.checkpoint_keys()
+    assert lambda_output.metrics()["AuditTamperDetected"] == 1
+    (logged,) = [log for log in lambda_output.logs() if log["level"] == "ERROR"]
+    assert (logged["tenant"], logged["problem"], logged["first_bad_seq"]) == ("acme", "hash_mismatch", 2)
+    assert "mallory" not in lambda_output.text
+    (finding,) = aws.chain_items("_integrity")
+    assert finding["type"]["S"] == "audit.tamper_detected"
+    assert json.loads(finding["data"]["S"])["first_bad_seq"] == 2
+    assert _verifier(aws).verify("_integrity").ok
+
+
+def test_the_ingest_asks_the_notary_once_per_batch_and_an_unreachable_notary_loses_nothing(
+    aws: AwsResources,
+    in_process_notary: InProcessNotary,  # noqa: F811 (the imported fixture)
+    monkeypatch: pytest.MonkeyPatch,
+    sqs_event: Callable[..., dict[str, Any]],
+    make_event: Callable[..., EventEnvelope],
+    lambda_context: FakeLambdaContext,
+    lambda_output: LambdaOutput,
+) -> None:
+    # Given a batch for two tenants: one notary invocation for both
+    lambda_handler(sqs_event(make_event().to_json(), make_event(tenant="globex").to_json()), lambda_context)
+    assert in_process_notary.invocations == [{"tenants": ["acme", "globex"]}]
+
+    # When the notary cannot be invoked
+    def refuse(**_: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Invoke")
+
+    monkeypatch.setattr(in_process_notary, "invoke", refuse)
+    response = lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+
+    # Then the event is still chained and acknowledged; the checkpoint failure is counted
+    assert response == {"batchItemFailures": []}
+    assert len(aws.chain_items("acme")) == 2
+    assert checkpoint_key("acme", 2) not in aws.checkpoint_keys()
+    assert lambda_output.metrics()["AuditCheckpointFailures"] == 1

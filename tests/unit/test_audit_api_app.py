@@ -325,3 +325,36 @@ def test_an_admins_token_without_the_scope_reads_only_their_own_trail(api: Api) 
         ["baseline.scope-bound.logs-read"],
     ]
     assert {event.actor for event in decisions} == {"user:user-1"}
+
+
+def test_verify_a_range_between_checkpoints(api: Api) -> None:
+    # acme's 7 records are signed at 7 only: the range walks from genesis to that checkpoint
+    body = api.get("/audit/verify", from_seq=2, to_seq=4).json()
+    assert (body["ok"], body["checked"], body["head_seq"], body["checkpoint_seq"]) == (True, 7, 7, 7)
+
+
+def test_verify_a_range_pins_the_first_bad_seq(api: Api) -> None:
+    api.repo.tamper_delete("acme", 3)
+    body = api.get("/audit/verify", from_seq=2, to_seq=5).json()
+    assert (body["ok"], body["problem"], body["first_bad_seq"]) == (False, "missing_record", 3)
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"from_seq": 2}, "invalid_range"),
+        ({"to_seq": 2}, "invalid_range"),
+        ({"from_seq": 5, "to_seq": 4}, "invalid_range"),
+        ({"from_seq": 1, "to_seq": 10_001}, "range_too_wide"),
+    ],
+)
+def test_bad_ranges_are_typed_400s(api: Api, params: dict[str, int], code: str) -> None:
+    message = _error(api.get("/audit/verify", **params), 400, code)
+    if code == "range_too_wide":
+        assert "10000" in message
+        assert "consecutive ranges" in message
+
+
+@pytest.mark.parametrize("params", [{"from_seq": 0, "to_seq": 3}, {"from_seq": "x", "to_seq": 3}, {"seq": 1}])
+def test_malformed_range_parameters_are_422(api: Api, params: dict[str, Any]) -> None:
+    assert api.get("/audit/verify", **params).status_code == 422

@@ -1,6 +1,6 @@
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 from audit_ingest.logic import (
@@ -14,6 +14,9 @@ from echo_shared.audit import (
     AuditAppender,
     ChainVerifier,
     CheckpointError,
+    IntegrityLog,
+    LocalNotary,
+    Notary,
     checkpoint_key,
 )
 from echo_shared.dead_letters import InMemoryDeadLetterSink
@@ -35,14 +38,24 @@ class FailingSigner(InMemoryCheckpointSigner):
         return super().sign(message)
 
 
+@dataclass
+class Parts:
+    repo: InMemoryAuditChainRepository
+    signer: FailingSigner
+    store: InMemoryCheckpointStore
+
+
 @pytest.fixture
-def deps() -> IngestDependencies:
-    repo = InMemoryAuditChainRepository()
+def parts() -> Parts:
+    return Parts(InMemoryAuditChainRepository(), FailingSigner(set()), InMemoryCheckpointStore())
+
+
+@pytest.fixture
+def deps(parts: Parts) -> IngestDependencies:
     return IngestDependencies(
-        appender=AuditAppender(repo),
-        chain=repo,
-        signer=FailingSigner(set()),
-        checkpoints=InMemoryCheckpointStore(),
+        appender=AuditAppender(parts.repo),
+        notary=LocalNotary(Notary(parts.repo, parts.signer, parts.store)),
+        integrity=IntegrityLog(parts.repo),
         dead_letters=InMemoryDeadLetterSink(),
     )
 
@@ -88,7 +101,7 @@ def test_poison_fails_its_message_when_the_dlq_refuses_it(
 
 
 def test_checkpoints_each_touched_tenant_at_its_head(
-    deps: IngestDependencies, make_event: Callable[..., EventEnvelope]
+    deps: IngestDependencies, parts: Parts, make_event: Callable[..., EventEnvelope]
 ) -> None:
     batch = _ingest(deps, *(make_event(tenant=tenant) for tenant in ("acme", "acme", "globex")))
 
@@ -96,16 +109,14 @@ def test_checkpoints_each_touched_tenant_at_its_head(
 
     assert [(c.tenant, c.seq) for c in report.written] == [("acme", 2), ("globex", 1)]
     assert report.failed == {}
-    assert isinstance(deps.checkpoints, InMemoryCheckpointStore)
-    assert set(deps.checkpoints.objects) == {checkpoint_key("acme", 2), checkpoint_key("globex", 1)}
+    assert set(parts.store.objects) == {checkpoint_key("acme", 2), checkpoint_key("globex", 1)}
 
 
 def test_checkpoint_failure_loses_nothing_and_the_next_batch_catches_up(
-    deps: IngestDependencies, make_event: Callable[..., EventEnvelope]
+    deps: IngestDependencies, parts: Parts, make_event: Callable[..., EventEnvelope]
 ) -> None:
     # Given signing is down for acme during the first batch
-    assert isinstance(deps.signer, FailingSigner)
-    deps.signer.down_for.add("acme")
+    parts.signer.down_for.add("acme")
     first = _ingest(deps, make_event(), make_event(tenant="globex"))
 
     # When the batch is checkpointed
@@ -114,17 +125,15 @@ def test_checkpoint_failure_loses_nothing_and_the_next_batch_catches_up(
     # Then acme's checkpoint fails alone, and its record is still committed
     assert set(report.failed) == {"acme"}
     assert [c.tenant for c in report.written] == ["globex"]
-    assert isinstance(deps.chain, InMemoryAuditChainRepository)
-    assert len(deps.chain.stored("acme")) == 1
+    assert len(parts.repo.stored("acme")) == 1
 
     # And when signing recovers, the next batch touching acme checkpoints its later head
-    deps.signer.down_for.clear()
+    parts.signer.down_for.clear()
     second = _ingest(deps, make_event())
     assert [(c.tenant, c.seq) for c in checkpoint_tenants(second.touched_tenants, deps).written] == [
         ("acme", 2)
     ]
-    assert isinstance(deps.checkpoints, InMemoryCheckpointStore)
-    verifier = ChainVerifier(deps.chain, deps.checkpoints, deps.signer)
+    verifier = ChainVerifier(parts.repo, parts.store, parts.signer)
     assert verifier.verify("acme").checkpoint_seq == 2
 
 
@@ -134,10 +143,14 @@ def test_tenant_with_empty_chain_gets_no_checkpoint(deps: IngestDependencies) ->
 
 
 def test_checkpoints_of_many_tenants_are_written_concurrently_each_at_its_head(
-    deps: IngestDependencies, make_event: Callable[..., EventEnvelope]
+    deps: IngestDependencies, parts: Parts, make_event: Callable[..., EventEnvelope]
 ) -> None:
     # Given deps that work on four tenants at once and a batch over six tenants
-    concurrent = replace(deps, tenant_concurrency=4, appender=AuditAppender(deps.chain, tenant_concurrency=4))
+    concurrent = replace(
+        deps,
+        appender=AuditAppender(parts.repo, tenant_concurrency=4),
+        notary=LocalNotary(Notary(parts.repo, parts.signer, parts.store), concurrency=4),
+    )
     tenants = [f"t{n}" for n in range(6)]
     batch = _ingest(concurrent, *(make_event(tenant=tenants[n % 6]) for n in range(18)))
 

@@ -22,6 +22,18 @@ from echo_shared.audit.errors import (
     RetryableAuditError,
 )
 from echo_shared.audit.hashing import FIRST_SEQ, GENESIS_HASH, canonical_record, record_hash
+from echo_shared.audit.notary import (
+    INTEGRITY_CHAIN,
+    TAMPER_DETECTED,
+    CheckpointService,
+    IntegrityLog,
+    LocalNotary,
+    Notary,
+    NotaryOutcome,
+    ServiceOutcome,
+    SignedHead,
+    TamperReport,
+)
 from echo_shared.audit.records import AuditRecord, ChainHead
 from echo_shared.audit.repository import (
     MAX_RECORDS_PER_COMMIT,
@@ -29,13 +41,23 @@ from echo_shared.audit.repository import (
     AuditChainRepository,
     AuditChainWriter,
 )
-from echo_shared.audit.verifier import ChainVerifier, Problem, VerificationResult
+from echo_shared.audit.verifier import (
+    MAX_RANGE_RECORDS,
+    ChainVerifier,
+    Freshness,
+    Problem,
+    SegmentVerdict,
+    VerificationResult,
+)
 
 __all__ = [
     "FIRST_SEQ",
     "GENESIS_HASH",
+    "INTEGRITY_CHAIN",
+    "MAX_RANGE_RECORDS",
     "MAX_RECORDS_PER_COMMIT",
     "SIGNING_ALGORITHM",
+    "TAMPER_DETECTED",
     "AppendOutcome",
     "AppendResult",
     "AppendStatus",
@@ -53,12 +75,22 @@ __all__ = [
     "ChainVerifier",
     "Checkpoint",
     "CheckpointError",
+    "CheckpointService",
     "CheckpointSigner",
     "CheckpointStore",
+    "Freshness",
+    "IntegrityLog",
+    "LocalNotary",
+    "Notary",
+    "NotaryOutcome",
     "Problem",
     "RetryPolicy",
     "RetryableAuditError",
+    "SegmentVerdict",
+    "ServiceOutcome",
+    "SignedHead",
     "StoredCheckpoint",
+    "TamperReport",
     "VerificationResult",
     "canonical_record",
     "checkpoint_key",

@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
@@ -123,6 +124,22 @@ class CheckpointStore(Protocol):
 
     def list(self, tenant: str) -> list[StoredCheckpoint]:
         """Every checkpoint stored for the tenant, in ascending seq order."""
+        ...
+
+    def latest(self, tenant: str, *, at_or_below: int) -> StoredCheckpoint | None:
+        """The checkpoint with the highest seq <= at_or_below, or None; reads few objects."""
+        ...
+
+    def first_at_or_above(self, tenant: str, seq: int) -> StoredCheckpoint | None:
+        """The checkpoint with the lowest seq >= seq, or None; reads at most one object."""
+        ...
+
+    def seqs_between(self, tenant: str, first: int, last: int) -> Sequence[int]:
+        """The seqs of the checkpoints stored for first..last (keys only, no object read)."""
+        ...
+
+    def get(self, tenant: str, seq: int) -> StoredCheckpoint | None:
+        """The checkpoint stored at `seq`, or None if there is none."""
         ...
 
 

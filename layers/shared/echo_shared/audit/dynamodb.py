@@ -25,6 +25,9 @@ _CONDITION_FAILED = "ConditionalCheckFailed"
 _THROTTLING_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", *THROTTLING_ERROR_CODES})
 _CONFLICT_REASONS = frozenset({"TransactionConflict"})
 _PAGE_SIZE = 100
+# Verification reads whole ranges: bigger pages mean fewer round trips (records are a few KB, a
+# page stays well under DynamoDB's 1 MB).
+_VERIFY_PAGE_SIZE = 500
 _GUARD_PAGE = 100
 _GUARD_READERS = 4
 
@@ -124,6 +127,18 @@ class DynamoAuditChainRepository:
 
     def records(self, tenant: str) -> Iterator[AuditRecord]:
         query = self._items.query(tenant, scan_index_forward=True, consistent_read=True, page_size=_PAGE_SIZE)
+        yield from _read(query)
+
+    def records_between(self, tenant: str, from_seq: int, to_seq: int | None) -> Iterator[AuditRecord]:
+        seq = self._items.seq
+        condition = seq >= from_seq if to_seq is None else seq.between(from_seq, to_seq)
+        query = self._items.query(
+            tenant,
+            range_key_condition=condition,
+            scan_index_forward=True,
+            consistent_read=True,
+            page_size=_VERIFY_PAGE_SIZE,
+        )
         yield from _read(query)
 
     def query(

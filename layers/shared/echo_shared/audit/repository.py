@@ -37,6 +37,11 @@ class AuditChainReader(Protocol):
         """Every record of the tenant in ascending seq order (strongly consistent, paginated)."""
         ...
 
+    def records_between(self, tenant: str, from_seq: int, to_seq: int | None) -> Iterator[AuditRecord]:
+        """Records with from_seq <= seq <= to_seq (no upper bound if None), ascending, strongly
+        consistent, fetched lazily page by page."""
+        ...
+
     def query(
         self, tenant: str, filters: RecordFilter, *, after_seq: int | None, newest_first: bool
     ) -> Iterator[AuditRecord]:

@@ -1,0 +1,27 @@
+"""Settings and adapters for the notary function, built once per process on first use."""
+
+from echo_shared.audit import LocalNotary, Notary
+from echo_shared.audit.dynamodb import DynamoAuditChainRepository
+from echo_shared.audit.kms import KmsCheckpointSigner
+from echo_shared.audit.s3 import S3CheckpointStore
+from echo_shared.lazy import cached_resource
+from echo_shared.settings import AuditStoreSettings
+
+# Tenants verified and signed at once; each is a few DynamoDB/KMS/S3 round trips.
+TENANT_CONCURRENCY = 8
+
+
+@cached_resource
+def get_settings() -> AuditStoreSettings:
+    return AuditStoreSettings.from_env()
+
+
+@cached_resource
+def get_service() -> LocalNotary:
+    settings = get_settings()
+    # The chain is only read here (Query); the role has no PutItem on it.
+    chain = DynamoAuditChainRepository(settings.audit_chain_table, settings.audit_event_ids_table)
+    notary = Notary(
+        chain, KmsCheckpointSigner(settings.checkpoint_key_id), S3CheckpointStore(settings.checkpoint_bucket)
+    )
+    return LocalNotary(notary, concurrency=TENANT_CONCURRENCY)

@@ -74,7 +74,7 @@ class AuditLog(Construct):
         self.queue = bus.subscribe_queue("audit", consumer_timeout=settings.consumer_timeout)
         self.dead_letters = bus.dead_letter_queues["audit"]
 
-        # The notary alone signs (ADR 0008): it verifies each segment since the last checkpoint and
+        # The notary alone signs (ADR 0009): it verifies each segment since the last checkpoint and
         # signs the head. It reads the chain but cannot write it; the ingest writes the chain but
         # cannot sign, so neither can forge a signed history alone.
         self.notary = EchoFunction(

@@ -86,7 +86,7 @@ def test_audit_ingest_can_append_but_never_update_or_delete(local: Template) -> 
     granted = {action for statement in policy_statements(local)[role] for action in actions(statement)}
     # Then it writes with conditional puts only and cannot rewrite history
     assert {"dynamodb:PutItem", "dynamodb:Query", "lambda:InvokeFunction"} <= granted
-    # And it cannot sign or write checkpoints: that is the notary's (ADR 0008)
+    # And it cannot sign or write checkpoints: that is the notary's (ADR 0009)
     assert not granted & {"kms:Sign", "s3:PutObject"}
     assert not granted & {
         "dynamodb:UpdateItem",

@@ -30,6 +30,7 @@ from echo_documents.repository import DocumentRepository
 from echo_retrieval.chunking import Chunk
 from echo_retrieval.embedding import Embedder
 from echo_retrieval.index import IndexStore
+from echo_retrieval.snapshot import CompactionConflict
 from echo_shared.events import EventEnvelope, EventPublisher
 from echo_shared.timeutil import Clock
 
@@ -54,6 +55,7 @@ class EmbedService:
     embedder: Embedder
     chunk: Callable[[str, ParsedDocument], list[Chunk]]
     build_segment: Callable[[str, Sequence[Chunk], Any], bytes]
+    compact: Callable[[IndexStore, str], int]
     max_parsed_bytes: int
     clock: Clock
 
@@ -116,6 +118,7 @@ def _index(service: EmbedService, record: DocumentRecord, request_id: str) -> Em
     vectors = service.embedder.embed([chunk.text for chunk in chunks])
     segment = service.build_segment(document_id, chunks, vectors)
     service.index.put_segment(tenant, document_id, segment)
+    _compact(service, tenant, strict=False)
     try:
         indexed = service.repository.advance(
             tenant,
@@ -130,6 +133,7 @@ def _index(service: EmbedService, record: DocumentRecord, request_id: str) -> Em
         )
     except StaleStatus:  # deleted meanwhile: take the segment out again
         service.index.delete_segment(tenant, document_id)
+        _compact(service, tenant, strict=True)
         return EmbedOutcome.DUPLICATE
     service.publisher.publish(
         document_event(
@@ -159,6 +163,7 @@ def purge_document(
     for key in sorted(keys):
         service.objects.delete(key)
     service.index.delete_segment(tenant, document_id)
+    _compact(service, tenant, strict=True)  # the text leaves the snapshot before the record goes
     if record is None:
         return EmbedOutcome.DUPLICATE
     service.repository.remove(tenant, document_id)
@@ -173,6 +178,16 @@ def purge_document(
         )
     )
     return EmbedOutcome.PURGED
+
+
+def _compact(service: EmbedService, tenant: str, *, strict: bool) -> None:
+    """Keep the tenant's snapshot current (echo_retrieval.snapshot). After an index write a
+    conflict can wait for the next write; after a deletion it fails the message, so SQS retries."""
+    try:
+        service.compact(service.index, tenant)
+    except CompactionConflict:
+        if strict:
+            raise
 
 
 def _fail(

@@ -1,10 +1,15 @@
 """Answer a question from the caller's readable documents only.
 
-1. One audited list decision (`document:query`) over the tenant's ready documents: the candidates.
-2. Retrieval ranks chunks of those candidates only (the index filters before ranking).
-3. Every document behind a retrieved chunk is decided again (one audited batch) just before the
-   answerer sees it: a share revoked or a document deleted since step 1 drops out.
-4. No readable passage: an explicit "not enough information" answer with no citations.
+1. The question is ranked over the tenant's index (restricted to `document_ids` when given).
+2. Bounded authorization: the documents behind the best-ranked chunks are decided in audited
+   batches (`document:query`, each with a fresh consistent read of its record), in rank order,
+   until `top_k` readable chunks are found. A caller who may read too little of the top (after
+   CHECK_ROUNDS batches) falls back to the exact list path: one audited list decision over the
+   tenant's ready documents, ranking among those only, then a batch re-check of the retrieved ones.
+   With `document_ids`, those documents are decided first and only the allowed ones are ranked.
+   Either way, a passage reaches the answerer only if a decision made during this request allowed
+   its document, and its record, read again, is still live.
+3. No readable passage: an explicit "not enough information" answer with no citations.
 Question text is never logged or published: events carry its sha256 and length.
 """
 
@@ -12,14 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from echo_documents.events import DocumentEvent, actor_of, sha256_hex
 from echo_documents.repository import DocumentRepository
 from echo_retrieval.answering import Answer, Answerer, Passage, not_enough_information
 from echo_retrieval.embedding import Embedder
-from echo_retrieval.index import TenantIndexCache
+from echo_retrieval.index import Hit, TenantIndex, TenantIndexCache
 from echo_shared.authz import AuthzClient, AuthzRequest, AuthzUnavailable, EntityRef, ResourceType
 from echo_shared.authz.caller import Caller
+from echo_shared.authz.client import MAX_BATCH
 from echo_shared.events import EventEnvelope, EventPublisher, Outcome, new_event
 from echo_shared.timeutil import Clock
 from echo_shared.web import Forbidden
@@ -30,6 +37,9 @@ RETRIEVAL_METHOD = "hybrid"
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 20
+RANKED_CHUNKS = 200  # chunks ranked before bounded authorization walks them
+FIRST_WINDOW = 10  # documents in the first audited batch
+CHECK_ROUNDS = 3  # batches (10, 40, 100 documents) before falling back to the list path
 NO_ANSWERER = "none"
 
 
@@ -63,60 +73,141 @@ class QueryService:
 def answer_question(
     service: QueryService, caller: Caller, question: Question, request_id: str
 ) -> QueryResult:
-    principal = caller.principal
-    listing = service.authz.list_resources(
-        principal, ACTION, ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.actor
-    )
-    if listing.unavailable:
-        raise AuthzUnavailable("documents cannot be authorized right now")
-    if READ_SCOPE not in caller.scopes:
-        raise Forbidden(f"the access token lacks the {READ_SCOPE} scope")
-    candidates = set(listing.resource_ids)
+    vector = service.embedder.embed([question.text])[0]
+    index = service.indexes.index_for(caller.tenant)
+    selection = None
     if question.document_ids is not None:
-        candidates &= question.document_ids
+        selection = _named_selection(service, caller, question, index, vector, request_id)
+    else:
+        ranked = index.search(question.text, vector, allowed_document_ids=None, top_k=RANKED_CHUNKS)
+        if ranked:
+            selection = _bounded_selection(service, caller, question.top_k, ranked, request_id)
+    if selection is None:
+        selection = _listed_selection(service, caller, question, index, vector, request_id)
     passages: list[Passage] = []
-    retrieved = withheld = 0
-    if candidates:
-        vector = service.embedder.embed([question.text])[0]
-        index = service.indexes.index_for(caller.tenant)
-        hits = index.search(question.text, vector, allowed_document_ids=candidates, top_k=question.top_k)
-        retrieved = len(hits)
-        readable = _recheck(service, caller, [hit.chunk.document_id for hit in hits], request_id)
-        for hit in hits:
-            filename = readable.get(hit.chunk.document_id)
-            if filename is None:
-                withheld += 1
-                continue
+    filenames = _live_filenames(service, caller, selection.hits)
+    for hit in selection.hits:
+        filename = filenames.get(hit.chunk.document_id)
+        if filename is not None:
             passages.append(Passage(number=len(passages) + 1, chunk=hit.chunk, filename=filename))
+    withheld = selection.withheld + len(selection.hits) - len(passages)
     answer = service.answerer.answer(question.text, passages) if passages else _not_enough()
     cited = tuple(p for p in passages if p.number in answer.cited) if answer.enough_information else ()
     if not cited:
         answer = _not_enough(answer.answered_by)
-    result = QueryResult(answer, cited, len(candidates), retrieved, withheld)
+    result = QueryResult(
+        answer, cited, selection.candidates, len(selection.hits) + selection.withheld, withheld
+    )
     service.publisher.publish(_answered_event(caller, question, result, request_id, service.clock))
     return result
 
 
-def _recheck(
-    service: QueryService, caller: Caller, document_ids: Sequence[str], request_id: str
-) -> dict[str, str]:
-    """document id -> filename for the documents the caller may still query (one audited batch)."""
-    unique = list(dict.fromkeys(document_ids))
-    if not unique:
-        return {}
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    hits: list[Hit]  # readable by a decision of this request, best first, at most top_k
+    candidates: int  # documents found readable among those decided
+    withheld: int = 0  # retrieved hits a re-check refused
+
+
+def _decide(service: QueryService, caller: Caller, document_ids: Sequence[str], request_id: str) -> set[str]:
+    """The documents the caller may query, in one audited batch; then the token's scope is required
+    (decided first, so a refused call is audited too)."""
     decisions = service.authz.check_batch(
-        [AuthzRequest(caller.principal, ACTION, EntityRef(ResourceType.DOCUMENT.value, d)) for d in unique],
+        [
+            AuthzRequest(caller.principal, ACTION, EntityRef(ResourceType.DOCUMENT.value, d))
+            for d in document_ids
+        ],
         request_id=request_id,
         asked_by=caller.actor,
     )
-    readable: dict[str, str] = {}
-    for document_id, decision in zip(unique, decisions, strict=True):
-        if not decision.allowed:
-            continue
+    if any(decision.unavailable for decision in decisions):
+        raise AuthzUnavailable("documents cannot be authorized right now")
+    _require_scope(caller)
+    return {d for d, decision in zip(document_ids, decisions, strict=True) if decision.allowed}
+
+
+def _require_scope(caller: Caller) -> None:
+    if READ_SCOPE not in caller.scopes:
+        raise Forbidden(f"the access token lacks the {READ_SCOPE} scope")
+
+
+def _bounded_selection(
+    service: QueryService, caller: Caller, top_k: int, ranked: list[Hit], request_id: str
+) -> _Selection | None:
+    """Decide the documents of the best chunks in rank order until top_k readable chunks are found."""
+    order = list(dict.fromkeys(hit.chunk.document_id for hit in ranked))
+    allowed: set[str] = set()
+    checked = 0
+    window = max(2 * top_k, FIRST_WINDOW)
+    for _ in range(CHECK_ROUNDS):
+        batch = order[checked : checked + min(window, MAX_BATCH)]
+        allowed |= _decide(service, caller, batch, request_id)
+        checked += len(batch)
+        kept = [hit for hit in ranked if hit.chunk.document_id in allowed][:top_k]
+        # Exact once top_k readable chunks are found, or every chunk of the index was ranked and decided.
+        if len(kept) == top_k or (checked == len(order) and len(ranked) < RANKED_CHUNKS):
+            return _Selection(kept, len(allowed))
+        if checked == len(order):
+            break
+        window *= 4
+    return None
+
+
+def _named_selection(
+    service: QueryService,
+    caller: Caller,
+    question: Question,
+    index: TenantIndex,
+    vector: Any,
+    request_id: str,
+) -> _Selection:
+    """`document_ids` given: decide those (filter before ranking), rank among the allowed ones."""
+    named = sorted(question.document_ids or ())
+    if not named:
+        return _listed_selection(service, caller, question, index, vector, request_id)
+    allowed = _decide(service, caller, named, request_id)
+    hits = index.search(question.text, vector, allowed_document_ids=allowed, top_k=question.top_k)
+    return _Selection(hits, len(allowed))
+
+
+def _listed_selection(
+    service: QueryService,
+    caller: Caller,
+    question: Question,
+    index: TenantIndex,
+    vector: Any,
+    request_id: str,
+) -> _Selection:
+    """The exact path: one list decision over every ready document, rank among them, re-check."""
+    listing = service.authz.list_resources(
+        caller.principal, ACTION, ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.actor
+    )
+    if listing.unavailable:
+        raise AuthzUnavailable("documents cannot be authorized right now")
+    _require_scope(caller)
+    candidates = set(listing.resource_ids)
+    if question.document_ids is not None:
+        candidates &= question.document_ids
+    if not candidates:
+        return _Selection([], 0)
+    hits = index.search(question.text, vector, allowed_document_ids=candidates, top_k=question.top_k)
+    still = (
+        _decide(service, caller, list(dict.fromkeys(h.chunk.document_id for h in hits)), request_id)
+        if hits
+        else set()
+    )
+    kept = [hit for hit in hits if hit.chunk.document_id in still]
+    return _Selection(kept, len(candidates), withheld=len(hits) - len(kept))
+
+
+def _live_filenames(service: QueryService, caller: Caller, hits: Sequence[Hit]) -> dict[str, str]:
+    """document id -> filename of the hits' documents whose record is still live (a fresh read)."""
+    filenames: dict[str, str] = {}
+    for document_id in dict.fromkeys(hit.chunk.document_id for hit in hits):
         record = service.repository.get(caller.tenant, document_id)
         if record is not None and record.status.is_live:
-            readable[document_id] = record.filename
-    return readable
+            filenames[document_id] = record.filename
+    return filenames
 
 
 def _not_enough(answered_by: str = NO_ANSWERER) -> Answer:

@@ -14,6 +14,7 @@ from echo_documents.records import DocumentStatus
 from echo_retrieval.answering import ExtractiveAnswerer
 from echo_retrieval.chunking import chunk_document
 from echo_retrieval.index import TenantIndexCache, build_segment
+from echo_retrieval.snapshot import compact
 from echo_shared.authz import AuthzClient, Classification
 from echo_shared.authz.caller import Caller
 from echo_shared.authz.store import InMemoryPolicyStore
@@ -61,6 +62,7 @@ class Pipeline:
             embedder=embedder,
             chunk=chunk_document,
             build_segment=lambda d, c, v: build_segment(d, c, v, model_id=embedder.model_id),
+            compact=compact,
             max_parsed_bytes=10**7,
             clock=world.clock,
         )

@@ -1,0 +1,109 @@
+"""Bounded authorization inside retrieval: the documents behind the best chunks are decided in rank
+order, in audited batches; a caller who may read too little of the top falls back to the exact list
+path. Either way no passage of a document the caller may not read reaches the answerer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from echo_shared.authz import Classification
+from echo_shared.authz.caller import Caller
+from echo_shared.web import Forbidden
+from query.logic import FIRST_WINDOW, Question, answer_question
+
+from tests.retrieval_support import embedder, model_directory, model_env
+from tests.unit.documents.conftest import DocumentWorld, user_caller
+from tests.unit.documents.test_pipeline_logic import QUESTION, Pipeline
+
+__all__ = ["embedder", "model_directory", "model_env"]
+
+
+@pytest.fixture
+def pipeline(world: DocumentWorld, embedder: Any) -> Pipeline:
+    return Pipeline(world, embedder)
+
+
+def _decisions(pipeline: Pipeline, request_id: str = "req-q") -> list[dict[str, Any]]:
+    return [
+        e.data
+        for e in pipeline.world.publisher.published
+        if e.type == "authz.decision" and e.request_id == request_id
+    ]
+
+
+def test_a_reader_of_the_top_documents_costs_one_small_batch_and_no_listing(
+    pipeline: Pipeline, alice: Caller, bob: Caller
+) -> None:
+    # Given a tenant with more readable documents than the first batch holds
+    for _ in range(FIRST_WINDOW + 4):
+        pipeline.add(alice)
+    # When bob asks
+    result = pipeline.ask(bob)
+    # Then he is answered, after one audited batch of at most FIRST_WINDOW documents, no list
+    assert result.answer.enough_information
+    decisions = _decisions(pipeline)
+    assert {d["kind"] for d in decisions} == {"check"}
+    assert 1 <= len(decisions) <= FIRST_WINDOW
+    assert result.candidates == len(decisions)
+
+
+def test_unreadable_top_documents_are_skipped_for_a_readable_one_below(
+    pipeline: Pipeline, alice: Caller, bob: Caller
+) -> None:
+    # Given restricted documents of alice that rank first, and one internal document after them
+    restricted = {pipeline.add(alice, Classification.RESTRICTED) for _ in range(FIRST_WINDOW + 5)}
+    internal = pipeline.add(alice)
+    # When bob asks
+    result = pipeline.ask(bob)
+    # Then only the internal document is cited, and every restricted one was decided (and denied)
+    assert result.answer.enough_information
+    assert {p.chunk.document_id for p in result.citations} == {internal}
+    decided = {d["resource"].split("::", 1)[-1].strip('"') for d in _decisions(pipeline)}
+    assert restricted <= decided
+
+
+def test_a_caller_who_reads_too_little_of_the_top_gets_the_exact_list_path(
+    pipeline: Pipeline, alice: Caller, bob: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given more unreadable top documents than the bounded batches may decide
+    monkeypatch.setattr("query.logic.RANKED_CHUNKS", 6)
+    monkeypatch.setattr("query.logic.CHECK_ROUNDS", 1)
+    monkeypatch.setattr("query.logic.FIRST_WINDOW", 1)
+    for _ in range(4):
+        pipeline.add(alice, Classification.RESTRICTED)
+    internal = pipeline.add(alice)
+    # When bob asks
+    result = pipeline.ask(bob)
+    # Then one list decision is made and the readable document answers
+    assert "list" in {d["kind"] for d in _decisions(pipeline)}
+    assert {p.chunk.document_id for p in result.citations} == {internal}
+
+
+def test_a_caller_who_may_read_nothing_gets_not_enough_information(
+    pipeline: Pipeline, alice: Caller, make_caller: Any
+) -> None:
+    for _ in range(3):
+        pipeline.add(alice, Classification.RESTRICTED)
+    result = pipeline.ask(make_caller("carol", "member"))
+    assert not result.answer.enough_information
+    assert result.citations == ()
+
+
+def test_named_documents_are_decided_before_ranking(pipeline: Pipeline, alice: Caller, bob: Caller) -> None:
+    readable = pipeline.add(alice)
+    secret = pipeline.add(alice, Classification.RESTRICTED)
+    result = answer_question(
+        pipeline.query, bob, Question(QUESTION, frozenset({readable, secret}), 5), "req-q"
+    )
+    assert {p.chunk.document_id for p in result.citations} == {readable}
+    assert result.candidates == 1
+    assert len(_decisions(pipeline)) == 2
+
+
+def test_a_token_without_the_read_scope_is_decided_then_refused(pipeline: Pipeline, alice: Caller) -> None:
+    pipeline.add(alice)
+    writer = user_caller("alice", "member", scopes=("documents:write",))
+    with pytest.raises(Forbidden):
+        answer_question(pipeline.query, writer, Question(QUESTION, None, 5), "req-q")
+    assert _decisions(pipeline)  # the refusal was audited as a decision first

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import boto3
 from botocore.config import Config
-from echo_documents.access import ANSWERABLE_STATUSES, records_authz_client
+from echo_documents.access import ANSWERABLE_STATUSES, DocumentRecordsProvider, records_authz_client
 from echo_documents.repository import DynamoDocumentRepository
 from echo_retrieval.answering import answerer_from_env
 from echo_retrieval.embedding import default_embedder
@@ -30,10 +30,12 @@ def get_settings() -> QueryApiSettings:
 def _service() -> QueryService:
     settings = get_settings()
     repository = DynamoDocumentRepository(settings.documents_table)
+    # Only ready documents are candidates; a deleted one is denied by the decision itself.
+    records = DocumentRecordsProvider(repository, ANSWERABLE_STATUSES)
     return QueryService(
         repository=repository,
-        # Only ready documents are candidates; a deleted one is denied by the decision itself.
-        authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES),
+        records=records,
+        authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES, records),
         # Segments load in parallel on a cold cache: one pooled connection per loader thread.
         indexes=TenantIndexCache(
             S3IndexStore(boto3.client("s3", config=Config(max_pool_connections=32)), settings.index_bucket),

@@ -15,11 +15,13 @@ Question text is never logged or published: events carry its sha256 and length.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from echo_documents.events import DocumentEvent, actor_of, sha256_hex
+from echo_documents.records import DocumentRecord
 from echo_documents.repository import DocumentRepository
 from echo_retrieval.answering import Answer, Answerer, Passage, not_enough_information
 from echo_retrieval.embedding import Embedder
@@ -59,9 +61,18 @@ class QueryResult:
     withheld: int
 
 
+class RecordReading(Protocol):
+    """echo_documents.access.DocumentRecordsProvider: one batch read for the decisions inside."""
+
+    def reading(
+        self, tenant: str, document_ids: Collection[str]
+    ) -> AbstractContextManager[dict[str, DocumentRecord]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class QueryService:
     repository: DocumentRepository
+    records: RecordReading
     authz: AuthzClient
     indexes: TenantIndexCache
     embedder: Embedder
@@ -85,11 +96,10 @@ def answer_question(
     if selection is None:
         selection = _listed_selection(service, caller, question, index, vector, request_id)
     passages: list[Passage] = []
-    filenames = _live_filenames(service, caller, selection.hits)
     for hit in selection.hits:
-        filename = filenames.get(hit.chunk.document_id)
-        if filename is not None:
-            passages.append(Passage(number=len(passages) + 1, chunk=hit.chunk, filename=filename))
+        record = selection.readable.get(hit.chunk.document_id)
+        if record is not None and record.status.is_live:
+            passages.append(Passage(number=len(passages) + 1, chunk=hit.chunk, filename=record.filename))
     withheld = selection.withheld + len(selection.hits) - len(passages)
     answer = service.answerer.answer(question.text, passages) if passages else _not_enough()
     cited = tuple(p for p in passages if p.number in answer.cited) if answer.enough_information else ()
@@ -105,25 +115,30 @@ def answer_question(
 @dataclass(frozen=True, slots=True)
 class _Selection:
     hits: list[Hit]  # readable by a decision of this request, best first, at most top_k
-    candidates: int  # documents found readable among those decided
+    readable: dict[str, DocumentRecord]  # the allowed documents, as read for their decision
+    candidates: int  # documents found readable (listed, in the list path)
     withheld: int = 0  # retrieved hits a re-check refused
 
 
-def _decide(service: QueryService, caller: Caller, document_ids: Sequence[str], request_id: str) -> set[str]:
-    """The documents the caller may query, in one audited batch; then the token's scope is required
-    (decided first, so a refused call is audited too)."""
-    decisions = service.authz.check_batch(
-        [
-            AuthzRequest(caller.principal, ACTION, EntityRef(ResourceType.DOCUMENT.value, d))
-            for d in document_ids
-        ],
-        request_id=request_id,
-        asked_by=caller.actor,
-    )
+def _decide(
+    service: QueryService, caller: Caller, document_ids: Sequence[str], request_id: str
+) -> dict[str, DocumentRecord]:
+    """The documents the caller may query, decided in one audited batch on records read for it in
+    one consistent batch read; then the token's scope is required (decided first, so a refused
+    call is audited too)."""
+    with service.records.reading(caller.tenant, document_ids) as records:
+        decisions = service.authz.check_batch(
+            [
+                AuthzRequest(caller.principal, ACTION, EntityRef(ResourceType.DOCUMENT.value, d))
+                for d in document_ids
+            ],
+            request_id=request_id,
+            asked_by=caller.actor,
+        )
     if any(decision.unavailable for decision in decisions):
         raise AuthzUnavailable("documents cannot be authorized right now")
     _require_scope(caller)
-    return {d for d, decision in zip(document_ids, decisions, strict=True) if decision.allowed}
+    return {d: records[d] for d, decision in zip(document_ids, decisions, strict=True) if decision.allowed}
 
 
 def _require_scope(caller: Caller) -> None:
@@ -136,7 +151,7 @@ def _bounded_selection(
 ) -> _Selection | None:
     """Decide the documents of the best chunks in rank order until top_k readable chunks are found."""
     order = list(dict.fromkeys(hit.chunk.document_id for hit in ranked))
-    allowed: set[str] = set()
+    allowed: dict[str, DocumentRecord] = {}
     checked = 0
     window = max(2 * top_k, FIRST_WINDOW)
     for _ in range(CHECK_ROUNDS):
@@ -146,7 +161,7 @@ def _bounded_selection(
         kept = [hit for hit in ranked if hit.chunk.document_id in allowed][:top_k]
         # Exact once top_k readable chunks are found, or every chunk of the index was ranked and decided.
         if len(kept) == top_k or (checked == len(order) and len(ranked) < RANKED_CHUNKS):
-            return _Selection(kept, len(allowed))
+            return _Selection(kept, allowed, len(allowed))
         if checked == len(order):
             break
         window *= 4
@@ -166,8 +181,8 @@ def _named_selection(
     if not named:
         return _listed_selection(service, caller, question, index, vector, request_id)
     allowed = _decide(service, caller, named, request_id)
-    hits = index.search(question.text, vector, allowed_document_ids=allowed, top_k=question.top_k)
-    return _Selection(hits, len(allowed))
+    hits = index.search(question.text, vector, allowed_document_ids=allowed.keys(), top_k=question.top_k)
+    return _Selection(hits, allowed, len(allowed))
 
 
 def _listed_selection(
@@ -189,25 +204,12 @@ def _listed_selection(
     if question.document_ids is not None:
         candidates &= question.document_ids
     if not candidates:
-        return _Selection([], 0)
+        return _Selection([], {}, 0)
     hits = index.search(question.text, vector, allowed_document_ids=candidates, top_k=question.top_k)
-    still = (
-        _decide(service, caller, list(dict.fromkeys(h.chunk.document_id for h in hits)), request_id)
-        if hits
-        else set()
-    )
+    retrieved = list(dict.fromkeys(hit.chunk.document_id for hit in hits))
+    still = _decide(service, caller, retrieved, request_id) if retrieved else {}
     kept = [hit for hit in hits if hit.chunk.document_id in still]
-    return _Selection(kept, len(candidates), withheld=len(hits) - len(kept))
-
-
-def _live_filenames(service: QueryService, caller: Caller, hits: Sequence[Hit]) -> dict[str, str]:
-    """document id -> filename of the hits' documents whose record is still live (a fresh read)."""
-    filenames: dict[str, str] = {}
-    for document_id in dict.fromkeys(hit.chunk.document_id for hit in hits):
-        record = service.repository.get(caller.tenant, document_id)
-        if record is not None and record.status.is_live:
-            filenames[document_id] = record.filename
-    return filenames
+    return _Selection(kept, still, len(candidates), withheld=len(hits) - len(kept))
 
 
 def _not_enough(answered_by: str = NO_ANSWERER) -> Answer:

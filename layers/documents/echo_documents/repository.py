@@ -31,6 +31,10 @@ class DocumentRepository(Protocol):
         """Every record of the tenant (deleted ones included), in document_id order."""
         ...
 
+    def get_many(self, tenant: str, document_ids: Collection[str]) -> dict[str, DocumentRecord]:
+        """The records that exist among `document_ids`, each read consistently (one batch read)."""
+        ...
+
     def advance(self, tenant: str, document_id: str, change: StatusChange, now: datetime) -> DocumentRecord:
         """Apply the change if the status is one of its `expected`; raises StaleStatus otherwise."""
         ...
@@ -145,6 +149,16 @@ class DynamoDocumentRepository:
             return to_record(self._items.get(tenant, document_id, consistent_read=True))
         except self._items.DoesNotExist:
             return None
+        except PynamoDBException as exc:
+            raise DocumentStoreUnavailable("documents table cannot be read") from exc
+
+    def get_many(self, tenant: str, document_ids: Collection[str]) -> dict[str, DocumentRecord]:
+        keys = [(tenant, d) for d in dict.fromkeys(document_ids)]
+        try:
+            return {
+                item.document_id: to_record(item)
+                for item in self._items.batch_get(keys, consistent_read=True)
+            }
         except PynamoDBException as exc:
             raise DocumentStoreUnavailable("documents table cannot be read") from exc
 

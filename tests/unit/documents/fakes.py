@@ -16,6 +16,7 @@ from echo_shared.timeutil import format_rfc3339
 class InMemoryDocumentRepository:
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], DocumentRecord] = {}
+        self.batch_reads = 0
 
     def create(self, record: DocumentRecord) -> None:
         key = (record.tenant, record.document_id)
@@ -25,6 +26,10 @@ class InMemoryDocumentRepository:
 
     def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
         return self.records.get((tenant, document_id))
+
+    def get_many(self, tenant: str, document_ids: Collection[str]) -> dict[str, DocumentRecord]:
+        self.batch_reads += 1
+        return {d: self.records[(tenant, d)] for d in document_ids if (tenant, d) in self.records}
 
     def list(self, tenant: str) -> Iterator[DocumentRecord]:
         for (owner_tenant, _), record in sorted(self.records.items()):

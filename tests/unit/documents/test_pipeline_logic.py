@@ -66,14 +66,16 @@ class Pipeline:
             max_parsed_bytes=10**7,
             clock=world.clock,
         )
+        records = DocumentRecordsProvider(world.repository, ANSWERABLE_STATUSES)
         authz = AuthzClient(
             store=InMemoryPolicyStore(),
-            entities=DocumentRecordsProvider(world.repository, ANSWERABLE_STATUSES),
+            entities=records,
             publisher=world.publisher,
             asked_by="service:query-tests",
         )
         self.query = QueryService(
             world.repository,
+            records,
             authz,
             TenantIndexCache(self.index),
             embedder,

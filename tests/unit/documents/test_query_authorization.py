@@ -38,10 +38,13 @@ def test_a_reader_of_the_top_documents_costs_one_small_batch_and_no_listing(
     # Given a tenant with more readable documents than the first batch holds
     for _ in range(FIRST_WINDOW + 4):
         pipeline.add(alice)
+    reads_before = pipeline.world.repository.batch_reads
     # When bob asks
     result = pipeline.ask(bob)
-    # Then he is answered, after one audited batch of at most FIRST_WINDOW documents, no list
+    # Then he is answered, after one audited batch of at most FIRST_WINDOW documents, no list,
+    # decided on one batch read of their records
     assert result.answer.enough_information
+    assert pipeline.world.repository.batch_reads == reads_before + 1
     decisions = _decisions(pipeline)
     assert {d["kind"] for d in decisions} == {"check"}
     assert 1 <= len(decisions) <= FIRST_WINDOW

@@ -90,7 +90,7 @@ def _seed(documents: int, texts: list[list[str]], model_id: str, dimension: int)
             }
         )
     for start in range(0, len(items), 25):
-        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        batch: list[Any] = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
         dynamodb.batch_write_item(RequestItems={TABLE: batch})
     # A version 1 manifest: what both the base commit and this branch read.
     manifest = json.dumps({"version": 1, "segments": segments}, sort_keys=True).encode()

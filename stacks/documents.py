@@ -81,6 +81,10 @@ class DocumentService(Construct):
         for path, methods in ROUTES:
             api.route(path, methods, self.api_function, access="authorizer", authorizer=authorizer)
         api.route("/query", ["POST"], self.query, access="authorizer", authorizer=authorizer)
+        # The chunks live in the tenant index the query function holds warm (the ML layer).
+        api.route(
+            "/documents/{document_id}/chunks", ["GET"], self.query, access="authorizer", authorizer=authorizer
+        )
         self.functions = {
             "documents": self.api_function,
             "parse": self.parse,

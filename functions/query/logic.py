@@ -20,21 +20,26 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from echo_documents.errors import DocumentNotFound
 from echo_documents.events import DocumentEvent, actor_of, sha256_hex
-from echo_documents.records import DocumentRecord
+from echo_documents.records import DocumentRecord, DocumentStatus
 from echo_documents.repository import DocumentRepository
 from echo_retrieval.answering import Answer, Answerer, Passage, not_enough_information
+from echo_retrieval.chunking import Chunk
 from echo_retrieval.embedding import Embedder
 from echo_retrieval.index import Hit, TenantIndex, TenantIndexCache
 from echo_shared.authz import AuthzClient, AuthzRequest, AuthzUnavailable, EntityRef, ResourceType
 from echo_shared.authz.caller import Caller
 from echo_shared.authz.client import MAX_BATCH
+from echo_shared.errors import Conflict
 from echo_shared.events import EventEnvelope, EventPublisher, Outcome, new_event
 from echo_shared.timeutil import Clock
 from echo_shared.web import Forbidden
 
 READ_SCOPE = "documents:read"
 ACTION = "document:query"
+READ_ACTION = "document:read"
+MAX_CHUNKS_PAGE = 200
 RETRIEVAL_METHOD = "hybrid"
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5
@@ -210,6 +215,49 @@ def _listed_selection(
     still = _decide(service, caller, retrieved, request_id) if retrieved else {}
     kept = [hit for hit in hits if hit.chunk.document_id in still]
     return _Selection(kept, still, len(candidates), withheld=len(hits) - len(kept))
+
+
+class DocumentNotIndexed(Conflict):
+    """The document exists but has no index yet (not `ready`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkPage:
+    document_id: str
+    filename: str
+    chunks: tuple[Chunk, ...]
+    total: int
+    next_cursor: int | None
+
+
+def document_chunks(
+    service: QueryService, caller: Caller, document_id: str, request_id: str, *, limit: int, cursor: int
+) -> ChunkPage:
+    """The indexed chunks of one document the caller may read (an audited `document:read` decision
+    on a record read for it); 404 for none in the caller's tenant, 403 for one they may not read,
+    409 to its owner while it is not indexed yet (others get 403: readability is unknown then)."""
+    with service.records.reading(caller.tenant, [document_id]) as records:
+        decision = service.authz.check(
+            AuthzRequest(caller.principal, READ_ACTION, EntityRef(ResourceType.DOCUMENT.value, document_id)),
+            request_id=request_id,
+            asked_by=caller.actor,
+        )
+    if decision.unavailable:
+        raise AuthzUnavailable("documents cannot be authorized right now")
+    _require_scope(caller)
+    record = records.get(document_id)
+    if record is None or not record.status.is_live:
+        raise DocumentNotFound(f"document {document_id} not found")
+    if not decision.allowed:
+        if record.owner == caller.subject and caller.is_user and record.status is not DocumentStatus.READY:
+            raise DocumentNotIndexed(f"document {document_id} is {record.status.value}, not indexed yet")
+        raise Forbidden(f"not allowed to read document {document_id}")
+    chunks = service.indexes.index_for(caller.tenant).chunks_of(document_id)
+    page = tuple(chunks[cursor : cursor + limit])
+    following = cursor + len(page)
+    return ChunkPage(
+        document_id, record.filename, page, len(chunks), following if following < len(chunks) else None
+    )
 
 
 def _not_enough(answered_by: str = NO_ANSWERER) -> Answer:

@@ -299,6 +299,7 @@ class TenantIndex:
         dimension = self._blocks[0].shape[1] if self._blocks else 0
         self._dimension = dimension
         self._live = np.concatenate([live, np.ones(start - base_rows, dtype=bool)])
+        self._live_rows = np.flatnonzero(self._live)
         self._lengths = np.concatenate(
             [base.lengths if base else np.zeros(0, dtype=np.float32)]
             + [np.asarray([len(t) for t in s.terms], dtype=np.float32) for s in segments]
@@ -323,12 +324,17 @@ class TenantIndex:
             return np.zeros((0, self._dimension), dtype=np.float32)
         return self._blocks[0] if len(self._blocks) == 1 else np.concatenate(self._blocks)
 
+    def chunks_of(self, document_id: str) -> list[Chunk]:
+        """The indexed chunks of one live document, in their order (empty if it holds none)."""
+        return [self.chunks[int(row)] for row in self._rows.get(document_id, ())]
+
     def rows_for(self, allowed_document_ids: Collection[str] | None) -> np.ndarray:
         """The rows of the allowed documents (None: every live document)."""
         import numpy as np
 
-        wanted = self._rows.keys() if allowed_document_ids is None else allowed_document_ids
-        parts = [self._rows[d] for d in wanted if d in self._rows]
+        if allowed_document_ids is None:
+            return self._live_rows
+        parts = [self._rows[d] for d in allowed_document_ids if d in self._rows]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def scores(self, question: str, query_vector: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

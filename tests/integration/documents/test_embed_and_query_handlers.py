@@ -318,3 +318,65 @@ def test_bad_queries_get_typed_errors(
 def test_a_body_that_is_not_json_is_refused(ask: Callable[..., tuple[int, Any]]) -> None:
     status, body = ask(None, caller=identity(), raw="{not json")
     assert (status, body["error"]["code"]) == (422, "validation_error")
+
+
+@pytest.fixture
+def chunks(
+    pipeline_env: str, aws_fixture_event: Callable[[str], dict[str, Any]], lambda_context: Any
+) -> Callable[..., tuple[int, Any]]:
+    """GET /documents/{id}/chunks through the query handler; returns (status, JSON body)."""
+    from query.handler import lambda_handler
+
+    def invoke(
+        document_id: str, *, caller: dict[str, Any] | None, query: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        event = aws_fixture_event("apiGatewayProxyEvent.json")
+        path = f"/documents/{document_id}/chunks"
+        event.update(
+            {
+                "resource": "/documents/{document_id}/chunks",
+                "path": path,
+                "httpMethod": "GET",
+                "headers": {},
+                "multiValueHeaders": {},
+                "queryStringParameters": query,
+                "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+                "pathParameters": {"document_id": document_id},
+                "body": None,
+                "isBase64Encoded": False,
+            }
+        )
+        event["requestContext"].update(
+            {"path": f"/v1{path}", "resourcePath": "/documents/{document_id}/chunks", "httpMethod": "GET"}
+        )
+        event["requestContext"]["authorizer"] = caller
+        response = lambda_handler(event, lambda_context)
+        return response["statusCode"], json.loads(response["body"] or "null")
+
+    return invoke
+
+
+def test_the_chunks_route_pages_a_readable_document_and_refuses_the_others(
+    parsed_note: tuple[str, str],
+    embed: Callable[..., dict[str, Any]],
+    chunks: Callable[..., tuple[int, Any]],
+) -> None:
+    document_id, parsed_event = parsed_note
+    # Not indexed yet: its owner is told so
+    status, body = chunks(document_id, caller=identity())
+    assert (status, body["error"]["code"]) == (409, "conflict")
+    assert embed(parsed_event) == {"batchItemFailures": []}
+    # A member of the tenant reads the chunks, a page at a time
+    status, body = chunks(document_id, caller=identity("bob"), query={"limit": "1"})
+    assert status == 200
+    assert body["filename"] == "harbour.md"
+    assert body["total"] >= 1
+    assert len(body["chunks"]) == 1
+    assert body["chunks"][0]["chunk_id"] == f"{document_id}:{body['chunks'][0]['ordinal']}"
+    assert any("pier seven" in c["text"] for c in chunks(document_id, caller=identity("bob"))[1]["chunks"])
+    # Another tenant's member: 404; a token without the read scope: 403; bad inputs: 422
+    assert chunks(document_id, caller=identity("mallory", tenant="globex"))[0] == 404
+    assert chunks(document_id, caller=identity(scope="documents:write"))[0] == 403
+    assert chunks(document_id, caller=identity(), query={"limit": "0"})[0] == 422
+    assert chunks("../etc", caller=identity())[0] in {404, 422}
+    assert chunks(document_id, caller=None)[0] == 401

@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from documents import logic as api
+from echo_documents.errors import DocumentNotFound
 from echo_shared.authz import Classification
 from echo_shared.authz.caller import Caller
 from echo_shared.web import Forbidden
-from query.logic import FIRST_WINDOW, Question, answer_question
+from query.logic import FIRST_WINDOW, DocumentNotIndexed, Question, answer_question, document_chunks
 
 from tests.retrieval_support import embedder, model_directory, model_env
 from tests.unit.documents.conftest import DocumentWorld, user_caller
@@ -110,3 +112,61 @@ def test_a_token_without_the_read_scope_is_decided_then_refused(pipeline: Pipeli
     with pytest.raises(Forbidden):
         answer_question(pipeline.query, writer, Question(QUESTION, None, 5), "req-q")
     assert _decisions(pipeline)  # the refusal was audited as a decision first
+
+
+def _chunks(pipeline: Pipeline, caller: Caller, document_id: str, **page: int) -> Any:
+    return document_chunks(
+        pipeline.query,
+        caller,
+        document_id,
+        "req-c",
+        limit=page.get("limit", 50),
+        cursor=page.get("cursor", 0),
+    )
+
+
+def test_a_reader_pages_through_the_indexed_chunks(pipeline: Pipeline, alice: Caller, bob: Caller) -> None:
+    document_id = pipeline.add(alice)
+    whole = _chunks(pipeline, bob, document_id)
+    assert whole.filename == "plant.pdf"
+    assert whole.total == len(whole.chunks) >= 2
+    assert [c.ordinal for c in whole.chunks] == sorted(c.ordinal for c in whole.chunks)
+    first = _chunks(pipeline, bob, document_id, limit=1)
+    assert first.chunks == whole.chunks[:1]
+    assert first.next_cursor == 1
+    rest = _chunks(pipeline, bob, document_id, limit=50, cursor=1)
+    assert rest.chunks == whole.chunks[1:]
+    assert rest.next_cursor is None
+    assert [d["kind"] for d in _decisions(pipeline, "req-c")] == ["check"] * 3
+
+
+def test_chunks_are_refused_to_those_who_may_not_read_the_document(
+    pipeline: Pipeline, alice: Caller, bob: Caller
+) -> None:
+    secret = pipeline.add(alice, Classification.RESTRICTED)
+    with pytest.raises(Forbidden):
+        _chunks(pipeline, bob, secret)
+    with pytest.raises(DocumentNotFound):
+        _chunks(pipeline, user_caller("mallory", "member", tenant="globex"), secret)
+    with pytest.raises(Forbidden):
+        _chunks(pipeline, user_caller("alice", "member", scopes=("documents:write",)), secret)
+    assert _decisions(pipeline, "req-c")  # every refusal was decided (audited) first
+
+
+def test_a_deleted_document_has_no_chunks(pipeline: Pipeline, alice: Caller) -> None:
+    document_id = pipeline.add(alice)
+    api.delete_document(pipeline.world.service, alice, document_id, "r-del")
+    with pytest.raises(DocumentNotFound):
+        _chunks(pipeline, alice, document_id)
+
+
+def test_the_owner_of_a_document_not_indexed_yet_gets_a_conflict(
+    pipeline: Pipeline, alice: Caller, bob: Caller
+) -> None:
+    created = api.create_document(
+        pipeline.world.service, alice, api.NewDocument("later.pdf", None, None, Classification.INTERNAL), "r"
+    )
+    with pytest.raises(DocumentNotIndexed):
+        _chunks(pipeline, alice, created.record.document_id)
+    with pytest.raises(Forbidden):
+        _chunks(pipeline, bob, created.record.document_id)

@@ -58,6 +58,31 @@ class Segment:
     vectors: np.ndarray  # float16 (n, d)
 
 
+def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
+    """A chunk as segment and snapshot headers store it (its ids follow from the document's)."""
+    return {
+        "ordinal": chunk.ordinal,
+        "text": chunk.text,
+        "page": chunk.page,
+        "section": list(chunk.section),
+        "chunk_hash": chunk.chunk_hash,
+    }
+
+
+def chunk_from_json(document_id: str, raw: Mapping[str, Any]) -> Chunk:
+    """The inverse of chunk_to_json; KeyError/TypeError/ValueError on a malformed entry."""
+    ordinal = int(raw["ordinal"])
+    return Chunk(
+        chunk_id=f"{document_id}:{ordinal}",
+        document_id=document_id,
+        ordinal=ordinal,
+        text=str(raw["text"]),
+        page=None if raw["page"] is None else int(raw["page"]),
+        section=tuple(str(title) for title in raw["section"]),
+        chunk_hash=str(raw["chunk_hash"]),
+    )
+
+
 def build_segment(document_id: str, chunks: Sequence[Chunk], vectors: Any, *, model_id: str = "") -> bytes:
     """One document's segment: zlib-compressed JSON header + float16 vectors, hashed by its key."""
     import numpy as np
@@ -72,16 +97,7 @@ def build_segment(document_id: str, chunks: Sequence[Chunk], vectors: Any, *, mo
         "model_id": model_id,
         "analyzer": ANALYZER_VERSION,
         "dimension": int(array.shape[1]),
-        "chunks": [
-            {
-                "ordinal": c.ordinal,
-                "text": c.text,
-                "page": c.page,
-                "section": list(c.section),
-                "chunk_hash": c.chunk_hash,
-            }
-            for c in chunks
-        ],
+        "chunks": [chunk_to_json(c) for c in chunks],
         "terms": [analyze(search_text(c)) for c in chunks],
     }
     body = zlib.compress(json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode(), 6)
@@ -101,18 +117,7 @@ def read_segment(data: bytes) -> Segment:
         dimension = int(header["dimension"])
         if header["analyzer"] != ANALYZER_VERSION:
             raise InvalidSegment("segment built with another analyzer: re-index the document")
-        chunks = tuple(
-            Chunk(
-                chunk_id=f"{document_id}:{int(c['ordinal'])}",
-                document_id=document_id,
-                ordinal=int(c["ordinal"]),
-                text=str(c["text"]),
-                page=None if c["page"] is None else int(c["page"]),
-                section=tuple(str(title) for title in c["section"]),
-                chunk_hash=str(c["chunk_hash"]),
-            )
-            for c in header["chunks"]
-        )
+        chunks = tuple(chunk_from_json(document_id, c) for c in header["chunks"])
         terms = tuple(tuple(str(term) for term in t) for t in header["terms"])
     except (zlib.error, ValueError, KeyError, TypeError) as error:
         raise InvalidSegment("corrupt segment header") from error

@@ -240,24 +240,15 @@ def build_snapshot(base: Snapshot | None, keep: Iterable[str], added: Sequence[t
 
 
 def _document_header(document_id: str, sha: str, chunks: Sequence[Chunk]) -> dict[str, object]:
-    return {
-        "document_id": document_id,
-        "sha256": sha,
-        "chunks": [
-            {
-                "ordinal": c.ordinal,
-                "text": c.text,
-                "page": c.page,
-                "section": list(c.section),
-                "chunk_hash": c.chunk_hash,
-            }
-            for c in chunks
-        ],
-    }
+    from echo_retrieval.index import chunk_to_json
+
+    return {"document_id": document_id, "sha256": sha, "chunks": [chunk_to_json(c) for c in chunks]}
 
 
 def read_snapshot(data: bytes) -> Snapshot:
     import numpy as np
+
+    from echo_retrieval.index import chunk_from_json
 
     if not data.startswith(SNAPSHOT_MAGIC) or len(data) < len(SNAPSHOT_MAGIC) + 4:
         raise InvalidSnapshot("not an Echo snapshot")
@@ -284,18 +275,7 @@ def read_snapshot(data: bytes) -> Snapshot:
         for entry in header["documents"]:
             document_id = str(entry["document_id"])
             start = len(chunks)
-            chunks.extend(
-                Chunk(
-                    chunk_id=f"{document_id}:{int(c['ordinal'])}",
-                    document_id=document_id,
-                    ordinal=int(c["ordinal"]),
-                    text=str(c["text"]),
-                    page=None if c["page"] is None else int(c["page"]),
-                    section=tuple(str(title) for title in c["section"]),
-                    chunk_hash=str(c["chunk_hash"]),
-                )
-                for c in entry["chunks"]
-            )
+            chunks.extend(chunk_from_json(document_id, c) for c in entry["chunks"])
             documents[document_id] = (str(entry["sha256"]), start, len(chunks))
         terms = tuple(str(t) for t in header["terms"])
     except (zlib.error, ValueError, KeyError, TypeError, struct.error) as error:

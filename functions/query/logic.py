@@ -45,8 +45,8 @@ MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 20
 RANKED_CHUNKS = 200  # chunks ranked before bounded authorization walks them
-FIRST_WINDOW = 10  # documents in the first audited batch
-CHECK_ROUNDS = 3  # batches (10, 40, 100 documents) before falling back to the list path
+FIRST_WINDOW = 10  # the least documents of a second audited batch
+CHECK_ROUNDS = 3  # batches (the top_k hits' documents, then >= 10, then 4x, 100 at most) before the list path
 NO_ANSWERER = "none"
 
 
@@ -158,7 +158,9 @@ def _bounded_selection(
     order = list(dict.fromkeys(hit.chunk.document_id for hit in ranked))
     allowed: dict[str, DocumentRecord] = {}
     checked = 0
-    window = max(2 * top_k, FIRST_WINDOW)
+    # The top_k best chunks come from at most top_k documents: a caller who may read them is done
+    # after deciding those alone; later rounds widen (FIRST_WINDOW, then 4x).
+    window = len(dict.fromkeys(hit.chunk.document_id for hit in ranked[:top_k]))
     for _ in range(CHECK_ROUNDS):
         batch = order[checked : checked + min(window, MAX_BATCH)]
         allowed |= _decide(service, caller, batch, request_id)
@@ -169,7 +171,7 @@ def _bounded_selection(
             return _Selection(kept, allowed, len(allowed))
         if checked == len(order):
             break
-        window *= 4
+        window = max(FIRST_WINDOW, 4 * window)
     return None
 
 

@@ -81,6 +81,10 @@ class DocumentService(Construct):
         for path, methods in ROUTES:
             api.route(path, methods, self.api_function, access="authorizer", authorizer=authorizer)
         api.route("/query", ["POST"], self.query, access="authorizer", authorizer=authorizer)
+        # The chunks live in the tenant index the query function holds warm (the ML layer).
+        api.route(
+            "/documents/{document_id}/chunks", ["GET"], self.query, access="authorizer", authorizer=authorizer
+        )
         self.functions = {
             "documents": self.api_function,
             "parse": self.parse,
@@ -207,14 +211,46 @@ class DocumentService(Construct):
             "EVENT_TOPIC_ARN": self._bus.topic.topic_arn,
         }
 
-    def _parse_function(self, layers: list[lambda_.ILayerVersion]) -> EchoFunction:
-        function = EchoFunction(
+    def _function(
+        self,
+        name: str,
+        package: str,
+        description: str,
+        layers: list[lambda_.ILayerVersion],
+        *,
+        memory_size: int,
+        timeout: cdk.Duration,
+        environment: dict[str, str],
+    ) -> EchoFunction:
+        return EchoFunction(
             self,
-            "Parse",
+            name,
             settings=self._settings,
-            package="parse",
-            description="Extracts text from uploaded documents in a resource-limited child process",
+            package=package,
+            description=description,
             layers=layers,
+            memory_size=memory_size,
+            timeout=timeout,
+            environment=environment,
+        )
+
+    def _consume(self, function: EchoFunction, queue: sqs.IQueue) -> None:
+        """Small batches, no batching window, partial batch responses (one bad record fails alone)."""
+        function.function.add_event_source(
+            sources.SqsEventSource(
+                queue,
+                batch_size=5,
+                max_batching_window=cdk.Duration.seconds(0),
+                report_batch_item_failures=True,
+            )
+        )
+
+    def _parse_function(self, layers: list[lambda_.ILayerVersion]) -> EchoFunction:
+        function = self._function(
+            "Parse",
+            "parse",
+            "Extracts text from uploaded documents in a resource-limited child process",
+            layers,
             memory_size=2048,
             timeout=PARSE_TIMEOUT,
             environment={
@@ -230,25 +266,16 @@ class DocumentService(Construct):
         self._grant_objects(function, ["s3:PutObject", "s3:DeleteObject"], PARSED)
         self._grant_events(function)
         function.grant(["sqs:SendMessage"], [self.parse_dead_letters.queue_arn])
-        function.function.add_event_source(
-            sources.SqsEventSource(
-                self.parse_queue,
-                batch_size=5,
-                max_batching_window=cdk.Duration.seconds(0),
-                report_batch_item_failures=True,
-            )
-        )
+        self._consume(function, self.parse_queue)
         return function
 
     def _embed_function(self, layers: list[lambda_.ILayerVersion]) -> EchoFunction:
         dead_letters = self._bus.dead_letter_queues["embed"]
-        function = EchoFunction(
-            self,
+        function = self._function(
             "Embed",
-            settings=self._settings,
-            package="embed",
-            description="Chunks and embeds parsed documents into the tenant index; purges deleted ones",
-            layers=layers,
+            "embed",
+            "Chunks and embeds parsed documents into the tenant index; purges deleted ones",
+            layers,
             memory_size=2048,
             timeout=EMBED_TIMEOUT,
             environment={
@@ -267,24 +294,15 @@ class DocumentService(Construct):
         self._grant_index_listing(function)
         self._grant_events(function)
         function.grant(["sqs:SendMessage"], [dead_letters.queue_arn])
-        function.function.add_event_source(
-            sources.SqsEventSource(
-                self.embed_queue,
-                batch_size=5,
-                max_batching_window=cdk.Duration.seconds(0),
-                report_batch_item_failures=True,
-            )
-        )
+        self._consume(function, self.embed_queue)
         return function
 
     def _api_function(self, layers: list[lambda_.ILayerVersion], authz: AuthzService) -> EchoFunction:
-        function = EchoFunction(
-            self,
+        function = self._function(
             "Api",
-            settings=self._settings,
-            package="documents",
-            description="Documents API: upload forms, status, listing, sharing, deletion",
-            layers=layers,
+            "documents",
+            "Documents API: upload forms, status, listing, sharing, deletion",
+            layers,
             memory_size=1024,
             timeout=cdk.Duration.seconds(29),
             environment={**self._storage_environment, "UPLOAD_MAX_BYTES": str(MAX_UPLOAD_BYTES)},
@@ -299,13 +317,11 @@ class DocumentService(Construct):
         return function
 
     def _query_function(self, layers: list[lambda_.ILayerVersion], authz: AuthzService) -> EchoFunction:
-        function = EchoFunction(
-            self,
+        function = self._function(
             "Query",
-            settings=self._settings,
-            package="query",
-            description="Question answering over the caller's readable documents, with citations",
-            layers=layers,
+            "query",
+            "Question answering over the caller's readable documents, with citations",
+            layers,
             memory_size=2048,
             timeout=cdk.Duration.seconds(29),
             environment={

@@ -1,13 +1,14 @@
 """Typed request dependencies: the caller, the request id and the service (overridable in tests)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from echo_documents.access import LIVE_STATUSES, records_authz_client
 from echo_documents.repository import DynamoDocumentRepository
-from echo_shared.authz.caller import Caller, caller_from_authorizer
+from echo_shared.authz.caller import Caller, caller_from_event
 from echo_shared.events import SnsEventPublisher
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
+from echo_shared.web import request_id
 from fastapi import Depends, Request
 
 from documents.logic import DocumentService
@@ -39,23 +40,11 @@ def get_service() -> DocumentService:
     return _service()
 
 
-def _event(request: Request) -> dict[str, Any]:
-    return request.scope.get("aws.event") or {}
-
-
 def get_caller(request: Request) -> Caller:
-    return caller_from_authorizer((_event(request).get("requestContext") or {}).get("authorizer"))
-
-
-def get_request_id(request: Request) -> str:
-    context = _event(request).get("requestContext") or {}
-    request_id = context.get("requestId")
-    if isinstance(request_id, str) and request_id:
-        return request_id
-    lambda_context = request.scope.get("aws.context")
-    return str(getattr(lambda_context, "aws_request_id", "-"))
+    """API Gateway invokes these routes only after the Lambda authorizer allowed the token."""
+    return caller_from_event(request.scope.get("aws.event"))
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
-RequestId = Annotated[str, Depends(get_request_id)]
+RequestId = Annotated[str, Depends(request_id)]
 Service = Annotated[DocumentService, Depends(get_service)]

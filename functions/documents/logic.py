@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from echo_documents.errors import DocumentNotFound
 from echo_documents.events import DocumentEvent, actor_of, document_event
 from echo_documents.layout import is_valid_document_id, is_valid_owner, new_document_id, original_key
-from echo_documents.records import DocumentRecord, DocumentStatus
+from echo_documents.records import DocumentRecord, DocumentStatus, StatusChange
 from echo_documents.repository import DocumentRepository
 from echo_shared.authz import (
     AuthzClient,
@@ -174,9 +174,8 @@ def delete_document(
     deleted = service.repository.advance(
         caller.tenant,
         document_id,
-        expected=[s for s in DocumentStatus if s.is_live],
-        status=DocumentStatus.DELETED,
-        now=service.clock(),
+        StatusChange(frozenset([s for s in DocumentStatus if s.is_live]), DocumentStatus.DELETED),
+        service.clock(),
     )
     service.publisher.publish(
         document_event(

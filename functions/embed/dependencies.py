@@ -9,6 +9,7 @@ from echo_retrieval.chunking import chunk_document
 from echo_retrieval.embedding import default_embedder
 from echo_retrieval.index import build_segment
 from echo_retrieval.s3_store import S3IndexStore
+from echo_retrieval.snapshot import compact
 from echo_shared.dead_letters import SqsDeadLetterSink
 from echo_shared.events import SnsEventPublisher
 from echo_shared.lazy import cached_resource
@@ -36,6 +37,7 @@ def get_embed_service() -> EmbedService:
         chunk=chunk_document,
         # Segments name their model, so an index never mixes vectors of two models.
         build_segment=functools.partial(build_segment, model_id=getattr(embedder, "model_id", "")),
+        compact=compact,
         max_parsed_bytes=settings.max_parsed_bytes,
         clock=utc_now,
     )

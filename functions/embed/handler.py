@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from echo_shared.dead_letters import reject_poison
-from echo_shared.events import InvalidEvent, parse_sqs_body
+from echo_documents.pipeline import consume_batch
+from echo_shared.events import EventEnvelope, parse_sqs_body
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
 from embed.dependencies import get_dead_letters, get_embed_service, get_settings
@@ -24,25 +23,17 @@ _METRICS = {
 
 @lambda_entrypoint(settings=get_settings)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(
-        event=event, record_handler=_embed_record, processor=processor, context=context
+    return consume_batch(
+        event,
+        context,
+        parse=parse_sqs_body,
+        handle=_embed_record,
+        dead_letters=get_dead_letters,
+        poison_metric="EmbedPoisonMessages",
     )
 
 
-def _embed_record(record: SQSRecord) -> None:
-    try:
-        envelope = parse_sqs_body(record.body)
-    except InvalidEvent as exc:
-        if reject_poison(
-            get_dead_letters(),
-            message_id=record.message_id,
-            body=record.body,
-            reason=exc.reason,
-            metric="EmbedPoisonMessages",
-        ):
-            return
-        raise
+def _embed_record(record: SQSRecord, envelope: EventEnvelope) -> None:
     receives = int(record.attributes.approximate_receive_count or 1)
     outcome = handle_event(
         get_embed_service(), envelope, final_attempt=receives >= get_settings().max_receives

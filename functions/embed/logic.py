@@ -17,15 +17,25 @@ from echo_documents.events import DocumentEvent, document_event
 from echo_documents.layout import is_valid_document_id, parsed_key
 from echo_documents.objects import ObjectStore
 from echo_documents.parsed import FailureCode, InvalidParsedDocument, ParsedDocument
-from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone, PipelineFailureCode
+from echo_documents.pipeline import Stage, fail_document
+from echo_documents.records import (
+    DocumentRecord,
+    DocumentStatus,
+    Failure,
+    Milestone,
+    PipelineFailureCode,
+    StatusChange,
+)
 from echo_documents.repository import DocumentRepository
 from echo_retrieval.chunking import Chunk
 from echo_retrieval.embedding import Embedder
 from echo_retrieval.index import IndexStore
-from echo_shared.events import EventEnvelope, EventPublisher, Outcome
+from echo_retrieval.snapshot import CompactionConflict
+from echo_shared.events import EventEnvelope, EventPublisher
 from echo_shared.timeutil import Clock
 
 ACTOR = "system:embed"
+STAGE = Stage("index", DocumentStatus.INDEXING, ACTOR)
 
 
 class EmbedOutcome(StrEnum):
@@ -45,6 +55,7 @@ class EmbedService:
     embedder: Embedder
     chunk: Callable[[str, ParsedDocument], list[Chunk]]
     build_segment: Callable[[str, Sequence[Chunk], Any], bytes]
+    compact: Callable[[IndexStore, str], int]
     max_parsed_bytes: int
     clock: Clock
 
@@ -107,18 +118,22 @@ def _index(service: EmbedService, record: DocumentRecord, request_id: str) -> Em
     vectors = service.embedder.embed([chunk.text for chunk in chunks])
     segment = service.build_segment(document_id, chunks, vectors)
     service.index.put_segment(tenant, document_id, segment)
+    _compact(service, tenant, strict=False)
     try:
         indexed = service.repository.advance(
             tenant,
             document_id,
-            expected=[DocumentStatus.INDEXING],
-            status=DocumentStatus.READY,
-            now=service.clock(),
-            milestone=Milestone.INDEXED,
-            chunks=len(chunks),
+            StatusChange(
+                {DocumentStatus.INDEXING},
+                DocumentStatus.READY,
+                milestone=Milestone.INDEXED,
+                chunks=len(chunks),
+            ),
+            service.clock(),
         )
     except StaleStatus:  # deleted meanwhile: take the segment out again
         service.index.delete_segment(tenant, document_id)
+        _compact(service, tenant, strict=True)
         return EmbedOutcome.DUPLICATE
     service.publisher.publish(
         document_event(
@@ -148,6 +163,7 @@ def purge_document(
     for key in sorted(keys):
         service.objects.delete(key)
     service.index.delete_segment(tenant, document_id)
+    _compact(service, tenant, strict=True)  # the text leaves the snapshot before the record goes
     if record is None:
         return EmbedOutcome.DUPLICATE
     service.repository.remove(tenant, document_id)
@@ -164,29 +180,18 @@ def purge_document(
     return EmbedOutcome.PURGED
 
 
+def _compact(service: EmbedService, tenant: str, *, strict: bool) -> None:
+    """Keep the tenant's snapshot current (echo_retrieval.snapshot). After an index write a
+    conflict can wait for the next write; after a deletion it fails the message, so SQS retries."""
+    try:
+        service.compact(service.index, tenant)
+    except CompactionConflict:
+        if strict:
+            raise
+
+
 def _fail(
     service: EmbedService, record: DocumentRecord, code: str, message: str, request_id: str
 ) -> EmbedOutcome:
-    try:
-        failed = service.repository.advance(
-            record.tenant,
-            record.document_id,
-            expected=[DocumentStatus.INDEXING],
-            status=DocumentStatus.FAILED,
-            now=service.clock(),
-            failure=Failure(str(code), message),
-        )
-    except StaleStatus:
-        return EmbedOutcome.DUPLICATE
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.FAILED,
-            failed,
-            actor=ACTOR,
-            request_id=request_id,
-            data={"failure_code": str(code), "stage": "index"},
-            outcome=Outcome.FAILURE,
-            clock=service.clock,
-        )
-    )
-    return EmbedOutcome.FAILED
+    failed = fail_document(service, record, Failure(str(code), message), STAGE, request_id)
+    return EmbedOutcome.FAILED if failed else EmbedOutcome.DUPLICATE

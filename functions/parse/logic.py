@@ -16,15 +16,24 @@ from echo_documents.events import DocumentEvent, document_event
 from echo_documents.layout import InvalidObjectKey, ObjectLocation, locate, parsed_key
 from echo_documents.objects import ObjectStore, ObjectTooLarge
 from echo_documents.parsed import ExtractionFailed, FailureCode, ParsedDocument
-from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone, PipelineFailureCode
+from echo_documents.pipeline import Stage, fail_document
+from echo_documents.records import (
+    DocumentRecord,
+    DocumentStatus,
+    Failure,
+    Milestone,
+    PipelineFailureCode,
+    StatusChange,
+)
 from echo_documents.repository import DocumentRepository
 from echo_shared.authz import Classification
-from echo_shared.events import EventPublisher, Outcome
+from echo_shared.events import EventPublisher
 from echo_shared.timeutil import Clock, format_rfc3339
 
 ACTOR = "system:parse"
 PARSED_CONTENT_TYPE = "application/json"
 _RESTARTABLE = (DocumentStatus.UPLOADED, DocumentStatus.PARSING)
+STAGE = Stage("parse", DocumentStatus.PARSING, ACTOR)
 
 
 class ParseOutcome(StrEnum):
@@ -58,7 +67,10 @@ def parse_object(service: ParseService, key: str, size: int, request_id: str) ->
     tenant, document_id = record.tenant, record.document_id
     try:
         record = service.repository.advance(
-            tenant, document_id, expected=_RESTARTABLE, status=DocumentStatus.PARSING, now=service.clock()
+            tenant,
+            document_id,
+            StatusChange(_RESTARTABLE, DocumentStatus.PARSING),
+            service.clock(),
         )
     except StaleStatus:
         return ParseOutcome.DUPLICATE
@@ -81,13 +93,15 @@ def parse_object(service: ParseService, key: str, size: int, request_id: str) ->
         record = service.repository.advance(
             tenant,
             document_id,
-            expected=[DocumentStatus.PARSING],
-            status=DocumentStatus.INDEXING,
-            now=service.clock(),
-            milestone=Milestone.PARSED,
-            media_type=parsed.media_type,
-            pages=parsed.page_count,
-            size_bytes=len(data),
+            StatusChange(
+                {DocumentStatus.PARSING},
+                DocumentStatus.INDEXING,
+                milestone=Milestone.PARSED,
+                media_type=parsed.media_type,
+                pages=parsed.page_count,
+                size_bytes=len(data),
+            ),
+            service.clock(),
         )
     except StaleStatus:  # deleted while parsing: the cleanup consumer removes parsed text too
         service.objects.delete(parsed_key(tenant, document_id))
@@ -159,11 +173,8 @@ def _advance_to_uploaded(service: ParseService, record: DocumentRecord, size: in
     return service.repository.advance(
         record.tenant,
         record.document_id,
-        expected=[record.status],
-        status=DocumentStatus.UPLOADED,
-        now=service.clock(),
-        milestone=Milestone.UPLOADED,
-        size_bytes=size,
+        StatusChange({record.status}, DocumentStatus.UPLOADED, milestone=Milestone.UPLOADED, size_bytes=size),
+        service.clock(),
     )
 
 
@@ -208,29 +219,8 @@ def _announce_upload(service: ParseService, record: DocumentRecord, request_id: 
 def _fail(
     service: ParseService, record: DocumentRecord, code: str, message: str, request_id: str
 ) -> ParseOutcome:
-    try:
-        failed = service.repository.advance(
-            record.tenant,
-            record.document_id,
-            expected=[DocumentStatus.PARSING],
-            status=DocumentStatus.FAILED,
-            now=service.clock(),
-            failure=Failure(str(code), message),
-        )
-    except StaleStatus:
-        return ParseOutcome.DUPLICATE
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.FAILED,
-            failed,
-            actor=ACTOR,
-            request_id=request_id,
-            data={"failure_code": str(code), "stage": "parse"},
-            outcome=Outcome.FAILURE,
-            clock=service.clock,
-        )
-    )
-    return ParseOutcome.FAILED
+    failed = fail_document(service, record, Failure(str(code), message), STAGE, request_id)
+    return ParseOutcome.FAILED if failed else ParseOutcome.DUPLICATE
 
 
 def _too_large(max_bytes: int) -> str:

@@ -1,19 +1,20 @@
 """Typed request dependencies: the caller, the request id and the service (overridable in tests)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import boto3
 from botocore.config import Config
-from echo_documents.access import ANSWERABLE_STATUSES, records_authz_client
+from echo_documents.access import ANSWERABLE_STATUSES, DocumentRecordsProvider, records_authz_client
 from echo_documents.repository import DynamoDocumentRepository
 from echo_retrieval.answering import answerer_from_env
 from echo_retrieval.embedding import default_embedder
 from echo_retrieval.index import TenantIndexCache
 from echo_retrieval.s3_store import S3IndexStore
-from echo_shared.authz.caller import Caller, caller_from_authorizer
+from echo_shared.authz.caller import Caller, caller_from_event
 from echo_shared.events import SnsEventPublisher
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
+from echo_shared.web import request_id
 from fastapi import Depends, Request
 
 from query.logic import QueryService
@@ -29,10 +30,12 @@ def get_settings() -> QueryApiSettings:
 def _service() -> QueryService:
     settings = get_settings()
     repository = DynamoDocumentRepository(settings.documents_table)
+    # Only ready documents are candidates; a deleted one is denied by the decision itself.
+    records = DocumentRecordsProvider(repository, ANSWERABLE_STATUSES)
     return QueryService(
         repository=repository,
-        # Only ready documents are candidates; a deleted one is denied by the decision itself.
-        authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES),
+        records=records,
+        authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES, records),
         # Segments load in parallel on a cold cache: one pooled connection per loader thread.
         indexes=TenantIndexCache(
             S3IndexStore(boto3.client("s3", config=Config(max_pool_connections=32)), settings.index_bucket),
@@ -49,23 +52,11 @@ def get_service() -> QueryService:
     return _service()
 
 
-def _event(request: Request) -> dict[str, Any]:
-    return request.scope.get("aws.event") or {}
-
-
 def get_caller(request: Request) -> Caller:
-    return caller_from_authorizer((_event(request).get("requestContext") or {}).get("authorizer"))
-
-
-def get_request_id(request: Request) -> str:
-    context = _event(request).get("requestContext") or {}
-    request_id = context.get("requestId")
-    if isinstance(request_id, str) and request_id:
-        return request_id
-    lambda_context = request.scope.get("aws.context")
-    return str(getattr(lambda_context, "aws_request_id", "-"))
+    """API Gateway invokes these routes only after the Lambda authorizer allowed the token."""
+    return caller_from_event(request.scope.get("aws.event"))
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
-RequestId = Annotated[str, Depends(get_request_id)]
+RequestId = Annotated[str, Depends(request_id)]
 Service = Annotated[QueryService, Depends(get_service)]

@@ -1,13 +1,16 @@
 """Routes only compose dependencies, call logic and shape the response."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from echo_documents.layout import DOCUMENT_ID_PATTERN
+from fastapi import APIRouter, Path, Query
 
 from query import logic
 from query.deps import CurrentCaller, RequestId, Service
-from query.schemas import ErrorBody, QueryIn, QueryOut
+from query.schemas import ChunksOut, ErrorBody, QueryIn, QueryOut
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 413, 422, 500, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 500, 503)
 }
 
 router = APIRouter(responses=_ERRORS)
@@ -21,3 +24,16 @@ def post_query(body: QueryIn, caller: CurrentCaller, service: Service, request_i
         top_k=body.top_k,
     )
     return QueryOut.from_result(logic.answer_question(service, caller, question, request_id))
+
+
+@router.get("/documents/{document_id}/chunks")
+def get_document_chunks(
+    document_id: Annotated[str, Path(pattern=DOCUMENT_ID_PATTERN)],
+    caller: CurrentCaller,
+    service: Service,
+    request_id: RequestId,
+    limit: Annotated[int, Query(ge=1, le=logic.MAX_CHUNKS_PAGE)] = 50,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+) -> ChunksOut:
+    page = logic.document_chunks(service, caller, document_id, request_id, limit=limit, cursor=cursor)
+    return ChunksOut.from_page(page)

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from query.logic import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, RETRIEVAL_METHOD, QueryResult
+from query.logic import (
+    DEFAULT_TOP_K,
+    MAX_QUESTION_CHARS,
+    MAX_TOP_K,
+    RETRIEVAL_METHOD,
+    ChunkPage,
+    QueryResult,
+)
 
 
 class QueryIn(BaseModel):
@@ -71,6 +78,43 @@ class QueryOut(BaseModel):
                 withheld=result.withheld,
                 method=RETRIEVAL_METHOD,
             ),
+        )
+
+
+class ChunkOut(BaseModel):
+    chunk_id: str
+    ordinal: int
+    page: int | None
+    section: list[str]
+    chunk_hash: str
+    text: str
+
+
+class ChunksOut(BaseModel):
+    document_id: str
+    filename: str
+    chunks: list[ChunkOut]
+    total: int
+    next_cursor: int | None
+
+    @classmethod
+    def from_page(cls, page: ChunkPage) -> ChunksOut:
+        return cls(
+            document_id=page.document_id,
+            filename=page.filename,
+            chunks=[
+                ChunkOut(
+                    chunk_id=c.chunk_id,
+                    ordinal=c.ordinal,
+                    page=c.page,
+                    section=list(c.section),
+                    chunk_hash=c.chunk_hash,
+                    text=c.text,
+                )
+                for c in page.chunks
+            ],
+            total=page.total,
+            next_cursor=page.next_cursor,
         )
 
 

@@ -9,13 +9,20 @@
   over the same matrix + top-k), measured in the same run;
 - `index_load`: `TenantIndexCache.index_for` from an in-memory store (parse 5,000 segments, build
   bm25s), and the refresh after one more document (download one segment, rebuild);
-- `layer`: the ML layer asset as CDK bundles it, unzipped and zip -9 sizes.
+- `layer`: the ML layer asset as CDK bundles it, unzipped and zip -9 sizes;
+- `query_at_scale`: POST /query's logic (`query.logic.answer_question` with its real adapters on
+  moto S3 + DynamoDB, authorization included) over 1,000 and 5,000 ready documents, warm p50/p95
+  and the first query, for this tree and for a base revision's tree (`ECHO_BENCH_BASE`, default
+  `main`, exported with `git archive`) in the same run: `tests/bench/query_scale_probe.py`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -26,6 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 DOCUMENTS = 5000
 QUERIES = 200
 EMBED_SAMPLE = 96
+SCALE_SIZES = tuple(int(n) for n in os.environ.get("ECHO_BENCH_QUERY_SIZES", "1000,5000").split(","))
+SCALE_QUERIES = 40
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -50,6 +59,56 @@ def _layer_sizes() -> dict[str, float]:
             "unzipped_mb": round(unzipped / 1e6, 1),
             "zipped_mb": round(archive.stat().st_size / 1e6, 1),
             "model_mb": round(model / 1e6, 1),
+        }
+
+
+def _probe(root: Path, documents: int, data: Path, model: Path) -> dict[str, Any]:
+    path = os.pathsep.join(
+        [str(root / "layers" / name) for name in ("shared", "documents", "ml")]
+        + [str(root / "functions"), str(REPO)]
+    )
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tests" / "bench" / "query_scale_probe.py"),
+            f"--documents={documents}",
+            f"--queries={SCALE_QUERIES}",
+            f"--data={data}",
+        ],
+        env={**os.environ, "PYTHONPATH": path, "ECHO_MODEL_DIR": str(model)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
+    figures: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def query_at_scale(model: Path) -> dict[str, Any]:
+    from tests.quality import scifact
+
+    base_rev = os.environ.get("ECHO_BENCH_BASE", "main")
+    corpus = scifact.load_corpus()
+    texts = [[d.blocks[0].text, d.blocks[1].text] for d in corpus.values() if len(d.blocks) == 2]
+    claims = list(scifact.load_claims("validation").texts.values())
+    with tempfile.TemporaryDirectory(prefix="echo-query-scale-") as scratch:
+        data = Path(scratch) / "scifact.json"
+        data.write_text(json.dumps({"documents": texts, "claims": claims}))
+        base = Path(scratch) / "base"
+        base.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", base_rev, "layers", "functions"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        return {
+            "base_rev": base_rev,
+            "sizes": [
+                {"current": _probe(REPO, n, data, model), "base": _probe(base, n, data, model)}
+                for n in SCALE_SIZES
+            ],
         }
 
 
@@ -126,6 +185,7 @@ def run() -> dict[str, Any]:
         },
         "index_load": {"cold_s": round(load_seconds, 2), "refresh_one_document_s": round(refresh_seconds, 2)},
         "layer": _layer_sizes(),
+        "query_at_scale": query_at_scale(build_model.DEFAULT_OUT),
     }
 
 
@@ -145,4 +205,20 @@ def render(figures: dict[str, Any]) -> list[str]:
         f"{figures['index_load']['refresh_one_document_s']} s |",
         f"| ML layer (model {layer['model_mb']} MB inside) | {layer['unzipped_mb']} MB unzipped, "
         f"{layer['zipped_mb']} MB zipped |",
+        *_scale_rows(figures.get("query_at_scale")),
     ]
+
+
+def _scale_rows(scale: dict[str, Any] | None) -> list[str]:
+    if not scale:
+        return []
+    rows = []
+    for size in scale["sizes"]:
+        current, base = size["current"], size["base"]
+        rows.append(
+            f"| query logic warm (moto, authz included), {current['documents']:,} documents: this tree / "
+            f"{scale['base_rev']} | p50 {current['warm_p50_ms']} / {base['warm_p50_ms']} ms, "
+            f"p95 {current['warm_p95_ms']} / {base['warm_p95_ms']} ms; first query "
+            f"{current['cold_first_query_ms']} / {base['cold_first_query_ms']} ms |"
+        )
+    return rows

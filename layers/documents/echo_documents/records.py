@@ -8,6 +8,7 @@ any of them -> deleted (then the cleanup consumer removes the item).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -50,6 +51,21 @@ class PipelineFailureCode(StrEnum):
 class Failure:
     code: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One status move (from one of `expected` to `status`) and what it records with it: a milestone
+    time, facts learned, a failure."""
+
+    expected: Collection[DocumentStatus]
+    status: DocumentStatus
+    milestone: Milestone | None = None
+    media_type: str | None = None
+    size_bytes: int | None = None
+    pages: int | None = None
+    chunks: int | None = None
+    failure: Failure | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, Update
 from pynamodb.models import Model
 
 from echo_documents.errors import DocumentExists, DocumentNotFound, DocumentStoreUnavailable, StaleStatus
-from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone
+from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone, StatusChange
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _PAGE_SIZE = 200
@@ -31,22 +31,12 @@ class DocumentRepository(Protocol):
         """Every record of the tenant (deleted ones included), in document_id order."""
         ...
 
-    def advance(
-        self,
-        tenant: str,
-        document_id: str,
-        *,
-        expected: Collection[DocumentStatus],
-        status: DocumentStatus,
-        now: datetime,
-        milestone: Milestone | None = None,
-        media_type: str | None = None,
-        size_bytes: int | None = None,
-        pages: int | None = None,
-        chunks: int | None = None,
-        failure: Failure | None = None,
-    ) -> DocumentRecord:
-        """Move the status if it is one of `expected`; raises StaleStatus otherwise."""
+    def get_many(self, tenant: str, document_ids: Collection[str]) -> dict[str, DocumentRecord]:
+        """The records that exist among `document_ids`, each read consistently (one batch read)."""
+        ...
+
+    def advance(self, tenant: str, document_id: str, change: StatusChange, now: datetime) -> DocumentRecord:
+        """Apply the change if the status is one of its `expected`; raises StaleStatus otherwise."""
         ...
 
     def share(
@@ -162,6 +152,16 @@ class DynamoDocumentRepository:
         except PynamoDBException as exc:
             raise DocumentStoreUnavailable("documents table cannot be read") from exc
 
+    def get_many(self, tenant: str, document_ids: Collection[str]) -> dict[str, DocumentRecord]:
+        keys = [(tenant, d) for d in dict.fromkeys(document_ids)]
+        try:
+            return {
+                item.document_id: to_record(item)
+                for item in self._items.batch_get(keys, consistent_read=True)
+            }
+        except PynamoDBException as exc:
+            raise DocumentStoreUnavailable("documents table cannot be read") from exc
+
     def list(self, tenant: str) -> Iterator[DocumentRecord]:
         try:
             for item in self._items.query(tenant, page_size=_PAGE_SIZE):
@@ -169,44 +169,35 @@ class DynamoDocumentRepository:
         except PynamoDBException as exc:
             raise DocumentStoreUnavailable("documents table cannot be read") from exc
 
-    def advance(
-        self,
-        tenant: str,
-        document_id: str,
-        *,
-        expected: Collection[DocumentStatus],
-        status: DocumentStatus,
-        now: datetime,
-        milestone: Milestone | None = None,
-        media_type: str | None = None,
-        size_bytes: int | None = None,
-        pages: int | None = None,
-        chunks: int | None = None,
-        failure: Failure | None = None,
-    ) -> DocumentRecord:
+    def advance(self, tenant: str, document_id: str, change: StatusChange, now: datetime) -> DocumentRecord:
         model = self._items
         stamp = format_rfc3339(now)
-        actions: list[Any] = [model.status.set(status.value), model.updated_at.set(stamp)]
-        if milestone is not None:
-            actions.append(_MILESTONE_ATTRIBUTE[milestone].set(stamp))
-        if media_type is not None:
-            actions.append(model.media_type.set(media_type))
+        actions: list[Any] = [model.status.set(change.status.value), model.updated_at.set(stamp)]
+        if change.milestone is not None:
+            actions.append(_MILESTONE_ATTRIBUTE[change.milestone].set(stamp))
+        if change.media_type is not None:
+            actions.append(model.media_type.set(change.media_type))
         for attribute, number in (
-            (model.size_bytes, size_bytes),
-            (model.pages, pages),
-            (model.chunks, chunks),
+            (model.size_bytes, change.size_bytes),
+            (model.pages, change.pages),
+            (model.chunks, change.chunks),
         ):
             if number is not None:
                 actions.append(attribute.set(number))
-        if failure is not None:
-            actions += [model.failure_code.set(failure.code), model.failure_message.set(failure.message)]
-        condition = model.document_id.exists() & model.status.is_in(*[s.value for s in expected])
+        if change.failure is not None:
+            actions += [
+                model.failure_code.set(change.failure.code),
+                model.failure_message.set(change.failure.message),
+            ]
+        condition = model.document_id.exists() & model.status.is_in(*[s.value for s in change.expected])
         item = model(tenant, document_id)
         try:
             item.update(actions=actions, condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code == _CONDITION_FAILED:
-                raise StaleStatus(f"document {document_id} is not in status {sorted(expected)}") from None
+                raise StaleStatus(
+                    f"document {document_id} is not in status {sorted(change.expected)}"
+                ) from None
             raise DocumentStoreUnavailable("documents table cannot be written") from exc
         return to_record(item)
 

@@ -1,6 +1,8 @@
 """The S3 adapter of `IndexStore`: `index/{tenant}/segments/{document_id}.seg` + `index/{tenant}/manifest.json`.
 
-Segments are written before the manifest names them and removed from the manifest before their
+Snapshots (`index/{tenant}/snapshots/{generation:010d}.snap`, echo_retrieval.snapshot) are written
+under a new key per generation (never overwritten) before the manifest points at them, and the
+previous generation is deleted after. Segments are written before the manifest names them and removed from the manifest before their
 object is deleted, so a reader never meets a manifest entry without its segment. Concurrent
 writers (several embed functions of one tenant) update the manifest with S3 conditional writes
 (If-Match on the ETag read, If-None-Match for the first one) and retry on 412, so no update is lost.
@@ -14,7 +16,15 @@ import re
 import time
 from typing import Any
 
-from echo_retrieval.index import IndexDataError, Manifest, SegmentEntry, read_segment, segment_sha256
+from echo_retrieval.index import (
+    IndexDataError,
+    IndexObjectMissing,
+    Manifest,
+    SegmentEntry,
+    SnapshotEntry,
+    read_segment,
+    segment_sha256,
+)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_ATTEMPTS = 8
@@ -75,10 +85,60 @@ class S3IndexStore:
         return Manifest.from_json_bytes(response["Body"].read()), str(response["ETag"])
 
     def get_segment(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
         if not key.startswith(f"{self._prefix}/"):
             raise ValueError("segment key outside the index prefix")
-        body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        try:
+            body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise IndexObjectMissing(key) from None
+            raise
         return body
+
+    def snapshot_key(self, tenant: str, generation: int, sha256: str) -> str:
+        name = f"{int(generation):010d}-{_check_id(sha256[:16], 'sha256')}"
+        return f"{self._prefix}/{_check_id(tenant, 'tenant')}/snapshots/{name}.snap"
+
+    def put_snapshot(self, tenant: str, generation: int, snapshot: bytes) -> str:
+        key = self.snapshot_key(tenant, generation, segment_sha256(snapshot))
+        self._s3.put_object(
+            Bucket=self._bucket, Key=key, Body=snapshot, ContentType="application/octet-stream"
+        )
+        return key
+
+    def replace_snapshot(self, tenant: str, entry: SnapshotEntry, *, based_on: int) -> bool:
+        replaced = False
+
+        def change(manifest: Manifest) -> Manifest:
+            nonlocal replaced
+            current = manifest.snapshot.generation if manifest.snapshot else 0
+            replaced = current == based_on
+            return manifest.with_snapshot(entry) if replaced else manifest
+
+        self._update_manifest(tenant, change)
+        return replaced
+
+    def delete_snapshot(self, key: str) -> None:
+        if not key.startswith(f"{self._prefix}/") or "/snapshots/" not in key:
+            raise ValueError("snapshot key outside the index prefix")
+        self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+    def prune_snapshots(self, tenant: str, current: SnapshotEntry) -> None:
+        """Delete every snapshot object of a generation up to the current one but the current one.
+
+        Safe against concurrent compactors: one still writing works on a later generation, and one
+        that wrote an earlier or equal generation can no longer commit it (the manifest moved on).
+        """
+        prefix = f"{self._prefix}/{_check_id(tenant, 'tenant')}/snapshots/"
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for found in page.get("Contents", []):
+                key = str(found["Key"])
+                generation = key[len(prefix) :].split("-", 1)[0]
+                if key != current.key and generation.isdigit() and int(generation) <= current.generation:
+                    self._s3.delete_object(Bucket=self._bucket, Key=key)
 
     def _update_manifest(self, tenant: str, change: Any) -> None:
         from botocore.exceptions import ClientError

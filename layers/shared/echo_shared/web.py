@@ -30,6 +30,7 @@ __all__ = [
     "api_error",
     "oauth_error",
     "register_error_handlers",
+    "request_id",
 ]
 
 type ErrorTable = Mapping[type[Exception], tuple[int, str]]
@@ -46,6 +47,15 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 class ErrorStyle(StrEnum):
     API = "api"
     OAUTH = "oauth"
+
+
+def request_id(request: Request) -> str:
+    """The API Gateway request id of a Mangum-served request (else the Lambda invocation's id)."""
+    event = request.scope.get("aws.event") or {}
+    found = (event.get("requestContext") or {}).get("requestId")
+    if isinstance(found, str) and found:
+        return found
+    return str(getattr(request.scope.get("aws.context"), "aws_request_id", "-"))
 
 
 def api_error(status: int, code: str, message: str) -> JSONResponse:

@@ -141,3 +141,37 @@ def test_the_cache_reads_through_s3_and_refreshes_by_etag(s3: Any) -> None:
 def test_segment_keys_outside_the_index_prefix_are_refused(s3: Any) -> None:
     with pytest.raises(ValueError, match="prefix"):
         S3IndexStore(s3, BUCKET).get_segment("tenants/acme/users/u/doc/original.pdf")
+
+
+def test_compaction_writes_one_snapshot_per_generation_and_prunes_the_previous(s3: Any) -> None:
+    from echo_retrieval import snapshot
+
+    store = S3IndexStore(s3, BUCKET)
+    for n in range(snapshot.MIN_PENDING):
+        store.put_segment("acme", f"d{n:03d}", _segment(f"d{n:03d}", f"Document {n} about solar panels."))
+    # When the tenant is compacted
+    assert snapshot.compact(store, "acme") == 1
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="index/acme/snapshots/")["Contents"]]
+    [first] = listed
+    assert first.startswith("index/acme/snapshots/0000000001-")
+    state = store.read_manifest("acme")
+    assert state is not None
+    assert state[0].snapshot is not None
+    assert state[0].snapshot.key == first
+    # And a cold cache reads the snapshot: every document is searchable
+    index = TenantIndexCache(store).index_for("acme")
+    assert len(index.document_ids) == snapshot.MIN_PENDING
+    # When a document is deleted, the next generation replaces the first one
+    store.delete_segment("acme", "d000")
+    assert snapshot.compact(store, "acme") == 1
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="index/acme/snapshots/")["Contents"]]
+    assert len(listed) == 1
+    assert listed[0].startswith("index/acme/snapshots/0000000002-")
+    assert "d000" not in snapshot.read_snapshot(store.get_segment(listed[0])).documents
+
+
+def test_a_missing_object_is_a_lookup_error(s3: Any) -> None:
+    from echo_retrieval.index import IndexObjectMissing
+
+    with pytest.raises(IndexObjectMissing):
+        S3IndexStore(s3, BUCKET).get_segment("index/acme/snapshots/0000000009-abc.snap")

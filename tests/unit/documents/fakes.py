@@ -9,13 +9,14 @@ from datetime import datetime
 from documents.uploads import UploadForm
 from echo_documents.errors import DocumentExists, DocumentNotFound, StaleStatus
 from echo_documents.objects import ObjectTooLarge
-from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone
+from echo_documents.records import DocumentRecord, DocumentStatus, StatusChange
 from echo_shared.timeutil import format_rfc3339
 
 
 class InMemoryDocumentRepository:
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], DocumentRecord] = {}
+        self.batch_reads = 0
 
     def create(self, record: DocumentRecord) -> None:
         key = (record.tenant, record.document_id)
@@ -26,41 +27,26 @@ class InMemoryDocumentRepository:
     def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
         return self.records.get((tenant, document_id))
 
+    def get_many(self, tenant: str, document_ids: Collection[str]) -> dict[str, DocumentRecord]:
+        self.batch_reads += 1
+        return {d: self.records[(tenant, d)] for d in document_ids if (tenant, d) in self.records}
+
     def list(self, tenant: str) -> Iterator[DocumentRecord]:
         for (owner_tenant, _), record in sorted(self.records.items()):
             if owner_tenant == tenant:
                 yield record
 
-    def advance(
-        self,
-        tenant: str,
-        document_id: str,
-        *,
-        expected: Collection[DocumentStatus],
-        status: DocumentStatus,
-        now: datetime,
-        milestone: Milestone | None = None,
-        media_type: str | None = None,
-        size_bytes: int | None = None,
-        pages: int | None = None,
-        chunks: int | None = None,
-        failure: Failure | None = None,
-    ) -> DocumentRecord:
+    def advance(self, tenant: str, document_id: str, change: StatusChange, now: datetime) -> DocumentRecord:
         record = self.records.get((tenant, document_id))
-        if record is None or record.status not in expected:
-            raise StaleStatus(f"document {document_id} is not in status {sorted(expected)}")
-        changes: dict[str, object] = {"status": status, "updated_at": now}
-        if milestone is not None:
-            changes["timings"] = {**record.timings, milestone.value: format_rfc3339(now)}
-        for name, value in (
-            ("media_type", media_type),
-            ("size_bytes", size_bytes),
-            ("pages", pages),
-            ("chunks", chunks),
-            ("failure", failure),
-        ):
-            if value is not None:
-                changes[name] = value
+        if record is None or record.status not in change.expected:
+            raise StaleStatus(f"document {document_id} is not in status {sorted(change.expected)}")
+        facts = {f.name: getattr(change, f.name) for f in dataclasses.fields(change)}
+        changes: dict[str, object] = {
+            k: v for k, v in facts.items() if v is not None and k not in ("milestone", "expected")
+        }
+        changes["updated_at"] = now
+        if change.milestone is not None:
+            changes["timings"] = {**record.timings, change.milestone.value: format_rfc3339(now)}
         updated = dataclasses.replace(record, **changes)  # type: ignore[arg-type]
         self.records[(tenant, document_id)] = updated
         return updated

@@ -14,6 +14,7 @@ from echo_documents.records import DocumentStatus
 from echo_retrieval.answering import ExtractiveAnswerer
 from echo_retrieval.chunking import chunk_document
 from echo_retrieval.index import TenantIndexCache, build_segment
+from echo_retrieval.snapshot import compact
 from echo_shared.authz import AuthzClient, Classification
 from echo_shared.authz.caller import Caller
 from echo_shared.authz.store import InMemoryPolicyStore
@@ -61,17 +62,20 @@ class Pipeline:
             embedder=embedder,
             chunk=chunk_document,
             build_segment=lambda d, c, v: build_segment(d, c, v, model_id=embedder.model_id),
+            compact=compact,
             max_parsed_bytes=10**7,
             clock=world.clock,
         )
+        records = DocumentRecordsProvider(world.repository, ANSWERABLE_STATUSES)
         authz = AuthzClient(
             store=InMemoryPolicyStore(),
-            entities=DocumentRecordsProvider(world.repository, ANSWERABLE_STATUSES),
+            entities=records,
             publisher=world.publisher,
             asked_by="service:query-tests",
         )
         self.query = QueryService(
             world.repository,
+            records,
             authz,
             TenantIndexCache(self.index),
             embedder,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from echo_retrieval.index import Manifest, SegmentEntry, read_segment, segment_sha256
+from echo_retrieval.index import Manifest, SegmentEntry, SnapshotEntry, read_segment, segment_sha256
 
 
 class InMemoryIndexStore:
@@ -42,4 +42,28 @@ class InMemoryIndexStore:
 
     def get_segment(self, key: str) -> bytes:
         self.gets += 1
-        return self.objects[key]
+        return self.objects[key]  # KeyError (a LookupError) when absent, like IndexObjectMissing
+
+    def put_snapshot(self, tenant: str, generation: int, snapshot: bytes) -> str:
+        key = f"index/{tenant}/snapshots/{generation:010d}-{segment_sha256(snapshot)[:16]}.snap"
+        self.objects[key] = snapshot
+        return key
+
+    def replace_snapshot(self, tenant: str, entry: SnapshotEntry, *, based_on: int) -> bool:
+        manifest = self._manifest(tenant)
+        if (manifest.snapshot.generation if manifest.snapshot else 0) != based_on:
+            return False
+        self.objects[self._manifest_key(tenant)] = manifest.with_snapshot(entry).to_json_bytes()
+        return True
+
+    def delete_snapshot(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def prune_snapshots(self, tenant: str, current: SnapshotEntry) -> None:
+        prefix = f"index/{tenant}/snapshots/"
+        for key in [k for k in self.objects if k.startswith(prefix) and k != current.key]:
+            if int(key[len(prefix) :].split("-", 1)[0]) <= current.generation:
+                del self.objects[key]
+
+    def snapshot_keys(self, tenant: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(f"index/{tenant}/snapshots/"))

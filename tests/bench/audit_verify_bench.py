@@ -46,7 +46,7 @@ def _environment(stack: dict[str, Any]) -> None:
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
     }.items():
-        os.environ.setdefault(name, value)
+        os.environ[name] = value  # an earlier section may have pointed them elsewhere
 
 
 def _build_chain(tenant: str, chain: DynamoAuditChainRepository, notary: Notary) -> dict[str, Any]:

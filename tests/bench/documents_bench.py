@@ -58,7 +58,7 @@ def run() -> dict[str, Any]:
         "AWS_SECRET_ACCESS_KEY": "test",
         "ECHO_MODEL_DIR": str(STATE / "ml" / "model"),  # built by `make deps` (make model)
     }.items():
-        os.environ.setdefault(name, value)
+        os.environ[name] = value  # an earlier section may have pointed them elsewhere
     return {
         "upload_to_ready": _upload_to_ready(),
         "query_at_scale": _query_at_scale(),

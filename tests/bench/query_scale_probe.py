@@ -188,7 +188,7 @@ def main() -> None:
         "AWS_DEFAULT_REGION": "eu-west-1",
         "POWERTOOLS_SERVICE_NAME": "bench",
     }.items():
-        os.environ.setdefault(name, value)
+        os.environ[name] = value  # an earlier section may have pointed them elsewhere
     os.environ.pop("AWS_ENDPOINT_URL", None)
     data = json.loads(arguments.data.read_text())
     print(json.dumps(measure(arguments.documents, arguments.queries, data)))

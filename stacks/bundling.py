@@ -8,11 +8,13 @@ asset folder. Requirements files are fully pinned lock files (`make lock`), inst
 from __future__ import annotations
 
 import compileall
+import io
 import os
 import py_compile
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,20 @@ def precompile(folder: Path) -> None:
     compileall.compile_dir(
         str(folder), quiet=2, workers=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
     )
+
+
+def zipped_size(folder: Path) -> int:
+    """Bytes of `folder` as a deflated zip (what Lambda's zipped limits count)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+    return buffer.tell()
+
+
+def unzipped_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 def _copy_package(source: Path, destination: Path) -> None:

@@ -15,13 +15,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import statistics
 import tempfile
 import time
 import uuid
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 import httpx
 from echo_shared.identity.claims import Role
 
-from stacks.bundling import bundle_function, bundle_layer
+from stacks.bundling import bundle_function, bundle_layer, unzipped_size, zipped_size
 from stacks.documents import EXTRA_LAYERS
 from stacks.layers import extra_layers
 from tests.bench.common import STATE, client, contract, timed_ms
@@ -229,24 +227,11 @@ def _bundle_sizes() -> dict[str, Any]:
             bundle_function(function, bundle)
             parts = [bundle, layers["shared"], *(layers[name] for name in extra)]
             sizes[function] = {
-                "code_unzipped_mb": round(_unzipped(bundle) / MB, 1),
-                "with_layers_unzipped_mb": round(sum(_unzipped(p) for p in parts) / MB, 1),
-                "with_layers_zipped_mb": round(sum(_zipped(p) for p in parts) / MB, 1),
+                "code_unzipped_mb": round(unzipped_size(bundle) / MB, 1),
+                "with_layers_unzipped_mb": round(sum(unzipped_size(p) for p in parts) / MB, 1),
+                "with_layers_zipped_mb": round(sum(zipped_size(p) for p in parts) / MB, 1),
             }
     return sizes
-
-
-def _unzipped(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-
-
-def _zipped(folder: Path) -> int:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder))
-    return buffer.tell()
 
 
 def render(figures: dict[str, Any]) -> list[str]:

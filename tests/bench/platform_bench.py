@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
-import zipfile
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from stacks.bundling import bundle_function, bundle_layer
+from stacks.bundling import bundle_function, bundle_layer, zipped_size
 from stacks.layers import extra_layers
 from tests.bench.common import REPO, STATE, client, contract, summary, timed_ms
 
@@ -122,15 +120,6 @@ def _without_bytecode(folder: Path, copy: Path) -> Path:
     return copy
 
 
-def _zipped(folder: Path) -> int:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder))
-    return buffer.tell()
-
-
 def init_time() -> dict[str, Any]:
     """Handler import time in the bare runtime, as shipped (precompiled bytecode) against the same
     bundle and layers without bytecode (how bundles shipped before), plus zipped sizes."""
@@ -163,8 +152,8 @@ def init_time() -> dict[str, Any]:
                 "ratio": round(import_ms / source_ms, 2),
                 "goal_ms": IMPORT_GOALS_MS.get(function),
                 "bare_interpreter_ms": round(baseline, 1),
-                "code_zipped_bytes": _zipped(bundle),
-                "layers_zipped_bytes": sum(_zipped(layers[n]) for n in names),
+                "code_zipped_bytes": zipped_size(bundle),
+                "layers_zipped_bytes": sum(zipped_size(layers[n]) for n in names),
                 "layers": list(names),
             }
     return results

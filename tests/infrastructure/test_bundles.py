@@ -7,17 +7,15 @@ image), created by `localstack/manage.py install`. Only the bundle and the layer
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from stacks.bundling import REPO_ROOT, bundle_function, bundle_layer
+from stacks.bundling import REPO_ROOT, bundle_function, bundle_layer, unzipped_size, zipped_size
 from stacks.layers import CEDAR_FUNCTIONS, extra_layers
 
 RUNTIME_PYTHON = Path(
@@ -45,19 +43,6 @@ def other_layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         built[name] = tmp_path_factory.mktemp(f"layer-{name}")
         bundle_layer(name, built[name])
     return built
-
-
-def zipped_size(folder: Path) -> int:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder))
-    return buffer.tell()
-
-
-def unzipped_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 def test_runtime_interpreter_is_provisioned() -> None:

@@ -152,7 +152,6 @@ class Supervisor:
 
     def _start_runtime(self) -> None:
         self._init_error = None
-        self._retire_waiters()
         runtime = self._spawn()
         self._runtime = runtime
         threading.Thread(
@@ -233,6 +232,7 @@ class Supervisor:
     # The helpers below run with the lock held.
 
     def _retire_waiters(self) -> None:
+        """Called wherever the runtime is dropped (exit, timeout): its open polls must not take work."""
         self._generation += 1
         self._cond.notify_all()
 

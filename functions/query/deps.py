@@ -12,6 +12,7 @@ from echo_retrieval.index import TenantIndexCache
 from echo_retrieval.s3_store import S3IndexStore
 from echo_shared.authz.caller import Caller, caller_from_event
 from echo_shared.events import SnsEventPublisher
+from echo_shared.events.request_events import RequestEvents
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
 from echo_shared.web import request_id
@@ -32,10 +33,12 @@ def _service() -> QueryService:
     repository = DynamoDocumentRepository(settings.documents_table)
     # Only ready documents are candidates; a deleted one is denied by the decision itself.
     records = DocumentRecordsProvider(repository, ANSWERABLE_STATUSES)
+    # A query's decision events and its answer event leave in one PublishBatch (RequestEvents).
+    events = RequestEvents(SnsEventPublisher(settings.event_topic_arn))
     return QueryService(
         repository=repository,
         records=records,
-        authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES, records),
+        authz=records_authz_client(settings, repository, ANSWERABLE_STATUSES, records, events),
         # Segments load in parallel on a cold cache: one pooled connection per loader thread.
         indexes=TenantIndexCache(
             S3IndexStore(boto3.client("s3", config=Config(max_pool_connections=32)), settings.index_bucket),
@@ -43,7 +46,7 @@ def _service() -> QueryService:
         ),
         embedder=default_embedder(),
         answerer=answerer_from_env(),
-        publisher=SnsEventPublisher(settings.event_topic_arn),
+        events=events,
         clock=utc_now,
     )
 

@@ -2,6 +2,7 @@
 
 from echo_documents.errors import DocumentNotFound, DocumentStoreUnavailable
 from echo_shared.authz import AuthzUnavailable, BatchTooLarge, InvalidAuthzRequest, ListTooLarge
+from echo_shared.events import PublishFailed
 from echo_shared.web import ErrorTable
 
 ERROR_TABLE: ErrorTable = {
@@ -11,4 +12,6 @@ ERROR_TABLE: ErrorTable = {
     DocumentNotFound: (404, "not_found"),
     DocumentStoreUnavailable: (503, "unavailable"),
     AuthzUnavailable: (503, "unavailable"),
+    # The request's audit events (decisions, the answer) could not be published: no answer leaves.
+    PublishFailed: (503, "unavailable"),
 }

@@ -15,9 +15,10 @@ Question text is never logged or published: events carry its sha256 and length.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+import time
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from echo_documents.errors import DocumentNotFound
@@ -32,7 +33,8 @@ from echo_shared.authz import AuthzClient, AuthzRequest, AuthzUnavailable, Entit
 from echo_shared.authz.caller import Caller
 from echo_shared.authz.client import MAX_BATCH
 from echo_shared.errors import Conflict
-from echo_shared.events import EventEnvelope, EventPublisher, Outcome, new_event
+from echo_shared.events import EventEnvelope, Outcome, new_event
+from echo_shared.events.request_events import RequestEvents
 from echo_shared.timeutil import Clock
 from echo_shared.web import Forbidden
 
@@ -57,6 +59,22 @@ class Question:
     top_k: int
 
 
+@dataclass(slots=True)
+class Phases:
+    """Where one query's time went, in milliseconds per phase (logged and returned; no text)."""
+
+    spent: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timing(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.spent[phase] = round(self.spent.get(phase, 0.0) + elapsed, 2)
+
+
 @dataclass(frozen=True, slots=True)
 class QueryResult:
     answer: Answer
@@ -64,6 +82,7 @@ class QueryResult:
     candidates: int
     retrieved: int
     withheld: int
+    timings_ms: dict[str, float]
 
 
 class RecordReading(Protocol):
@@ -82,38 +101,60 @@ class QueryService:
     indexes: TenantIndexCache
     embedder: Embedder
     answerer: Answerer
-    publisher: EventPublisher
+    events: RequestEvents  # also the authz client's publisher: one flush per request
     clock: Clock
 
 
 def answer_question(
     service: QueryService, caller: Caller, question: Question, request_id: str
 ) -> QueryResult:
-    vector = service.embedder.embed([question.text])[0]
-    index = service.indexes.index_for(caller.tenant)
+    """The answer, once every audit event of this request (its decisions, the answer) is published."""
+    phases = Phases()
+    with service.events.collecting() as pending:
+        result = _answer(service, caller, question, request_id, phases)
+        with phases.timing("publish"):
+            pending.flush()
+    return result
+
+
+def _answer(
+    service: QueryService, caller: Caller, question: Question, request_id: str, phases: Phases
+) -> QueryResult:
+    with phases.timing("embed"):
+        vector = service.embedder.embed([question.text])[0]
+    with phases.timing("index"):
+        index = service.indexes.index_for(caller.tenant)
     selection = None
     if question.document_ids is not None:
-        selection = _named_selection(service, caller, question, index, vector, request_id)
+        selection = _named_selection(service, caller, question, index, vector, request_id, phases)
     else:
-        ranked = index.search(question.text, vector, allowed_document_ids=None, top_k=RANKED_CHUNKS)
+        with phases.timing("search"):
+            ranked = index.search(question.text, vector, allowed_document_ids=None, top_k=RANKED_CHUNKS)
         if ranked:
-            selection = _bounded_selection(service, caller, question.top_k, ranked, request_id)
+            selection = _bounded_selection(service, caller, question.top_k, ranked, request_id, phases)
     if selection is None:
-        selection = _listed_selection(service, caller, question, index, vector, request_id)
+        selection = _listed_selection(service, caller, question, index, vector, request_id, phases)
     passages: list[Passage] = []
     for hit in selection.hits:
         record = selection.readable.get(hit.chunk.document_id)
         if record is not None and record.status.is_live:
             passages.append(Passage(number=len(passages) + 1, chunk=hit.chunk, filename=record.filename))
     withheld = selection.withheld + len(selection.hits) - len(passages)
-    answer = service.answerer.answer(question.text, passages) if passages else _not_enough()
+    with phases.timing("answer"):
+        answer = service.answerer.answer(question.text, passages) if passages else _not_enough()
     cited = tuple(p for p in passages if p.number in answer.cited) if answer.enough_information else ()
     if not cited:
         answer = _not_enough(answer.answered_by)
     result = QueryResult(
-        answer, cited, selection.candidates, len(selection.hits) + selection.withheld, withheld
+        answer,
+        cited,
+        selection.candidates,
+        len(selection.hits) + selection.withheld,
+        withheld,
+        phases.spent,
     )
-    service.publisher.publish(_answered_event(caller, question, result, request_id, service.clock))
+    # result.timings_ms is phases.spent: it gains the publish phase when the request flushes.
+    service.events.publish(_answered_event(caller, question, result, request_id, service.clock))
     return result
 
 
@@ -126,12 +167,16 @@ class _Selection:
 
 
 def _decide(
-    service: QueryService, caller: Caller, document_ids: Sequence[str], request_id: str
+    service: QueryService,
+    caller: Caller,
+    document_ids: Sequence[str],
+    request_id: str,
+    phases: Phases,
 ) -> dict[str, DocumentRecord]:
     """The documents the caller may query, decided in one audited batch on records read for it in
     one consistent batch read; then the token's scope is required (decided first, so a refused
     call is audited too)."""
-    with service.records.reading(caller.tenant, document_ids) as records:
+    with phases.timing("authorize"), service.records.reading(caller.tenant, document_ids) as records:
         decisions = service.authz.check_batch(
             [
                 AuthzRequest(caller.principal, ACTION, EntityRef(ResourceType.DOCUMENT.value, d))
@@ -152,7 +197,7 @@ def _require_scope(caller: Caller) -> None:
 
 
 def _bounded_selection(
-    service: QueryService, caller: Caller, top_k: int, ranked: list[Hit], request_id: str
+    service: QueryService, caller: Caller, top_k: int, ranked: list[Hit], request_id: str, phases: Phases
 ) -> _Selection | None:
     """Decide the documents of the best chunks in rank order until top_k readable chunks are found."""
     order = list(dict.fromkeys(hit.chunk.document_id for hit in ranked))
@@ -163,7 +208,7 @@ def _bounded_selection(
     window = len(dict.fromkeys(hit.chunk.document_id for hit in ranked[:top_k]))
     for _ in range(CHECK_ROUNDS):
         batch = order[checked : checked + min(window, MAX_BATCH)]
-        allowed |= _decide(service, caller, batch, request_id)
+        allowed |= _decide(service, caller, batch, request_id, phases)
         checked += len(batch)
         kept = [hit for hit in ranked if hit.chunk.document_id in allowed][:top_k]
         # Exact once top_k readable chunks are found, or every chunk of the index was ranked and decided.
@@ -182,13 +227,15 @@ def _named_selection(
     index: TenantIndex,
     vector: Any,
     request_id: str,
+    phases: Phases,
 ) -> _Selection:
     """`document_ids` given: decide those (filter before ranking), rank among the allowed ones."""
     named = sorted(question.document_ids or ())
     if not named:
-        return _listed_selection(service, caller, question, index, vector, request_id)
-    allowed = _decide(service, caller, named, request_id)
-    hits = index.search(question.text, vector, allowed_document_ids=allowed.keys(), top_k=question.top_k)
+        return _listed_selection(service, caller, question, index, vector, request_id, phases)
+    allowed = _decide(service, caller, named, request_id, phases)
+    with phases.timing("search"):
+        hits = index.search(question.text, vector, allowed_document_ids=allowed.keys(), top_k=question.top_k)
     return _Selection(hits, allowed, len(allowed))
 
 
@@ -199,11 +246,13 @@ def _listed_selection(
     index: TenantIndex,
     vector: Any,
     request_id: str,
+    phases: Phases,
 ) -> _Selection:
     """The exact path: one list decision over every ready document, rank among them, re-check."""
-    listing = service.authz.list_resources(
-        caller.principal, ACTION, ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.actor
-    )
+    with phases.timing("authorize"):
+        listing = service.authz.list_resources(
+            caller.principal, ACTION, ResourceType.DOCUMENT, request_id=request_id, asked_by=caller.actor
+        )
     if listing.unavailable:
         raise AuthzUnavailable("documents cannot be authorized right now")
     _require_scope(caller)
@@ -212,9 +261,10 @@ def _listed_selection(
         candidates &= question.document_ids
     if not candidates:
         return _Selection([], {}, 0)
-    hits = index.search(question.text, vector, allowed_document_ids=candidates, top_k=question.top_k)
+    with phases.timing("search"):
+        hits = index.search(question.text, vector, allowed_document_ids=candidates, top_k=question.top_k)
     retrieved = list(dict.fromkeys(hit.chunk.document_id for hit in hits))
-    still = _decide(service, caller, retrieved, request_id) if retrieved else {}
+    still = _decide(service, caller, retrieved, request_id, phases) if retrieved else {}
     kept = [hit for hit in hits if hit.chunk.document_id in still]
     return _Selection(kept, still, len(candidates), withheld=len(hits) - len(kept))
 

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from echo_documents.layout import DOCUMENT_ID_PATTERN
+from echo_shared.observability import get_logger
 from fastapi import APIRouter, Path, Query
 
 from query import logic
@@ -23,7 +24,16 @@ def post_query(body: QueryIn, caller: CurrentCaller, service: Service, request_i
         document_ids=frozenset(body.document_ids) if body.document_ids is not None else None,
         top_k=body.top_k,
     )
-    return QueryOut.from_result(logic.answer_question(service, caller, question, request_id))
+    result = logic.answer_question(service, caller, question, request_id)
+    get_logger().info(
+        "query answered",
+        extra={
+            "timings_ms": result.timings_ms,
+            "candidates": result.candidates,
+            "cited": len(result.citations),
+        },
+    )
+    return QueryOut.from_result(result)
 
 
 @router.get("/documents/{document_id}/chunks")

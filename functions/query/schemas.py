@@ -44,6 +44,10 @@ class RetrievalOut(BaseModel):
     retrieved: int
     withheld: int
     method: str
+    timings_ms: dict[str, float] = Field(
+        description="where this query's time went inside the function, per phase (embed, index, "
+        "search, authorize, answer, publish)"
+    )
 
 
 class QueryOut(BaseModel):
@@ -77,6 +81,7 @@ class QueryOut(BaseModel):
                 retrieved=result.retrieved,
                 withheld=result.withheld,
                 method=RETRIEVAL_METHOD,
+                timings_ms=result.timings_ms,
             ),
         )
 

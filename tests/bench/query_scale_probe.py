@@ -138,20 +138,29 @@ def measure(documents: int, queries: int, data: dict[str, Any]) -> dict[str, Any
         publisher = InMemoryEventPublisher()
         records = DocumentRecordsProvider(repository, ANSWERABLE_STATUSES)
         # The base commit's QueryService has no `records` (it read records one by one).
-        extra = {"records": records} if "records" in QueryService.__dataclass_fields__ else {}
+        fields = QueryService.__dataclass_fields__
+        extra: dict[str, Any] = {"records": records} if "records" in fields else {}
+        # Since RequestEvents, one publisher collects the decisions' and the answer's events.
+        bus: Any = publisher
+        if "events" in fields:
+            from echo_shared.events.request_events import RequestEvents
+
+            bus = RequestEvents(publisher)
+            extra["events"] = bus
+        else:
+            extra["publisher"] = publisher
         service = QueryService(
             repository=repository,
             **extra,
             authz=AuthzClient(
                 store=InMemoryPolicyStore(),
                 entities=records,
-                publisher=publisher,
+                publisher=bus,
                 asked_by="service:bench",
             ),
             indexes=TenantIndexCache(store, max_workers=32),
             embedder=embedder,
             answerer=ExtractiveAnswerer(),
-            publisher=publisher,
             clock=utc_now,
         )
         started = time.perf_counter()

@@ -12,7 +12,7 @@ from echo_shared.authz import AuthzClient, DocumentMetadata, EntityRef, Principa
 from echo_shared.authz.dynamodb import DynamoPolicyStore
 from echo_shared.authz.errors import EntityStoreUnavailable
 from echo_shared.authz.settings import AuthzSettings
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events import EventPublisher, SnsEventPublisher
 
 from echo_documents.errors import DocumentStoreUnavailable
 from echo_documents.records import DocumentRecord, DocumentStatus
@@ -77,12 +77,14 @@ def records_authz_client(
     repository: DocumentRepository,
     statuses: frozenset[DocumentStatus],
     provider: DocumentRecordsProvider | None = None,
+    publisher: EventPublisher | None = None,
 ) -> AuthzClient:
-    """The in-process authz client (DynamoDB policies, SNS audit) deciding on these records."""
+    """The in-process authz client (DynamoDB policies, SNS audit unless `publisher` says otherwise)
+    deciding on these records."""
     return AuthzClient(
         store=DynamoPolicyStore(settings.authz_policy_table),
         entities=provider or DocumentRecordsProvider(repository, statuses),
-        publisher=SnsEventPublisher(settings.event_topic_arn),
+        publisher=publisher or SnsEventPublisher(settings.event_topic_arn),
         asked_by=f"service:{settings.service_name}",
         refresh_seconds=settings.authz_refresh_seconds,
     )

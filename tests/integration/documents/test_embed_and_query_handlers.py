@@ -380,3 +380,24 @@ def test_the_chunks_route_pages_a_readable_document_and_refuses_the_others(
     assert chunks(document_id, caller=identity(), query={"limit": "0"})[0] == 422
     assert chunks("../etc", caller=identity())[0] in {404, 422}
     assert chunks(document_id, caller=None)[0] == 401
+
+
+def test_a_query_whose_audit_events_cannot_be_published_gets_no_answer(
+    aws: Bus,
+    parsed_note: tuple[str, str],
+    embed: Callable[..., dict[str, Any]],
+    ask: Callable[..., tuple[int, Any]],
+) -> None:
+    # Given an indexed document and a bus that has gone away
+    _, parsed_event = parsed_note
+    assert embed(parsed_event) == {"batchItemFailures": []}
+    aws.drain()
+    sns = boto3.client("sns")
+    [topic] = sns.list_topics()["Topics"]
+    sns.delete_topic(TopicArn=topic["TopicArn"])
+    # When the owner asks
+    status, body = ask({"question": QUESTION}, caller=identity())
+    # Then a typed 503 comes back and no passage of the document with it
+    assert status == 503
+    assert body["error"]["code"] == "unavailable"
+    assert "pier seven" not in json.dumps(body)

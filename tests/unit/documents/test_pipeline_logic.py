@@ -19,6 +19,7 @@ from echo_shared.authz import AuthzClient, Classification
 from echo_shared.authz.caller import Caller
 from echo_shared.authz.store import InMemoryPolicyStore
 from echo_shared.events import EventEnvelope
+from echo_shared.events.request_events import RequestEvents
 from embed.logic import EmbedOutcome, EmbedService, handle_event
 from parse.logic import ParseService, parse_object
 from query.logic import QueryService, Question, answer_question
@@ -67,10 +68,11 @@ class Pipeline:
             clock=world.clock,
         )
         records = DocumentRecordsProvider(world.repository, ANSWERABLE_STATUSES)
+        events = RequestEvents(world.publisher)  # as deployed: decisions and answer flush together
         authz = AuthzClient(
             store=InMemoryPolicyStore(),
             entities=records,
-            publisher=world.publisher,
+            publisher=events,
             asked_by="service:query-tests",
         )
         self.query = QueryService(
@@ -80,7 +82,7 @@ class Pipeline:
             TenantIndexCache(self.index),
             embedder,
             ExtractiveAnswerer(),
-            world.publisher,
+            events,
             world.clock,
         )
         self._delivered = 0

@@ -11,6 +11,7 @@ from documents import logic as api
 from echo_documents.errors import DocumentNotFound
 from echo_shared.authz import Classification
 from echo_shared.authz.caller import Caller
+from echo_shared.events import PublishFailed
 from echo_shared.web import Forbidden
 from query.logic import FIRST_WINDOW, DocumentNotIndexed, Question, answer_question, document_chunks
 
@@ -170,3 +171,42 @@ def test_the_owner_of_a_document_not_indexed_yet_gets_a_conflict(
         _chunks(pipeline, alice, created.record.document_id)
     with pytest.raises(Forbidden):
         _chunks(pipeline, bob, created.record.document_id)
+
+
+def test_a_querys_decisions_and_answer_leave_in_one_batch_after_the_answer_is_made(
+    pipeline: Pipeline, alice: Caller, bob: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given readable documents, and the bus's calls recorded
+    for _ in range(3):
+        pipeline.add(alice)
+    bus = pipeline.world.publisher
+    calls: list[list[str]] = []
+    batch = bus.publish_batch
+    monkeypatch.setattr(bus, "publish", lambda event: calls.append([event.type]))
+    monkeypatch.setattr(
+        bus, "publish_batch", lambda events: (calls.append([e.type for e in events]), batch(events))
+    )
+    # When bob asks
+    result = pipeline.ask(bob)
+    # Then one PublishBatch carried the request's decisions and, last, its answer
+    assert result.answer.enough_information
+    [types] = calls
+    assert types[-1] == "query.answered"
+    assert set(types[:-1]) == {"authz.decision"}
+    assert result.timings_ms.keys() >= {"embed", "index", "search", "authorize", "answer", "publish"}
+
+
+def test_no_answer_when_the_requests_audit_events_cannot_be_published(
+    pipeline: Pipeline, alice: Caller, bob: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.add(alice)
+    bus = pipeline.world.publisher
+    published_before = len(bus.published)
+
+    def refuse(events: Any) -> None:
+        raise PublishFailed([str(e.event_id) for e in events], ["NotFound"] * len(events))
+
+    monkeypatch.setattr(bus, "publish_batch", refuse)
+    with pytest.raises(PublishFailed):
+        pipeline.ask(bob)
+    assert len(bus.published) == published_before

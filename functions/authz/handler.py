@@ -10,7 +10,7 @@ from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from authz.app import create_app
-from authz.deps import get_settings
+from authz.dependencies import get_settings
 
 
 @cached_resource

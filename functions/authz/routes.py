@@ -6,7 +6,7 @@ from echo_shared.authz.store import ActivationKind
 from fastapi import APIRouter, Query, status
 
 from authz import logic
-from authz.deps import Administration, Client, CurrentCaller, Entities, RequestId
+from authz.dependencies import Administration, Client, CurrentCaller, Entities, RequestId
 from authz.schemas import (
     ActivationOut,
     BatchIn,

@@ -10,7 +10,7 @@ from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from documents.app import create_app
-from documents.deps import get_settings
+from documents.dependencies import get_settings
 
 
 @cached_resource

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from documents import logic
-from documents.deps import CurrentCaller, RequestId, Service
+from documents.dependencies import CurrentCaller, RequestId, Service
 from documents.schemas import CreatedOut, DocumentOut, DocumentsOut, ErrorBody, NewDocumentIn, ShareIn
 
 _ERRORS: dict[int | str, dict[str, object]] = {

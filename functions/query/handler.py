@@ -10,7 +10,7 @@ from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from query.app import create_app
-from query.deps import get_settings
+from query.dependencies import get_settings
 
 
 @cached_resource

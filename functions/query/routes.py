@@ -7,7 +7,7 @@ from echo_shared.observability import get_logger
 from fastapi import APIRouter, Path, Query
 
 from query import logic
-from query.deps import CurrentCaller, RequestId, Service
+from query.dependencies import CurrentCaller, RequestId, Service
 from query.schemas import ChunksOut, ErrorBody, QueryIn, QueryOut
 
 _ERRORS: dict[int | str, dict[str, object]] = {

@@ -333,7 +333,7 @@ def _function_check(client: Any, entities: Any) -> dict[str, Any]:
             "AWS_DEFAULT_REGION": "eu-west-1",
         }
     )
-    from authz import deps, handler
+    from authz import dependencies, handler
 
     event = json.loads((REPO / "events/authz.check.apigw.json").read_text())
     caller = event["requestContext"]["authorizer"]
@@ -347,8 +347,8 @@ def _function_check(client: Any, entities: Any) -> dict[str, Any]:
         )
     )
     overrides = handler.get_asgi_adapter().app.dependency_overrides
-    overrides[deps.get_client] = lambda: client
-    overrides[deps.get_entities] = lambda: entities
+    overrides[dependencies.get_client] = lambda: client
+    overrides[dependencies.get_entities] = lambda: entities
     context = _LambdaContext()
     status = handler.lambda_handler(event, context)["statusCode"]
     for _ in range(50):

@@ -103,10 +103,11 @@ def measure() -> dict[str, Any]:
     from echo_shared.authz import AuthzClient, AuthzRequest, EntityRef, Principal
     from echo_shared.authz.catalog import packaged_catalog
     from echo_shared.authz.engine import DecisionEngine, Evaluation
-    from echo_shared.authz.entities import InMemoryEntityProvider
     from echo_shared.authz.model import Classification, DocumentMetadata
-    from echo_shared.authz.store import ActivationKind, InMemoryPolicyStore, NewPolicyVersion
+    from echo_shared.authz.store import ActivationKind, NewPolicyVersion
     from echo_shared.timeutil import utc_now
+
+    from tests.fakes.authz import InMemoryEntityProvider, InMemoryPolicyStore
 
     rng = random.Random(SEED)
     catalog = packaged_catalog()
@@ -203,8 +204,8 @@ def measure() -> dict[str, Any]:
 def _rbac_comparison(rng: random.Random, catalog: Any) -> dict[str, Any]:
     import casbin
     from echo_shared.authz import AuthzClient, AuthzRequest, EntityRef, Principal
-    from echo_shared.authz.entities import InMemoryEntityProvider
-    from echo_shared.authz.store import InMemoryPolicyStore
+
+    from tests.fakes.authz import InMemoryEntityProvider, InMemoryPolicyStore
 
     model = casbin.Enforcer.new_model(text=CASBIN_MODEL)
     enforcer = casbin.Enforcer(model)
@@ -272,9 +273,9 @@ def _rbac_comparison(rng: random.Random, catalog: Any) -> dict[str, Any]:
 def _list_figures(rng: random.Random, catalog: Any, users: Sequence[Any]) -> dict[str, Any]:
     """`list_resources` over LIST_DOCUMENTS candidates, and the same answer as single checks."""
     from echo_shared.authz import AuthzClient, AuthzRequest, ResourceType
-    from echo_shared.authz.entities import InMemoryEntityProvider
     from echo_shared.authz.model import Classification, DocumentMetadata
-    from echo_shared.authz.store import InMemoryPolicyStore
+
+    from tests.fakes.authz import InMemoryEntityProvider, InMemoryPolicyStore
 
     entities = InMemoryEntityProvider(
         DocumentMetadata(

@@ -27,6 +27,19 @@ TABLE = "bench-documents"
 BUCKET = "bench-index"
 
 
+class _RecordingBus:
+    """The bus the query publishes to: kept here, not imported, so a base tree's ports need no fake."""
+
+    def __init__(self) -> None:
+        self.published: list[Any] = []
+
+    def publish(self, event: Any) -> None:
+        self.published.append(event)
+
+    def publish_batch(self, events: Any) -> None:
+        self.published.extend(events)
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -109,11 +122,11 @@ def measure(documents: int, queries: int, data: dict[str, Any]) -> dict[str, Any
     from echo_retrieval.s3_store import S3IndexStore
     from echo_shared.authz import AuthzClient
     from echo_shared.authz.caller import Caller, TokenType
-    from echo_shared.authz.store import InMemoryPolicyStore
-    from echo_shared.events import InMemoryEventPublisher
     from echo_shared.timeutil import utc_now
     from moto import mock_aws
     from query.logic import QueryService, Question, answer_question
+
+    from tests.fakes.authz import InMemoryPolicyStore
 
     embedder = OnnxEmbedder(Path(os.environ["ECHO_MODEL_DIR"]), threads=1)
     claims = data["claims"][: queries + 1]
@@ -135,7 +148,7 @@ def measure(documents: int, queries: int, data: dict[str, Any]) -> dict[str, Any
             compact(store, TENANT)  # what the embed function does after its index writes
             compaction_seconds = round(time.perf_counter() - started, 2)
         repository = DynamoDocumentRepository(TABLE)
-        publisher = InMemoryEventPublisher()
+        publisher = _RecordingBus()
         records = DocumentRecordsProvider(repository, ANSWERABLE_STATUSES)
         # The base commit's QueryService has no `records` (it read records one by one).
         fields = QueryService.__dataclass_fields__

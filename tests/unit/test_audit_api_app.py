@@ -23,10 +23,11 @@ from echo_shared.audit import (
 from echo_shared.authz.caller import Caller, caller_from_authorizer
 from echo_shared.authz.catalog import packaged_catalog
 from echo_shared.events import EventEnvelope
-from echo_shared.logs import InMemoryLogRepository, LogEntry
+from echo_shared.logs import LogEntry
 from fastapi.testclient import TestClient
 
 from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
+from tests.fakes.logs import InMemoryLogRepository
 from tests.unit.authz.factories import AuthzWorld, build_world
 
 BASE = datetime(2026, 1, 5, 10, tzinfo=UTC)

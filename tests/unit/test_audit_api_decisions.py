@@ -17,9 +17,9 @@ from echo_shared.audit import (
 )
 from echo_shared.authz.caller import caller_from_authorizer
 from echo_shared.filters import RecordFilter
-from echo_shared.logs import InMemoryLogRepository
 
 from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
+from tests.fakes.logs import InMemoryLogRepository
 
 
 class RecordingDecisions:

@@ -19,10 +19,10 @@ from echo_shared.audit import (
     Notary,
     checkpoint_key,
 )
-from echo_shared.dead_letters import InMemoryDeadLetterSink
 from echo_shared.events import EventEnvelope
 
 from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
+from tests.fakes.dead_letters import InMemoryDeadLetterSink
 
 
 class FailingSigner(InMemoryCheckpointSigner):

@@ -26,10 +26,10 @@ from echo_shared.audit import (
     checkpoint_key,
 )
 from echo_shared.audit.notary import outcomes_from_json, outcomes_to_json
-from echo_shared.dead_letters import InMemoryDeadLetterSink
 from echo_shared.events import EventEnvelope
 
 from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
+from tests.fakes.dead_letters import InMemoryDeadLetterSink
 
 TENANT = "acme"
 

@@ -3,13 +3,9 @@ from collections.abc import Callable, Iterator
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from echo_shared.events import (
-    MAX_BATCH_SIZE,
-    EventEnvelope,
-    InMemoryEventPublisher,
-    PublishFailed,
-    SnsEventPublisher,
-)
+from echo_shared.events import MAX_BATCH_SIZE, EventEnvelope, PublishFailed, SnsEventPublisher
+
+from tests.fakes.events import InMemoryEventPublisher
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:echo-test-events"
 

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 from echo_shared.events import EventEnvelope, InvalidEvent
-from echo_shared.logs import InMemoryLogRepository
 from log_sink.logic import LogSink, SinkOutcome
+
+from tests.fakes.logs import InMemoryLogRepository
 
 
 @pytest.fixture

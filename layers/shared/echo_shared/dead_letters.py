@@ -6,7 +6,6 @@ once keeps the queue moving and tells the DLQ reader why. If quarantining fails,
 the record fail, so SQS's redrive policy remains the safety net: nothing is ever dropped.
 """
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import boto3
@@ -44,17 +43,6 @@ class SqsDeadLetterSink:
             )
         except (ClientError, BotoCoreError) as exc:
             raise DeadLetterError(f"DLQ refused message {message_id}: {type(exc).__name__}") from exc
-
-
-@dataclass
-class InMemoryDeadLetterSink:
-    messages: list[dict[str, str]] = field(default_factory=list)
-    failing: bool = False
-
-    def quarantine(self, *, message_id: str, body: str, reason: str) -> None:
-        if self.failing:
-            raise DeadLetterError(f"DLQ refused message {message_id}")
-        self.messages.append({"message_id": message_id, "body": body, "reason": reason})
 
 
 def reject_poison(sink: DeadLetterSink, *, message_id: str, body: str, reason: str, metric: str) -> bool:

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from echo_shared.authz import AuthzClient, AuthzRequest, DocumentMetadata, EntityRef, Principal
 from echo_shared.authz.admin import PolicyAdministration
 from echo_shared.authz.catalog import PolicyCatalog
-from echo_shared.authz.entities import InMemoryEntityProvider
 from echo_shared.authz.model import Classification
-from echo_shared.authz.store import InMemoryPolicyStore
 from echo_shared.authz.validation import PolicyValidator
-from echo_shared.events import InMemoryEventPublisher
+
+from tests.fakes.authz import InMemoryEntityProvider, InMemoryPolicyStore
+from tests.fakes.events import InMemoryEventPublisher
 
 TENANT = "acme"
 OTHER = "globex"

@@ -17,10 +17,10 @@ from echo_shared.authz import (
 from echo_shared.authz.caller import principal_actor
 from echo_shared.authz.catalog import PolicyCatalog
 from echo_shared.authz.engine import CompiledPolicies, DecisionEngine
-from echo_shared.authz.entities import InMemoryEntityProvider
-from echo_shared.authz.store import InMemoryPolicyStore
-from echo_shared.events import EventEnvelope, InMemoryEventPublisher, PublishFailed
+from echo_shared.events import EventEnvelope, PublishFailed
 
+from tests.fakes.authz import InMemoryEntityProvider, InMemoryPolicyStore
+from tests.fakes.events import InMemoryEventPublisher
 from tests.unit.authz.factories import (
     OTHER,
     TENANT,

@@ -15,12 +15,12 @@ from echo_shared.authz import (
 )
 from echo_shared.authz.catalog import PolicyCatalog
 from echo_shared.authz.engine import CompiledPolicies, DecisionEngine, Evaluation
-from echo_shared.authz.entities import InMemoryEntityProvider
 from echo_shared.authz.errors import EntityStoreUnavailable, PolicyStoreUnavailable
-from echo_shared.authz.store import ActivationKind, ActivePointer, InMemoryPolicyStore, PolicyVersion
-from echo_shared.events import InMemoryEventPublisher
+from echo_shared.authz.store import ActivationKind, ActivePointer, PolicyVersion
 from echo_shared.timeutil import utc_now
 
+from tests.fakes.authz import InMemoryEntityProvider, InMemoryPolicyStore
+from tests.fakes.events import InMemoryEventPublisher
 from tests.unit.authz.factories import TENANT, AuthzWorld, ask, document, tenant_resource, user
 
 # Valid against the schema, but errors at run time whenever the owner's entity is not loaded

@@ -13,9 +13,9 @@ from documents.logic import DocumentService
 from echo_documents.access import LIVE_STATUSES, DocumentRecordsProvider
 from echo_shared.authz import AuthzClient
 from echo_shared.authz.caller import Caller, TokenType
-from echo_shared.authz.store import InMemoryPolicyStore
-from echo_shared.events import InMemoryEventPublisher
 
+from tests.fakes.authz import InMemoryPolicyStore
+from tests.fakes.events import InMemoryEventPublisher
 from tests.unit.documents.fakes import FakeUploadForms, InMemoryDocumentRepository, InMemoryObjectStore
 
 TENANT = "acme"

@@ -17,13 +17,13 @@ from echo_retrieval.index import TenantIndexCache, build_segment
 from echo_retrieval.snapshot import compact
 from echo_shared.authz import AuthzClient, Classification
 from echo_shared.authz.caller import Caller
-from echo_shared.authz.store import InMemoryPolicyStore
 from echo_shared.events import EventEnvelope
 from echo_shared.events.request_events import RequestEvents
 from embed.logic import EmbedOutcome, EmbedService, handle_event
 from parse.logic import ParseService, parse_object
 from query.logic import QueryService, Question, answer_question
 
+from tests.fakes.authz import InMemoryPolicyStore
 from tests.retrieval_support import embedder, model_directory, model_env
 from tests.unit.documents.conftest import DocumentWorld, user_caller
 from tests.unit.retrieval.fakes import InMemoryIndexStore

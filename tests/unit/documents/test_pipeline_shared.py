@@ -10,9 +10,10 @@ from typing import Any
 from echo_documents.pipeline import Stage, consume_batch, fail_document
 from echo_documents.records import DocumentRecord, DocumentStatus, Failure
 from echo_shared.authz import Classification
-from echo_shared.dead_letters import InMemoryDeadLetterSink
-from echo_shared.events import InMemoryEventPublisher, InvalidEvent
+from echo_shared.events import InvalidEvent
 
+from tests.fakes.dead_letters import InMemoryDeadLetterSink
+from tests.fakes.events import InMemoryEventPublisher
 from tests.unit.documents.conftest import TENANT, StepClock
 from tests.unit.documents.fakes import InMemoryDocumentRepository
 

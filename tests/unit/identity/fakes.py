@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from echo_shared.events import InMemoryEventPublisher
 from echo_shared.identity.claims import PrincipalType, Role, access_token_claims
 from echo_shared.identity.client_secrets import ClientSecretHasher
 from echo_shared.identity.clients import (
@@ -28,6 +27,7 @@ from token_service.exchange import pkce_s256
 from token_service.issuance import TokenIssuer
 from token_service.service import TokenService
 
+from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore
 
 ISSUER = "https://id.echo.test/v1"

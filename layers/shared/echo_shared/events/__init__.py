@@ -1,4 +1,4 @@
-"""The event envelope, the bus port (SNS adapter, in-memory fake) and the SQS body parser."""
+"""The event envelope, the bus port (SNS adapter) and the SQS body parser."""
 
 from echo_shared.events.envelope import (
     EVENT_TYPE_PATTERN,
@@ -12,7 +12,6 @@ from echo_shared.events.parsing import InvalidEvent, parse_envelope, parse_sqs_b
 from echo_shared.events.publisher import (
     MAX_BATCH_SIZE,
     EventPublisher,
-    InMemoryEventPublisher,
     PublishFailed,
     SnsEventPublisher,
 )
@@ -23,7 +22,6 @@ __all__ = [
     "TENANT_PATTERN",
     "EventEnvelope",
     "EventPublisher",
-    "InMemoryEventPublisher",
     "InvalidEvent",
     "Outcome",
     "PublishFailed",

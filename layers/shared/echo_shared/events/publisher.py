@@ -30,7 +30,7 @@ class EventPublisher(Protocol):
     def publish_batch(self, events: Sequence[EventEnvelope]) -> None: ...
 
 
-def _check_batch(events: Sequence[EventEnvelope]) -> None:
+def check_batch(events: Sequence[EventEnvelope]) -> None:
     if len(events) > MAX_BATCH_SIZE:
         raise ValueError(f"a batch holds at most {MAX_BATCH_SIZE} events")
     if len({event.event_id for event in events}) != len(events):
@@ -61,7 +61,7 @@ class SnsEventPublisher:
             raise PublishFailed([str(event.event_id)], [type(exc).__name__]) from exc
 
     def publish_batch(self, events: Sequence[EventEnvelope]) -> None:
-        _check_batch(events)
+        check_batch(events)
         if not events:
             return
         try:
@@ -82,17 +82,3 @@ class SnsEventPublisher:
         failed = response.get("Failed", [])
         if failed:
             raise PublishFailed([entry["Id"] for entry in failed], [entry["Code"] for entry in failed])
-
-
-class InMemoryEventPublisher:
-    """Test fake: records what was published, in order."""
-
-    def __init__(self) -> None:
-        self.published: list[EventEnvelope] = []
-
-    def publish(self, event: EventEnvelope) -> None:
-        self.published.append(event)
-
-    def publish_batch(self, events: Sequence[EventEnvelope]) -> None:
-        _check_batch(events)
-        self.published.extend(events)

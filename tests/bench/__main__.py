@@ -118,23 +118,55 @@ def render(results: dict[str, Any]) -> str:
         warm = figures.get("warm", figures)
         lines.append(f"| {route} | {figures.get('cold_ms', '-')} | {warm['p50_ms']} | {warm['p99_ms']} |")
     if "audit_throughput" in results:
-        lines += ["", *audit_bench.render(results["audit_throughput"])]
-    for optional, module_name in OPTIONAL_SECTIONS.items():
-        if optional not in results:
-            continue
-        module = importlib.import_module(module_name)
-        if hasattr(module, "render"):
-            lines += ["", *module.render(results[optional])]
-        else:
-            lines += ["", f"## {optional}", "", "```json", json.dumps(results[optional], indent=2), "```"]
+        lines += ["", *section_lines("audit_throughput", results["audit_throughput"])]
+    for optional in OPTIONAL_SECTIONS:
+        if optional in results:
+            lines += ["", *section_lines(optional, results[optional])]
     return "\n".join(lines) + "\n"
 
 
+def section_lines(name: str, figures: Any) -> list[str]:
+    """One optional (or the audit throughput) section's markdown, as `render` writes it."""
+    if name == "audit_throughput":
+        return audit_bench.render(figures)
+    module = importlib.import_module(OPTIONAL_SECTIONS[name])
+    if hasattr(module, "render"):
+        return list(module.render(figures))
+    return [f"## {name}", "", "```json", json.dumps(figures, indent=2), "```"]
+
+
+def splice(existing: str, sections: dict[str, Any], measured_at: str) -> str:
+    """The existing summary with only the re-measured sections' `## ` blocks replaced (or added).
+
+    A partial run on a machine without the previous raw results (a fresh clone) has nothing to
+    merge with; rendering it whole would blank every section it did not measure.
+    """
+    preamble, *parts = existing.split("\n## ")
+    blocks = {("## " + part).splitlines()[0]: ("## " + part).rstrip("\n") for part in parts}
+    for name, figures in sections.items():
+        block = "\n".join(section_lines(name, figures)).strip("\n")
+        blocks[block.splitlines()[0]] = block
+    note = (
+        f"Re-measured {measured_at} by `python -m tests.bench {' '.join(sorted(sections))}`: those sections."
+    )
+    return "\n".join([preamble.rstrip("\n"), note, "", "\n\n".join(blocks.values())]) + "\n"
+
+
 def main() -> int:
-    results = collect(set(sys.argv[1:]))
+    only = set(sys.argv[1:])
+    had_results = RESULTS.exists()
+    platform_only = only & set(SECTIONS) - {"audit_throughput"}
+    if only and not had_results and platform_only:
+        raise SystemExit(f"{sorted(platform_only)} render into shared tables: run `make bench` whole")
+    results = collect(only)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    (REPO / "docs/benchmarks.md").write_text(render(results))
+    summary = REPO / "docs/benchmarks.md"
+    if only and not had_results and summary.exists():
+        sections = {name: results[name] for name in sorted(only)}
+        summary.write_text(splice(summary.read_text(), sections, results["measured_at"]))
+    else:
+        summary.write_text(render(results))
     print(f"wrote {RESULTS} and docs/benchmarks.md")
     return 0
 

@@ -27,11 +27,45 @@ _TOKEN = re.compile(rf"([{_UNSPACED}]+)|((?:(?![{_UNSPACED}])\w)+)")
 ANALYZER_VERSION = "1"
 
 
-@cache
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
+# Lucene's English stop set (the 33 words of its EnglishAnalyzer), the list bm25s ships as
+# STOPWORDS_EN; kept here so the layer does not carry bm25s for one tuple (tests compare the two).
+STOPWORDS_EN = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
 
 
 @cache
@@ -46,7 +80,7 @@ def analyze(text: str) -> list[str]:
     normalized = unicodedata.normalize("NFKC", text).casefold()
     words: list[str] = []
     terms: list[str] = []
-    stopwords = _stopwords()
+    stopwords = STOPWORDS_EN
     for match in _TOKEN.finditer(normalized):
         unspaced, word = match.group(1), match.group(2)
         if unspaced:

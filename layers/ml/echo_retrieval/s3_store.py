@@ -125,20 +125,16 @@ class S3IndexStore:
             raise ValueError("snapshot key outside the index prefix")
         self._s3.delete_object(Bucket=self._bucket, Key=key)
 
-    def prune_snapshots(self, tenant: str, current: SnapshotEntry) -> None:
-        """Delete every snapshot object of a generation up to the current one but the current one.
-
-        Safe against concurrent compactors: one still writing works on a later generation, and one
-        that wrote an earlier or equal generation can no longer commit it (the manifest moved on).
-        """
+    def snapshot_generations(self, tenant: str) -> dict[str, int]:
         prefix = f"{self._prefix}/{_check_id(tenant, 'tenant')}/snapshots/"
-        paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
-            for found in page.get("Contents", []):
-                key = str(found["Key"])
+        found: dict[str, int] = {}
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            for listed in page.get("Contents", []):
+                key = str(listed["Key"])
                 generation = key[len(prefix) :].split("-", 1)[0]
-                if key != current.key and generation.isdigit() and int(generation) <= current.generation:
-                    self._s3.delete_object(Bucket=self._bucket, Key=key)
+                if generation.isdigit():
+                    found[key] = int(generation)
+        return found
 
     def _update_manifest(self, tenant: str, change: Any) -> None:
         from botocore.exceptions import ClientError

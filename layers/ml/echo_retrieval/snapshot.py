@@ -329,8 +329,8 @@ class SnapshotStore(Protocol):
 
     def delete_snapshot(self, key: str) -> None: ...
 
-    def prune_snapshots(self, tenant: str, current: SnapshotEntry) -> None:
-        """Delete the tenant's snapshot objects of generations up to `current`'s, except it."""
+    def snapshot_generations(self, tenant: str) -> dict[str, int]:
+        """Every snapshot object the tenant has (committed or not), key -> generation."""
         ...
 
 
@@ -340,6 +340,14 @@ def compaction_due(manifest: Manifest) -> bool:
         return True  # a deleted or re-indexed document's text must leave the snapshot
     pending = sum(1 for d, e in manifest.segments.items() if covered.get(d) != e.sha256)
     return pending >= max(MIN_PENDING, math.ceil(PENDING_SHARE * len(manifest.segments)))
+
+
+def _orphans(objects: dict[str, int], current: SnapshotEntry | None) -> list[str]:
+    """Snapshot objects above the committed generation: a compactor died between writing one and
+    committing it, or is still at it. Either may hold text of a document deleted since, so one
+    more compaction runs: it commits that generation anew and deletes every object up to it."""
+    committed = current.generation if current else 0
+    return [key for key, generation in objects.items() if generation > committed]
 
 
 def compact(store: SnapshotStore, tenant: str, *, max_workers: int = 16) -> int:
@@ -353,9 +361,10 @@ def compact(store: SnapshotStore, tenant: str, *, max_workers: int = 16) -> int:
         if state is None:
             return written
         manifest = state[0]
-        if not compaction_due(manifest):
-            return written
         current = manifest.snapshot
+        objects = store.snapshot_generations(tenant)
+        if not compaction_due(manifest) and not _orphans(objects, current):
+            return written
         base = None
         if current is not None:
             data = store.get_segment(current.key)
@@ -374,7 +383,9 @@ def compact(store: SnapshotStore, tenant: str, *, max_workers: int = 16) -> int:
         entry = SnapshotEntry(key, segment_sha256(data), generation, documents)
         if store.replace_snapshot(tenant, entry, based_on=current.generation if current else 0):
             written += 1
-            store.prune_snapshots(tenant, entry)
+            for old_key, old_generation in objects.items():
+                if old_key != key and old_generation <= generation:
+                    store.delete_snapshot(old_key)
         else:
             store.delete_snapshot(key)  # another writer compacted first: look again
     state = store.read_manifest(tenant)

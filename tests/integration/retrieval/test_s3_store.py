@@ -170,6 +170,27 @@ def test_compaction_writes_one_snapshot_per_generation_and_prunes_the_previous(s
     assert "d000" not in snapshot.read_snapshot(store.get_segment(listed[0])).documents
 
 
+def test_an_uncommitted_snapshot_object_is_swept_by_the_next_compaction(s3: Any) -> None:
+    from echo_retrieval import snapshot
+
+    # Given a compacted tenant and a next generation written but never committed (a crash)
+    store = S3IndexStore(s3, BUCKET)
+    for n in range(snapshot.MIN_PENDING):
+        store.put_segment("acme", f"d{n:03d}", _segment(f"d{n:03d}", f"Document {n} about solar panels."))
+    snapshot.compact(store, "acme")
+    orphan = store.put_snapshot("acme", 2, b"an unfinished generation")
+    assert orphan in store.snapshot_generations("acme")
+    # When the tenant is compacted again, with nothing else due
+    assert snapshot.compact(store, "acme") == 1
+    # Then S3 holds only the committed generation 2
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="index/acme/snapshots/")["Contents"]]
+    state = store.read_manifest("acme")
+    assert state is not None
+    assert state[0].snapshot is not None
+    assert listed == [state[0].snapshot.key]
+    assert listed[0].startswith("index/acme/snapshots/0000000002-")
+
+
 def test_a_missing_object_is_a_lookup_error(s3: Any) -> None:
     from echo_retrieval.index import IndexObjectMissing
 

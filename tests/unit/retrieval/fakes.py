@@ -59,11 +59,9 @@ class InMemoryIndexStore:
     def delete_snapshot(self, key: str) -> None:
         self.objects.pop(key, None)
 
-    def prune_snapshots(self, tenant: str, current: SnapshotEntry) -> None:
+    def snapshot_generations(self, tenant: str) -> dict[str, int]:
         prefix = f"index/{tenant}/snapshots/"
-        for key in [k for k in self.objects if k.startswith(prefix) and k != current.key]:
-            if int(key[len(prefix) :].split("-", 1)[0]) <= current.generation:
-                del self.objects[key]
+        return {k: int(k[len(prefix) :].split("-", 1)[0]) for k in self.objects if k.startswith(prefix)}
 
     def snapshot_keys(self, tenant: str) -> list[str]:
         return sorted(k for k in self.objects if k.startswith(f"index/{tenant}/snapshots/"))

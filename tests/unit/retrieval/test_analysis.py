@@ -1,4 +1,4 @@
-from echo_retrieval.analysis import analyze
+from echo_retrieval.analysis import STOPWORDS_EN, analyze
 
 
 def test_english_is_stemmed_and_stopwords_dropped() -> None:
@@ -30,3 +30,11 @@ def test_case_and_compatibility_forms_are_folded() -> None:
 def test_text_without_terms_gives_nothing() -> None:
     assert analyze("") == []
     assert analyze("the of and ... ___ !!") == []
+
+
+def test_the_stop_set_is_the_one_bm25s_ships() -> None:
+    # Given bm25s's English stop set (Lucene's), which the layer no longer carries
+    from bm25s.stopwords import STOPWORDS_EN as BM25S_STOPWORDS
+
+    # Then Echo's copy is the same set
+    assert frozenset(BM25S_STOPWORDS) == STOPWORDS_EN

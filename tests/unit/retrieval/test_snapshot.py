@@ -243,3 +243,23 @@ def test_version_one_manifests_still_read() -> None:
     )
     assert manifest.snapshot is None
     assert list(manifest.segments) == ["d"]
+
+
+def test_a_snapshot_left_by_a_compactor_that_died_before_committing_is_swept() -> None:
+    # Given a compacted tenant, and a compactor that wrote the next generation (holding a document's
+    # text) and died before pointing the manifest at it
+    store = _store(snap.MIN_PENDING)
+    snap.compact(store, "t1")
+    [committed] = store.snapshot_keys("t1")
+    orphan = store.put_snapshot("t1", 2, store.objects[committed] + b"-unfinished")
+    # When one more document is indexed (too few changes for a compaction on their own)
+    store.put_segment("t1", "late", _segment("late", 500))
+    assert not snap.compaction_due(store.read_manifest("t1")[0])  # type: ignore[index]
+    assert snap.compact(store, "t1") == 1
+    # Then the orphan is gone, and the only snapshot left is the committed new generation
+    [left] = store.snapshot_keys("t1")
+    assert orphan not in store.objects
+    assert left == store.read_manifest("t1")[0].snapshot.key  # type: ignore[index,union-attr]
+    assert left.startswith("index/t1/snapshots/0000000002-")
+    # And with no orphan and nothing due, compaction writes nothing
+    assert snap.compact(store, "t1") == 0

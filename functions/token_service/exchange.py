@@ -19,6 +19,7 @@ from echo_shared.identity.errors import (
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
+    InvalidTarget,
     NotFound,
     RefreshTokenReused,
     UnauthorizedClient,
@@ -90,6 +91,7 @@ def token_endpoint(
     )
     if not client.allows_grant(grant):
         raise UnauthorizedClient("the client may not use this grant type")
+    _check_resource(service, params)
     match grant:
         case GrantType.AUTHORIZATION_CODE:
             return exchange_code(service, client, params, request)
@@ -97,6 +99,14 @@ def token_endpoint(
             return refresh(service, client, params, request)
         case GrantType.CLIENT_CREDENTIALS:
             return client_credentials(service, client, params, request)
+
+
+def _check_resource(service: TokenService, params: dict[str, str]) -> None:
+    """Resource indicators (RFC 8707): Echo's API is one resource server (ADR 0011), so the only
+    resource a token can be minted for is its audience; any other is refused, never ignored."""
+    resource = params.get("resource")
+    if resource is not None and resource != service.issuer.audience:
+        raise InvalidTarget("tokens are issued for this server's API only")
 
 
 def pkce_s256(verifier: str) -> str:

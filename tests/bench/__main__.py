@@ -73,7 +73,7 @@ def render(results: dict[str, Any]) -> str:
         "# Benchmarks",
         "",
         f"Measured {results['measured_at']} by `make bench` on {results['machine']['cpus']} cores "
-        f"(Python {results['machine']['python']}), LocalStack offline. All figures from one run;",
+        f"(Python {results['machine']['python']}), LocalStack offline. One run, except the sections named below;",
         "raw numbers in `.echo/bench/results.json`.",
         "",
         "## Platform",
@@ -135,36 +135,42 @@ def section_lines(name: str, figures: Any) -> list[str]:
     return [f"## {name}", "", "```json", json.dumps(figures, indent=2), "```"]
 
 
-def splice(existing: str, sections: dict[str, Any], measured_at: str) -> str:
-    """The existing summary with only the re-measured sections' `## ` blocks replaced (or added).
+PLATFORM_HEADINGS = {
+    "deploy": "## Platform",
+    "direct_invoke": "## Functions: direct invoke, bundle size, init",
+    "init": "## Functions: direct invoke, bundle size, init",
+    "gateway": "## Through API Gateway",
+}
 
-    A partial run on a machine without the previous raw results (a fresh clone) has nothing to
-    merge with; rendering it whole would blank every section it did not measure.
+
+def _blocks(markdown: str) -> tuple[str, dict[str, str]]:
+    preamble, *parts = markdown.split("\n## ")
+    return preamble, {("## " + part).splitlines()[0]: ("## " + part).rstrip("\n") for part in parts}
+
+
+def splice(existing: str, results: dict[str, Any], measured: set[str]) -> str:
+    """The existing summary with only the measured sections' `## ` blocks replaced (or added).
+
+    A partial run merges its figures into the previous raw results, but those live in .echo/ and a
+    fresh clone has none: rendering the summary whole would blank every section it did not measure.
     """
-    preamble, *parts = existing.split("\n## ")
-    blocks = {("## " + part).splitlines()[0]: ("## " + part).rstrip("\n") for part in parts}
-    for name, figures in sections.items():
-        block = "\n".join(section_lines(name, figures)).strip("\n")
-        blocks[block.splitlines()[0]] = block
-    note = (
-        f"Re-measured {measured_at} by `python -m tests.bench {' '.join(sorted(sections))}`: those sections."
-    )
+    preamble, blocks = _blocks(existing)
+    _, fresh = _blocks(render(results))
+    headings = {PLATFORM_HEADINGS.get(name) or section_lines(name, results[name])[0] for name in measured}
+    for heading in sorted(headings, key=list(fresh).index):
+        blocks[heading] = fresh[heading]
+    note = f"Re-measured {results['measured_at']} by `python -m tests.bench {' '.join(sorted(measured))}`."
     return "\n".join([preamble.rstrip("\n"), note, "", "\n\n".join(blocks.values())]) + "\n"
 
 
 def main() -> int:
     only = set(sys.argv[1:])
-    had_results = RESULTS.exists()
-    platform_only = only & set(SECTIONS) - {"audit_throughput"}
-    if only and not had_results and platform_only:
-        raise SystemExit(f"{sorted(platform_only)} render into shared tables: run `make bench` whole")
     results = collect(only)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     summary = REPO / "docs/benchmarks.md"
-    if only and not had_results and summary.exists():
-        sections = {name: results[name] for name in sorted(only)}
-        summary.write_text(splice(summary.read_text(), sections, results["measured_at"]))
+    if only and summary.exists():
+        summary.write_text(splice(summary.read_text(), results, only))
     else:
         summary.write_text(render(results))
     print(f"wrote {RESULTS} and docs/benchmarks.md")

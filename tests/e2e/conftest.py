@@ -77,12 +77,33 @@ class ServiceAccounts:
     def __init__(self, stack: dict[str, Any]) -> None:
         self._stack = stack
         self._tokens: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._clients: dict[tuple[str, tuple[str, ...], str], tuple[str, str]] = {}
 
     def token(
         self, tenant: str, roles: tuple[str, ...] = ("admin", "auditor"), scope: str = "audit:read logs:read"
     ) -> str:
         key = (tenant, roles)
         if key not in self._tokens:
+            response = self.token_response(tenant, roles, scope)
+            assert response.status_code == 200, response.text
+            self._tokens[key] = response.json()["access_token"]
+        return self._tokens[key]
+
+    def token_response(
+        self, tenant: str, roles: tuple[str, ...], scope: str, **params: str
+    ) -> httpx.Response:
+        """POST /token (client_credentials) for the tenant's service account, with extra parameters."""
+        client_id, secret = self._client(tenant, roles, scope)
+        return httpx.post(
+            self._stack["api_url"] + "token",
+            auth=(client_id, secret),
+            data={"grant_type": "client_credentials", "scope": scope, **params},
+            timeout=30,
+        )
+
+    def _client(self, tenant: str, roles: tuple[str, ...], scope: str) -> tuple[str, str]:
+        key = (tenant, roles, scope)
+        if key not in self._clients:
             client_id = f"e2e-{tenant}-{'-'.join(roles)}"
             secret = generate_secret()
             DynamoClientRepository(self._stack["tables"]["identity"]).put(
@@ -100,15 +121,8 @@ class ServiceAccounts:
                     roles=roles,
                 )
             )
-            response = httpx.post(
-                self._stack["api_url"] + "token",
-                auth=(client_id, secret),
-                data={"grant_type": "client_credentials", "scope": scope},
-                timeout=30,
-            )
-            assert response.status_code == 200, response.text
-            self._tokens[key] = response.json()["access_token"]
-        return self._tokens[key]
+            self._clients[key] = (client_id, secret)
+        return self._clients[key]
 
 
 @pytest.fixture(scope="session")

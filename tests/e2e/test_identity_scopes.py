@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from typing import Any
 
 import httpx
@@ -74,3 +77,19 @@ def test_a_member_sees_their_own_trail(stack: dict[str, Any]) -> None:
             ).status_code
             == 403
         )
+
+
+def test_a_token_for_another_resource_server_is_refused(stack: dict[str, Any], accounts: Any) -> None:
+    # Given a service account of a fresh tenant (resource indicators, RFC 8707; ADR 0011)
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    # When it asks for a token for another resource server
+    refused = accounts.token_response(
+        tenant, ("auditor",), "audit:read", resource="https://api.other.example"
+    )
+    # Then none is minted (invalid_target), while Echo's own API as the resource gets one for it
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_target")
+    audience = f"urn:echo:api:{stack['stage']}"
+    granted = accounts.token_response(tenant, ("auditor",), "audit:read", resource=audience)
+    assert granted.status_code == 200, granted.text
+    claims = json.loads(base64.urlsafe_b64decode(granted.json()["access_token"].split(".")[1] + "=="))
+    assert claims["aud"] == audience

@@ -14,6 +14,7 @@ from echo_shared.identity.errors import (
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
+    InvalidTarget,
     InvalidToken,
     TokenRejected,
     UnauthorizedClient,
@@ -27,6 +28,7 @@ from token_service.introspection import introspect, revoke, userinfo
 from token_service.issuance import at_hash
 
 from tests.unit.identity.fakes import (
+    AUDIENCE,
     PUBLIC_CLIENT_ID,
     REDIRECT_URI,
     SERVICE_CLIENT_ID,
@@ -371,6 +373,19 @@ def test_client_credentials_issue_a_client_token_with_its_scopes(world: TokenWor
 def test_client_credentials_refuse_scopes_the_client_does_not_have(world: TokenWorld, scope: str) -> None:
     with pytest.raises(InvalidScope):
         token_endpoint(world.service, {"grant_type": "client_credentials", "scope": scope}, basic(), REQUEST)
+
+
+def test_a_resource_indicator_for_echos_api_is_honoured_and_any_other_refused(world: TokenWorld) -> None:
+    # Given the one resource Echo issues tokens for (its API's audience, ADR 0011)
+    params = {"grant_type": "client_credentials", "scope": "audit:read", "resource": AUDIENCE}
+    body = token_endpoint(world.service, params, basic(), REQUEST).body()
+    # Then the token is minted for it
+    assert world.service.verifier.verify_access_token(body["access_token"]).aud == AUDIENCE
+    # And a token for another resource server is refused (RFC 8707: invalid_target), not minted for ours
+    for foreign in ("https://api.other.example", "urn:echo:api:prod", ""):
+        with pytest.raises(InvalidTarget) as refused:
+            token_endpoint(world.service, {**params, "resource": foreign}, basic(), REQUEST)
+        assert (refused.value.status, refused.value.oauth_error) == (400, "invalid_target")
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,12 @@ class InvalidScope(OAuthError):
     oauth_error = "invalid_scope"
 
 
+class InvalidTarget(OAuthError):
+    """RFC 8707 2: a `resource` this server does not issue tokens for."""
+
+    oauth_error = "invalid_target"
+
+
 class AccessDenied(OAuthError):
     status, oauth_error = 403, "access_denied"
 

@@ -24,6 +24,7 @@ from echo_shared.authz.model import (
     ResourceFacts,
     ResourceType,
 )
+from echo_shared.authz.scopes import PolicySlices, SliceKey, action_ancestors
 
 BASELINE_ONLY_VERSION = 0
 _POLICY_ID = re.compile(r"`(policy\d+)`")
@@ -45,6 +46,8 @@ class CompiledPolicies:
     policy_set: cedarpy.PolicySet
     names: Mapping[str, str]
     baseline_version: str
+    # The set's slices per question shape: what Cedar evaluates (same answers, fewer policies).
+    slices: PolicySlices
 
     @property
     def version_label(self) -> str:
@@ -71,6 +74,8 @@ class DecisionEngine:
     def __init__(self, catalog: PolicyCatalog) -> None:
         self._catalog = catalog
         self._entities = _EntityCache()
+        self._action_ancestors = action_ancestors(catalog.schema_document)
+        self._baseline_slices = PolicySlices(catalog.baseline, self._action_ancestors)
 
     @property
     def catalog(self) -> PolicyCatalog:
@@ -80,13 +85,15 @@ class DecisionEngine:
         """Baseline + `tenant_policies`; raises MalformedPolicy when the text does not parse."""
         policy_set = self._catalog.baseline
         names: Mapping[str, str] = self._catalog.baseline_names
+        slices = self._baseline_slices
         if tenant_policies.strip():
             try:
                 policy_set = policy_set.with_added_str(tenant_policies)
                 names = policy_names(policy_set)
+                slices = PolicySlices(policy_set, self._action_ancestors)
             except ValueError as exc:
                 raise MalformedPolicy("the policies do not parse", [_clip(str(exc))]) from None
-        return CompiledPolicies(tenant, version, policy_set, names, self._catalog.baseline_version)
+        return CompiledPolicies(tenant, version, policy_set, names, self._catalog.baseline_version, slices)
 
     def evaluate(self, policies: CompiledPolicies, evaluations: Sequence[Evaluation]) -> list[Outcome]:
         """One outcome per evaluation, in order. The context gets `tenant`: where the question is asked.
@@ -141,22 +148,24 @@ class DecisionEngine:
         questions: Sequence["_Question"],
         entities: str | cedarpy.Entities,
     ) -> list[Outcome]:
-        requests = [
-            {
-                "principal": question.principal.ref.uid(),
-                "action": {"type": "Action", "id": question.action},
-                "resource": _resource_uid(question.resource),
-                "context": question.context_json,
-            }
-            for question in questions
-        ]
-        try:
-            results = cedarpy.is_authorized_batch(
-                requests, policies.policy_set, entities, schema=self._catalog.schema
-            )
-        except (ValueError, TypeError) as exc:
-            return [_failed(exc) for _ in questions]
-        return [_outcome(result, policies.names) for result in results]
+        """One Cedar call per question shape, each on the policies that can apply to that shape."""
+        shapes: dict[SliceKey, list[int]] = {}
+        for index, question in enumerate(questions):
+            shapes.setdefault(question.shape, []).append(index)
+        outcomes: list[Outcome] = [_NOT_DECIDED] * len(questions)
+        for shape, indexes in shapes.items():
+            requests = [questions[index].cedar_request for index in indexes]
+            try:
+                results = cedarpy.is_authorized_batch(
+                    requests, policies.slices.for_question(*shape), entities, schema=self._catalog.schema
+                )
+            except (ValueError, TypeError) as exc:
+                for index in indexes:
+                    outcomes[index] = _failed(exc)
+                continue
+            for index, result in zip(indexes, results, strict=True):
+                outcomes[index] = _outcome(result, policies.names)
+        return outcomes
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +176,22 @@ class _Question:
     action: str
     resource: ResourceFacts
     context_json: str
+
+    @property
+    def shape(self) -> SliceKey:
+        resource_type = (
+            ResourceType.DOCUMENT.value if isinstance(self.resource, DocumentMetadata) else self.resource.type
+        )
+        return (self.principal.type.value, self.action, resource_type)
+
+    @property
+    def cedar_request(self) -> dict[str, Any]:
+        return {
+            "principal": self.principal.ref.uid(),
+            "action": {"type": "Action", "id": self.action},
+            "resource": _resource_uid(self.resource),
+            "context": self.context_json,
+        }
 
 
 def _bare_context_json(tenant: str) -> str:
@@ -252,6 +277,9 @@ class _EntityCache:
         if resource.type == tenant:
             return {(tenant, resource.id): self._tenant_fragment(resource.id)}
         return {(resource.type, resource.id): json.dumps(_entity(resource.uid()))}
+
+
+_NOT_DECIDED = Outcome(Effect.DENY, (), ("not decided",))
 
 
 def _failed(exc: Exception) -> Outcome:

@@ -7,7 +7,7 @@ missing entity, an unreachable store) into a deny without evaluating at all.
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,7 @@ class Outcome:
 class DecisionEngine:
     def __init__(self, catalog: PolicyCatalog) -> None:
         self._catalog = catalog
-        self._entities = _EntityCache()
+        self._entities = _EntityCache(catalog.schema)
         self._action_ancestors = action_ancestors(catalog.schema_document)
         self._baseline_slices = PolicySlices(catalog.baseline, self._action_ancestors)
 
@@ -118,8 +118,9 @@ class DecisionEngine:
     def _decide(self, policies: CompiledPolicies, questions: Sequence["_Question"]) -> list[Outcome]:
         if len(questions) == 1:
             question = questions[0]
-            fragments = self._entities.fragments(question.principal, question.resource)
-            return self._evaluate(policies, questions, "[" + ",".join(fragments.values()) + "]")
+            return self._evaluate(
+                policies, questions, self._entities.of(question.principal, question.resource)
+            )
         # Cedar takes one entity set per call: questions stating different facts about the same
         # uid (two callers' views of one principal, golden cases) are evaluated apart.
         groups: list[_Group] = []
@@ -217,7 +218,14 @@ class _Group:
             self.entities.setdefault(uid, fragment)
 
     def entities_json(self) -> str:
-        return "[" + ",".join(self.entities.values()) + "]"
+        return _entity_document(self.entities.values())
+
+
+def _entity_document(fragments: Iterable[str]) -> str:
+    return "[" + ",".join(fragments) + "]"
+
+
+_MISSING: Any = object()
 
 
 class _Memo[K, V]:
@@ -229,8 +237,8 @@ class _Memo[K, V]:
         self._entries: dict[K, V] = {}
 
     def __call__(self, key: K) -> V:
-        value = self._entries.get(key)
-        if value is None:
+        value = self._entries.get(key, _MISSING)
+        if value is _MISSING:
             value = self._build(key)
             if len(self._entries) >= self._capacity:
                 del self._entries[next(iter(self._entries))]
@@ -239,17 +247,54 @@ class _Memo[K, V]:
 
 
 class _EntityCache:
-    """Cedar entities as JSON fragments per fact (principal, document, tenant), each built once.
+    """Cedar entities as JSON fragments per fact (principal, document, tenant), each built once, and
+    the parsed entities of each principal and each document seen.
 
-    A call joins the fragments of its questions into one entity document: a single question hands
-    Cedar the text (a parsed handle would cost more for one evaluation), a batch parses it once.
+    A batch joins the fragments of its questions into one entity document and parses it once. A
+    single question reuses what Cedar parsed before: the document's entity (the costliest to parse)
+    with the principal's facts added, or the principal's own entities for a question on its tenant.
+    Parsed sets are validated against the schema when built, as Cedar validates the text.
     """
 
-    def __init__(self, capacity: int = ENTITY_CACHE_SIZE) -> None:
+    def __init__(self, schema: cedarpy.Schema, capacity: int = ENTITY_CACHE_SIZE) -> None:
+        self._schema = schema
         self._principal_fragments = _Memo(_principal_fragments, capacity)
         self._document_fragment = _Memo(_document_fragment, capacity)
         self._tenant_fragment = _Memo(_tenant_fragment, capacity)
         self._bare_context: _Memo[str, str] = _Memo(_bare_context_json, capacity)
+        self._principal_entities = _Memo(self._parse_principal, capacity)
+        self._document_entities = _Memo(self._parse_document, capacity)
+
+    def of(self, principal: Principal, resource: ResourceFacts) -> str | cedarpy.Entities:
+        """The entities of one question: parsed facts reused when they parse, else the text."""
+        if isinstance(resource, DocumentMetadata):
+            base = self._document_entities(resource)
+            added = dict(self._principal_fragments(principal))
+            if resource.tenant != principal.tenant:
+                added[(ResourceType.TENANT.value, resource.tenant)] = self._tenant_fragment(resource.tenant)
+        else:
+            base = self._principal_entities(principal)
+            added = self._resource_fragments(principal, resource)
+        if base is not None and not added:
+            return base
+        if base is not None:
+            try:
+                return base.with_added_json_str(_entity_document(added.values()), self._schema)
+            except ValueError:
+                pass  # the text below gets Cedar's own error, as before
+        return _entity_document(self.fragments(principal, resource).values())
+
+    def _parse_principal(self, principal: Principal) -> cedarpy.Entities | None:
+        return self._parse(self._principal_fragments(principal).values())
+
+    def _parse_document(self, document: DocumentMetadata) -> cedarpy.Entities | None:
+        return self._parse([self._document_fragment(document)])
+
+    def _parse(self, fragments: Iterable[str]) -> cedarpy.Entities | None:
+        try:
+            return cedarpy.Entities.from_json_str(_entity_document(fragments), self._schema)
+        except ValueError:
+            return None
 
     def question(self, evaluation: Evaluation) -> _Question:
         request, resource = evaluation.request, evaluation.resource

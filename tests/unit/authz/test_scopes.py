@@ -32,7 +32,9 @@ SCOPED_SHAPES = [
 
 
 class _WholeSet:
-    """No slicing: every question on the whole set."""
+    """No slicing: every question on the whole set (and on its own, ids counting)."""
+
+    principal_ids_may_count = True
 
     def __init__(self, policy_set: cedarpy.PolicySet) -> None:
         self._policy_set = policy_set

@@ -99,7 +99,12 @@ class DecisionEngine:
         """One outcome per evaluation, in order. The context gets `tenant`: where the question is asked.
 
         Identical questions (same principal facts, action, resource facts, context and tenant) are
-        evaluated once: Cedar's decision is a pure function of them and of the policy set.
+        evaluated once: Cedar's decision is a pure function of them and of the policy set. So are
+        questions on a Tenant that differ only in the principal's id, when policies name no entity
+        but actions, roles and tenants: Cedar cannot observe an id but by comparing it with another
+        entity's, and from such a question it reaches only the principal, its roles and tenants
+        (none with attributes). Errors would name the principal, so a question whose stand-in
+        erred is evaluated on its own.
         """
         outcomes: list[Outcome | None] = [None] * len(evaluations)
         unique: dict[_Question, list[int]] = {}
@@ -109,11 +114,28 @@ class DecisionEngine:
                 outcomes[index] = Outcome(Effect.DENY, (), tuple(problems))
                 continue
             unique.setdefault(self._entities.question(evaluation), []).append(index)
-        questions = list(unique)
-        for question, outcome in zip(questions, self._decide(policies, questions), strict=True):
+        for question, outcome in self._decide_unique(policies, list(unique)).items():
             for index in unique[question]:
                 outcomes[index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _decide_unique(
+        self, policies: CompiledPolicies, questions: Sequence["_Question"]
+    ) -> dict["_Question", Outcome]:
+        if policies.slices.principal_ids_may_count or len(questions) < 2:
+            return dict(zip(questions, self._decide(policies, questions), strict=True))
+        alike: dict[object, list[_Question]] = {}
+        for question in questions:
+            alike.setdefault(question.up_to_principal_id, []).append(question)
+        stand_ins = [members[0] for members in alike.values()]
+        decided = dict(zip(stand_ins, self._decide(policies, stand_ins), strict=True))
+        apart = [q for members in alike.values() if decided[members[0]].errors for q in members[1:]]
+        if apart:
+            decided.update(zip(apart, self._decide(policies, apart), strict=True))
+        for members in alike.values():
+            for question in members[1:]:
+                decided.setdefault(question, decided[members[0]])
+        return decided
 
     def _decide(self, policies: CompiledPolicies, questions: Sequence["_Question"]) -> list[Outcome]:
         if len(questions) == 1:
@@ -177,6 +199,15 @@ class _Question:
     action: str
     resource: ResourceFacts
     context_json: str
+
+    @property
+    def up_to_principal_id(self) -> object:
+        """What decides a question on a Tenant but the principal's id (see `evaluate`)."""
+        if isinstance(self.resource, DocumentMetadata) or self.resource.type != ResourceType.TENANT.value:
+            return self
+        principal = self.principal
+        facts = (principal.type, principal.tenant, principal.roles, principal.scopes)
+        return (facts, self.action, self.resource, self.context_json)
 
     @property
     def shape(self) -> SliceKey:

@@ -15,15 +15,31 @@ import cedarpy
 from cedarpy import pst
 
 type SliceKey = tuple[str, str, str]
+# Entities Echo builds without attributes: naming one in a policy reveals nothing about principals.
+ATTRIBUTE_FREE_TYPES = ("Action", "Role", "Tenant")
 
 
 class PolicySlices:
     """The slices of one parsed policy set, built on first use (at most one per question shape)."""
 
-    def __init__(self, policy_set: cedarpy.PolicySet, action_ancestors: Mapping[str, frozenset[str]]) -> None:
+    def __init__(
+        self,
+        policy_set: cedarpy.PolicySet,
+        action_ancestors: Mapping[str, frozenset[str]],
+        attribute_free_types: Iterable[str] = ATTRIBUTE_FREE_TYPES,
+    ) -> None:
         self._whole = policy_set
         self._ancestors = action_ancestors
         tree = policy_set.to_pst()
+        plain = set(attribute_free_types)
+        # Whether a policy names an entity through which a principal's id could count: a principal
+        # (User::"alice") or an entity with attributes that may refer to one (Document::"d1").
+        self.principal_ids_may_count = any(
+            uid.type.namespace or uid.type.basename not in plain
+            for uid in pst.entity_uids(
+                (*tree.static_policies.values(), *tree.templates.values(), *tree.template_links)
+            )
+        )
         # Templates and links are not sliced (Echo refuses them; kept whole should they appear).
         self._policies = None if tree.templates or tree.template_links else dict(tree.static_policies)
         self._slices: dict[SliceKey, cedarpy.PolicySet] = {}

@@ -1,4 +1,9 @@
-"""Routes only compose dependencies, call logic and shape the response."""
+"""Routes only compose dependencies, call logic and shape the response.
+
+Routes are coroutines although the logic blocks on I/O: a Lambda container serves one request at a
+time, so nothing waits on the event loop, while FastAPI would run a plain function (and validate its
+answer) in a worker thread, hops that cost more than the decision.
+"""
 
 from typing import Annotated
 
@@ -31,14 +36,14 @@ router = APIRouter(prefix="/authz", responses=_ERRORS)
 
 
 @router.post("/check")
-def post_check(
+async def post_check(
     body: CheckIn, caller: CurrentCaller, client: Client, entities: Entities, request_id: RequestId
 ) -> DecisionOut:
     return DecisionOut.from_decision(logic.check(client, entities, caller, body, request_id))
 
 
 @router.post("/batch")
-def post_batch(
+async def post_batch(
     body: BatchIn, caller: CurrentCaller, client: Client, entities: Entities, request_id: RequestId
 ) -> BatchOut:
     decisions = logic.check_batch(client, entities, caller, body.requests, request_id)
@@ -46,14 +51,14 @@ def post_batch(
 
 
 @router.post("/list")
-def post_list(
+async def post_list(
     body: ListIn, caller: CurrentCaller, client: Client, entities: Entities, request_id: RequestId
 ) -> ListOut:
     return ListOut.from_listing(logic.list_resources(client, entities, caller, body, request_id))
 
 
 @router.get("/policies", response_model_exclude_none=True)
-def get_policies(
+async def get_policies(
     caller: CurrentCaller,
     client: Client,
     administration: Administration,
@@ -70,7 +75,7 @@ def get_policies(
 
 
 @router.put("/policies", status_code=status.HTTP_201_CREATED)
-def put_policies(
+async def put_policies(
     body: PolicyPutIn,
     caller: CurrentCaller,
     client: Client,
@@ -90,7 +95,7 @@ def put_policies(
 
 
 @router.post("/policies/{version}/activate")
-def post_activate(
+async def post_activate(
     version: str, caller: CurrentCaller, client: Client, administration: Administration, request_id: RequestId
 ) -> ActivationOut:
     activation = logic.move_active_version(
@@ -100,7 +105,7 @@ def post_activate(
 
 
 @router.post("/policies/{version}/rollback")
-def post_rollback(
+async def post_rollback(
     version: str, caller: CurrentCaller, client: Client, administration: Administration, request_id: RequestId
 ) -> ActivationOut:
     activation = logic.move_active_version(
@@ -110,7 +115,7 @@ def post_rollback(
 
 
 @router.get("/policies/history")
-def get_history(
+async def get_history(
     caller: CurrentCaller, client: Client, administration: Administration, request_id: RequestId
 ) -> HistoryOut:
     logic.authorize_policy_admin(client, caller, request_id)

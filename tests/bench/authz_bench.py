@@ -347,14 +347,22 @@ def _function_check(client: Any, entities: Any) -> dict[str, Any]:
             classification=Classification.INTERNAL,
         )
     )
-    overrides = handler.get_asgi_adapter().app.dependency_overrides
-    overrides[dependencies.get_client] = lambda: client
-    overrides[dependencies.get_entities] = lambda: entities
+    # The function's own dependencies, resolving its adapters to the in-memory ones through the
+    # factories they call (dependency overrides would add per-request work production does not do).
+    saved = dependencies._client, dependencies._entities
+    dependencies._client, dependencies._entities = (lambda: client), (lambda: entities)
+    try:
+        return _invoke(handler.lambda_handler, event)
+    finally:
+        dependencies._client, dependencies._entities = saved
+
+
+def _invoke(lambda_handler: Callable[[Any, Any], dict[str, Any]], event: dict[str, Any]) -> dict[str, Any]:
     context = _LambdaContext()
-    status = handler.lambda_handler(event, context)["statusCode"]
+    status = lambda_handler(event, context)["statusCode"]
     for _ in range(50):
-        handler.lambda_handler(event, context)
-    samples = [_timed(partial(handler.lambda_handler, event, context)) for _ in range(SINGLE_ITERATIONS // 4)]
+        lambda_handler(event, context)
+    samples = [_timed(partial(lambda_handler, event, context)) for _ in range(SINGLE_ITERATIONS // 4)]
     return {"status": status, **_latency(samples, per_call=1)}
 
 

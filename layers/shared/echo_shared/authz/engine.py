@@ -7,7 +7,7 @@ missing entity, an unreachable store) into a deny without evaluating at all.
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from echo_shared.authz.model import (
     ResourceFacts,
     ResourceType,
 )
+from echo_shared.authz.scopes import PolicySlices, SliceKey, action_ancestors
 
 BASELINE_ONLY_VERSION = 0
 _POLICY_ID = re.compile(r"`(policy\d+)`")
@@ -45,6 +46,8 @@ class CompiledPolicies:
     policy_set: cedarpy.PolicySet
     names: Mapping[str, str]
     baseline_version: str
+    # The set's slices per question shape: what Cedar evaluates (same answers, fewer policies).
+    slices: PolicySlices
 
     @property
     def version_label(self) -> str:
@@ -70,7 +73,9 @@ class Outcome:
 class DecisionEngine:
     def __init__(self, catalog: PolicyCatalog) -> None:
         self._catalog = catalog
-        self._entities = _EntityCache()
+        self._entities = _EntityCache(catalog.schema)
+        self._action_ancestors = action_ancestors(catalog.schema_document)
+        self._baseline_slices = PolicySlices(catalog.baseline, self._action_ancestors)
 
     @property
     def catalog(self) -> PolicyCatalog:
@@ -80,19 +85,26 @@ class DecisionEngine:
         """Baseline + `tenant_policies`; raises MalformedPolicy when the text does not parse."""
         policy_set = self._catalog.baseline
         names: Mapping[str, str] = self._catalog.baseline_names
+        slices = self._baseline_slices
         if tenant_policies.strip():
             try:
                 policy_set = policy_set.with_added_str(tenant_policies)
                 names = policy_names(policy_set)
+                slices = PolicySlices(policy_set, self._action_ancestors)
             except ValueError as exc:
                 raise MalformedPolicy("the policies do not parse", [_clip(str(exc))]) from None
-        return CompiledPolicies(tenant, version, policy_set, names, self._catalog.baseline_version)
+        return CompiledPolicies(tenant, version, policy_set, names, self._catalog.baseline_version, slices)
 
     def evaluate(self, policies: CompiledPolicies, evaluations: Sequence[Evaluation]) -> list[Outcome]:
         """One outcome per evaluation, in order. The context gets `tenant`: where the question is asked.
 
         Identical questions (same principal facts, action, resource facts, context and tenant) are
-        evaluated once: Cedar's decision is a pure function of them and of the policy set.
+        evaluated once: Cedar's decision is a pure function of them and of the policy set. So are
+        questions on a Tenant that differ only in the principal's id, when policies name no entity
+        but actions, roles and tenants: Cedar cannot observe an id but by comparing it with another
+        entity's, and from such a question it reaches only the principal, its roles and tenants
+        (none with attributes). Errors would name the principal, so a question whose stand-in
+        erred is evaluated on its own.
         """
         outcomes: list[Outcome | None] = [None] * len(evaluations)
         unique: dict[_Question, list[int]] = {}
@@ -102,17 +114,35 @@ class DecisionEngine:
                 outcomes[index] = Outcome(Effect.DENY, (), tuple(problems))
                 continue
             unique.setdefault(self._entities.question(evaluation), []).append(index)
-        questions = list(unique)
-        for question, outcome in zip(questions, self._decide(policies, questions), strict=True):
+        for question, outcome in self._decide_unique(policies, list(unique)).items():
             for index in unique[question]:
                 outcomes[index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
 
+    def _decide_unique(
+        self, policies: CompiledPolicies, questions: Sequence["_Question"]
+    ) -> dict["_Question", Outcome]:
+        if policies.slices.principal_ids_may_count or len(questions) < 2:
+            return dict(zip(questions, self._decide(policies, questions), strict=True))
+        alike: dict[object, list[_Question]] = {}
+        for question in questions:
+            alike.setdefault(question.up_to_principal_id, []).append(question)
+        stand_ins = [members[0] for members in alike.values()]
+        decided = dict(zip(stand_ins, self._decide(policies, stand_ins), strict=True))
+        apart = [q for members in alike.values() if decided[members[0]].errors for q in members[1:]]
+        if apart:
+            decided.update(zip(apart, self._decide(policies, apart), strict=True))
+        for members in alike.values():
+            for question in members[1:]:
+                decided.setdefault(question, decided[members[0]])
+        return decided
+
     def _decide(self, policies: CompiledPolicies, questions: Sequence["_Question"]) -> list[Outcome]:
         if len(questions) == 1:
             question = questions[0]
-            fragments = self._entities.fragments(question.principal, question.resource)
-            return self._evaluate(policies, questions, "[" + ",".join(fragments.values()) + "]")
+            return self._evaluate(
+                policies, questions, self._entities.of(question.principal, question.resource)
+            )
         # Cedar takes one entity set per call: questions stating different facts about the same
         # uid (two callers' views of one principal, golden cases) are evaluated apart.
         groups: list[_Group] = []
@@ -141,22 +171,24 @@ class DecisionEngine:
         questions: Sequence["_Question"],
         entities: str | cedarpy.Entities,
     ) -> list[Outcome]:
-        requests = [
-            {
-                "principal": question.principal.ref.uid(),
-                "action": {"type": "Action", "id": question.action},
-                "resource": _resource_uid(question.resource),
-                "context": question.context_json,
-            }
-            for question in questions
-        ]
-        try:
-            results = cedarpy.is_authorized_batch(
-                requests, policies.policy_set, entities, schema=self._catalog.schema
-            )
-        except (ValueError, TypeError) as exc:
-            return [_failed(exc) for _ in questions]
-        return [_outcome(result, policies.names) for result in results]
+        """One Cedar call per question shape, each on the policies that can apply to that shape."""
+        shapes: dict[SliceKey, list[int]] = {}
+        for index, question in enumerate(questions):
+            shapes.setdefault(question.shape, []).append(index)
+        outcomes: list[Outcome] = [_NOT_DECIDED] * len(questions)
+        for shape, indexes in shapes.items():
+            requests = [questions[index].cedar_request for index in indexes]
+            try:
+                results = cedarpy.is_authorized_batch(
+                    requests, policies.slices.for_question(*shape), entities, schema=self._catalog.schema
+                )
+            except (ValueError, TypeError) as exc:
+                for index in indexes:
+                    outcomes[index] = _failed(exc)
+                continue
+            for index, result in zip(indexes, results, strict=True):
+                outcomes[index] = _outcome(result, policies.names)
+        return outcomes
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +199,31 @@ class _Question:
     action: str
     resource: ResourceFacts
     context_json: str
+
+    @property
+    def up_to_principal_id(self) -> object:
+        """What decides a question on a Tenant but the principal's id (see `evaluate`)."""
+        if isinstance(self.resource, DocumentMetadata) or self.resource.type != ResourceType.TENANT.value:
+            return self
+        principal = self.principal
+        facts = (principal.type, principal.tenant, principal.roles, principal.scopes)
+        return (facts, self.action, self.resource, self.context_json)
+
+    @property
+    def shape(self) -> SliceKey:
+        resource_type = (
+            ResourceType.DOCUMENT.value if isinstance(self.resource, DocumentMetadata) else self.resource.type
+        )
+        return (self.principal.type.value, self.action, resource_type)
+
+    @property
+    def cedar_request(self) -> dict[str, Any]:
+        return {
+            "principal": self.principal.ref.uid(),
+            "action": {"type": "Action", "id": self.action},
+            "resource": _resource_uid(self.resource),
+            "context": self.context_json,
+        }
 
 
 def _bare_context_json(tenant: str) -> str:
@@ -192,7 +249,14 @@ class _Group:
             self.entities.setdefault(uid, fragment)
 
     def entities_json(self) -> str:
-        return "[" + ",".join(self.entities.values()) + "]"
+        return _entity_document(self.entities.values())
+
+
+def _entity_document(fragments: Iterable[str]) -> str:
+    return "[" + ",".join(fragments) + "]"
+
+
+_MISSING: Any = object()
 
 
 class _Memo[K, V]:
@@ -204,8 +268,8 @@ class _Memo[K, V]:
         self._entries: dict[K, V] = {}
 
     def __call__(self, key: K) -> V:
-        value = self._entries.get(key)
-        if value is None:
+        value = self._entries.get(key, _MISSING)
+        if value is _MISSING:
             value = self._build(key)
             if len(self._entries) >= self._capacity:
                 del self._entries[next(iter(self._entries))]
@@ -214,17 +278,54 @@ class _Memo[K, V]:
 
 
 class _EntityCache:
-    """Cedar entities as JSON fragments per fact (principal, document, tenant), each built once.
+    """Cedar entities as JSON fragments per fact (principal, document, tenant), each built once, and
+    the parsed entities of each principal and each document seen.
 
-    A call joins the fragments of its questions into one entity document: a single question hands
-    Cedar the text (a parsed handle would cost more for one evaluation), a batch parses it once.
+    A batch joins the fragments of its questions into one entity document and parses it once. A
+    single question reuses what Cedar parsed before: the document's entity (the costliest to parse)
+    with the principal's facts added, or the principal's own entities for a question on its tenant.
+    Parsed sets are validated against the schema when built, as Cedar validates the text.
     """
 
-    def __init__(self, capacity: int = ENTITY_CACHE_SIZE) -> None:
+    def __init__(self, schema: cedarpy.Schema, capacity: int = ENTITY_CACHE_SIZE) -> None:
+        self._schema = schema
         self._principal_fragments = _Memo(_principal_fragments, capacity)
         self._document_fragment = _Memo(_document_fragment, capacity)
         self._tenant_fragment = _Memo(_tenant_fragment, capacity)
         self._bare_context: _Memo[str, str] = _Memo(_bare_context_json, capacity)
+        self._principal_entities = _Memo(self._parse_principal, capacity)
+        self._document_entities = _Memo(self._parse_document, capacity)
+
+    def of(self, principal: Principal, resource: ResourceFacts) -> str | cedarpy.Entities:
+        """The entities of one question: parsed facts reused when they parse, else the text."""
+        if isinstance(resource, DocumentMetadata):
+            base = self._document_entities(resource)
+            added = dict(self._principal_fragments(principal))
+            if resource.tenant != principal.tenant:
+                added[(ResourceType.TENANT.value, resource.tenant)] = self._tenant_fragment(resource.tenant)
+        else:
+            base = self._principal_entities(principal)
+            added = self._resource_fragments(principal, resource)
+        if base is not None and not added:
+            return base
+        if base is not None:
+            try:
+                return base.with_added_json_str(_entity_document(added.values()), self._schema)
+            except ValueError:
+                pass  # the text below gets Cedar's own error, as before
+        return _entity_document(self.fragments(principal, resource).values())
+
+    def _parse_principal(self, principal: Principal) -> cedarpy.Entities | None:
+        return self._parse(self._principal_fragments(principal).values())
+
+    def _parse_document(self, document: DocumentMetadata) -> cedarpy.Entities | None:
+        return self._parse([self._document_fragment(document)])
+
+    def _parse(self, fragments: Iterable[str]) -> cedarpy.Entities | None:
+        try:
+            return cedarpy.Entities.from_json_str(_entity_document(fragments), self._schema)
+        except ValueError:
+            return None
 
     def question(self, evaluation: Evaluation) -> _Question:
         request, resource = evaluation.request, evaluation.resource
@@ -252,6 +353,9 @@ class _EntityCache:
         if resource.type == tenant:
             return {(tenant, resource.id): self._tenant_fragment(resource.id)}
         return {(resource.type, resource.id): json.dumps(_entity(resource.uid()))}
+
+
+_NOT_DECIDED = Outcome(Effect.DENY, (), ("not decided",))
 
 
 def _failed(exc: Exception) -> Outcome:

@@ -5,7 +5,7 @@ from typing import Annotated
 from echo_shared.observability import count, get_logger
 from fastapi import APIRouter, Query
 
-from audit_api.deps import AuditReader, CurrentCaller, LogReader, May, Verifier
+from audit_api.dependencies import AuditReader, CurrentCaller, LogReader, May, Verifier
 from audit_api.queries import list_audit_events, list_logs, verify_tenant_chain
 from audit_api.schemas import AuditEventsPage, ErrorBody, ListParams, LogsPage, VerifyOut, VerifyParams
 

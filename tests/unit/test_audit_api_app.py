@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from audit_api.app import create_app
-from audit_api.deps import (
+from audit_api.dependencies import (
     get_audit_reader,
     get_authz_client,
     get_chain_verifier,

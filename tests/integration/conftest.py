@@ -115,9 +115,11 @@ def aws(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
             )
         s3 = boto3.client("s3")
+        # Like the stack's bucket: versioned under Object Lock (the notary sets each retention).
         s3.create_bucket(
             Bucket=echo_env["CHECKPOINT_BUCKET"],
             CreateBucketConfiguration={"LocationConstraint": echo_env["AWS_DEFAULT_REGION"]},
+            ObjectLockEnabledForBucket=True,
         )
         kms = boto3.client("kms")
         key_arn = kms.create_key(Description="echo test checkpoints", **CHECKPOINT_KEY_SPEC)["KeyMetadata"][

@@ -6,8 +6,10 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.alarms import OperationalAlarms
 from stacks.api import EchoApi
 from stacks.audit import AuditLog
 from stacks.authz import AuthzService
@@ -83,7 +85,23 @@ class EchoStack(cdk.Stack):
             self, "Web", settings=settings, api=self.api, identity=self.identity, layer=self.shared_layer
         )
         self.functions["web"] = self.web.function
+        self.alarms = OperationalAlarms(
+            self,
+            "Alarms",
+            settings=settings,
+            functions=self.functions,
+            dead_letter_queues=self.dead_letter_queues,
+        )
         self._add_outputs()
+
+    @property
+    def dead_letter_queues(self) -> dict[str, sqs.IQueue]:
+        """Every dead-letter queue of the stack, by name (each one alarmed on)."""
+        return {
+            **self.bus.dead_letter_queues,
+            "parse": self.documents.parse_dead_letters,
+            "key-rotation": self.identity.rotation_dlq,
+        }
 
     def _add_audit_api(self) -> None:
         audit_api = EchoFunction(
@@ -137,5 +155,7 @@ class EchoStack(cdk.Stack):
             outputs[f"Queue{name.title()}Dlq"] = queue.queue_url
         for package, function in self.functions.items():
             outputs["Function" + package.title().replace("_", "")] = function.function.function_name
+        if self.alarms.topic is not None:
+            outputs["TopicAlarms"] = self.alarms.topic.topic_arn
         for key, value in outputs.items():
             cdk.CfnOutput(self, key, value=value)

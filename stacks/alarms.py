@@ -76,6 +76,12 @@ class OperationalAlarms(Construct):
             "audit_api",
             "a chain verification through the API did not verify",
         )
+        self._on_count(
+            "audit-verification-job-tamper-detected",
+            "AuditChainTamperDetected",
+            "audit_verification",
+            "a full verification job found the chain broken",
+        )
         # Checkpoints that could not be written: the ingest's count, and the notary's own errors.
         self._on_count(
             "audit-checkpoint-failures",

@@ -45,6 +45,8 @@ TEST_ENV = {
     "CHECKPOINT_LOCK_MODE": "GOVERNANCE",
     "CHECKPOINT_RETENTION_DAYS": "1",
     "LOG_TABLE": "echo-test-logs",
+    "AUDIT_VERIFICATIONS_TABLE": "echo-test-audit-verifications",
+    "AUDIT_VERIFICATION_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/echo-test-audit-verification",
     "LOG_RETENTION_DAYS": "30",
     "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/echo-test-dlq",
 }

@@ -12,6 +12,7 @@ from tests.infrastructure.conftest import STAGES
 FUNCTIONS_LOCAL = {
     "audit_ingest",
     "audit_notary",
+    "audit_verification",
     "log_sink",
     "audit_api",
     "authz",
@@ -132,7 +133,7 @@ def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> N
 
 def test_tables_are_encrypted_with_pitr_and_retained_in_prod(prod: Template) -> None:
     tables = resources(prod, "AWS::DynamoDB::Table")
-    assert len(tables) == 8
+    assert len(tables) == 9
     sessions = [t for t in tables.values() if "web-sessions" in str(t["Properties"]["TableName"])]
     # The web app's sessions are encrypted with their own key and expire; restoring them from a backup
     # would resurrect ended sessions, so they alone have no point-in-time recovery and are not retained.
@@ -382,3 +383,64 @@ def test_only_the_notary_can_write_checkpoints_or_set_their_retention(prod: Temp
             if written:
                 writers.setdefault(role, set()).update(written)
     assert writers == {notary_role: {"s3:PutObject", "s3:PutObjectRetention"}}
+
+
+def test_the_verification_job_reads_the_chain_and_writes_only_its_jobs(prod: Template) -> None:
+    # Given the job function's role
+    _, granted, statements = _role_actions(prod, "audit-verification")
+    # Then it reads the chain and the checkpoints, keeps its jobs, re-enqueues itself and publishes
+    assert granted == {
+        "dynamodb:Query",
+        "kms:Verify",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    tables = resources(prod, "AWS::DynamoDB::Table")
+    jobs_table = next(k for k, t in tables.items() if "audit-verifications" in t["Properties"]["TableName"])
+    chain_table = next(
+        k for k, t in tables.items() if t["Properties"]["TableName"] == "echo-prod-audit-chain"
+    )
+    for statement in statements:
+        if {"dynamodb:PutItem", "dynamodb:GetItem"} & set(actions(statement)):
+            # Writes go to its own table only, never to the chain or the guards
+            assert jobs_table in json.dumps(statement["Resource"])
+        if "dynamodb:Query" in actions(statement):
+            assert chain_table in json.dumps(statement["Resource"])
+        if "sqs:SendMessage" in actions(statement):
+            assert "AuditVerificationsJobQueue" in json.dumps(statement["Resource"])
+    # And its queue is consumed one message at a time with partial failures and a DLQ
+    mapping = next(
+        m
+        for m in resources(prod, "AWS::Lambda::EventSourceMapping").values()
+        if "AuditVerificationsJobQueue" in json.dumps(m["Properties"]["EventSourceArn"])
+    )
+    assert mapping["Properties"]["BatchSize"] == 1
+
+
+def test_the_audit_api_starts_jobs_but_cannot_verify_them_for_itself(prod: Template) -> None:
+    _, granted, statements = _role_actions(prod, "audit-api")
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "sqs:SendMessage"} <= granted
+    for statement in statements:
+        if "dynamodb:PutItem" in actions(statement) or "sqs:SendMessage" in actions(statement):
+            assert "AuditVerifications" in json.dumps(statement["Resource"])
+    routes = {
+        (method["Properties"]["HttpMethod"], method["Properties"]["AuthorizationType"])
+        for logical_id, method in resources(prod, "AWS::ApiGateway::Method").items()
+        if "auditverifications" in logical_id
+    }
+    assert routes == {("POST", "CUSTOM"), ("GET", "CUSTOM")}

@@ -34,4 +34,6 @@ def get_dependencies() -> JobDependencies:
         verifier=verifier,
         queue=SqsJobQueue(settings.audit_verification_queue_url),
         publisher=SnsEventPublisher(settings.event_topic_arn),
+        pages=settings.pages_per_invocation,
+        page_records=settings.page_records,
     )

@@ -2,13 +2,15 @@
 the DynamoDB chain reads a seq range."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pytest
 from botocore.exceptions import ClientError
-from echo_shared.audit import AuditAppender, Checkpoint, checkpoint_key
+from echo_shared.audit import AuditAppender, ChainVerifier, Checkpoint, Notary, checkpoint_key
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
+from echo_shared.audit.kms import KmsCheckpointSigner
 from echo_shared.audit.s3 import CheckpointRetention, S3CheckpointStore
 from echo_shared.events import EventEnvelope
 
@@ -158,3 +160,35 @@ def test_only_governance_retention_can_be_bypassed_and_only_on_request(aws: AwsR
     assert (
         aws.s3.list_object_versions(Bucket=bucket, Prefix=checkpoint_key("local", 1)).get("Versions") is None
     )
+
+
+@pytest.mark.parametrize("forgery", ["bad_signature", "unknown_key"])
+def test_a_version_written_over_a_locked_checkpoint_is_still_refused_by_the_verifier(
+    aws: AwsResources, make_event: Callable[..., EventEnvelope], forgery: str
+) -> None:
+    # Given a chain of 3 records whose head the notary signed into a locked checkpoint
+    chain = DynamoAuditChainRepository(aws.table("AUDIT_CHAIN_TABLE"), aws.table("AUDIT_EVENT_IDS_TABLE"))
+    for n in range(3):
+        AuditAppender(chain).append(make_event(actor=f"user-{n}"))
+    signer = KmsCheckpointSigner(aws.key_arn, client=aws.kms)
+    bucket = aws.table("CHECKPOINT_BUCKET")
+    store = S3CheckpointStore(bucket, client=aws.s3, retention=CheckpointRetention("COMPLIANCE", 1))
+    signed = Notary(chain, signer, store).checkpoint("acme")
+    assert isinstance(signed, Checkpoint)
+    assert ChainVerifier(chain, store, signer).verify("acme").ok
+    # When someone without the notary's key puts a new version on top of the key (the bucket
+    # policy refuses this on AWS; moto does not evaluate bucket policies)
+    forged = replace(signed, signature=b"\x30\x06\x02\x01\x01\x02\x01\x01")
+    if forgery == "unknown_key":
+        forged = replace(signed, key_id="arn:aws:kms:eu-west-1:123456789012:key/attacker")
+    aws.s3.put_object(Bucket=bucket, Key=signed.key, Body=forged.to_json())
+    # Then the verifier refuses it, at its seq
+    result = ChainVerifier(chain, store, signer).verify("acme")
+    assert (result.ok, result.problem, result.first_bad_seq) == (False, forgery, 3)
+    # And the notary's version is still there, locked, to restore
+    versions = aws.s3.list_object_versions(Bucket=bucket, Prefix=signed.key)["Versions"]
+    assert len(versions) == 2
+    oldest = next(v for v in versions if not v["IsLatest"])
+    restored = aws.s3.get_object(Bucket=bucket, Key=signed.key, VersionId=oldest["VersionId"])
+    assert restored["ObjectLockMode"] == "COMPLIANCE"
+    assert restored["Body"].read() == signed.to_json()

@@ -26,6 +26,7 @@ from tests.fakes.audit import (
     RecordingJobQueue,
 )
 from tests.fakes.events import InMemoryEventPublisher
+from tests.unit.test_chain_verifier import Ledger
 
 TENANT = "acme"
 LENGTH = 40
@@ -86,12 +87,8 @@ class World:
         return [job_id for (_, job_id) in self.jobs.jobs]
 
     def rebuild_from(self, seq: int) -> None:
-        prev_hash = self.record(seq - 1).hash if seq > 1 else self.record(1).prev_hash
-        for record in [r for r in self.repo.stored(TENANT) if r.seq >= seq]:
-            rewritten = replace(record, actor="mallory", prev_hash=prev_hash)
-            rewritten = replace(rewritten, hash=rewritten.recomputed_hash())
-            self.repo.tamper_overwrite(rewritten)
-            prev_hash = rewritten.hash
+        """The verifier tests' careful attacker: rewrite from `seq` on with re-linked hashes."""
+        Ledger(self.repo, self.checkpoints, self.signer).rebuild_from(seq)
 
 
 @pytest.fixture

@@ -115,25 +115,40 @@ def test_a_job_verifies_the_chain_across_invocations_and_is_audited(
     assert any(e["type"] == "authz.decision" for e in published)
 
 
-@pytest.mark.parametrize("tamper", ["modify", "delete"])
+@pytest.mark.parametrize("tamper", ["modify", "delete", "swap", "truncate"])
 def test_tampering_is_pinned_to_the_same_seq_as_the_synchronous_verification(
     small_pages: AwsResources,
     sample_event: Callable[[str], dict[str, Any]],
     lambda_context: FakeLambdaContext,
     tamper: str,
 ) -> None:
-    # Given record 4 of acme's chain rewritten in place, or deleted
-    key = {"tenant": {"S": "acme"}, "seq": {"N": "4"}}
-    table = small_pages.table("AUDIT_CHAIN_TABLE")
+    # Given acme's chain tampered with in DynamoDB: record 4 rewritten in place or deleted, records
+    # 3 and 5 swapped, or the tail from 6 on deleted
+    dynamodb, table = small_pages.dynamodb, small_pages.table("AUDIT_CHAIN_TABLE")
+
+    def key(seq: int) -> dict[str, Any]:
+        return {"tenant": {"S": "acme"}, "seq": {"N": str(seq)}}
+
+    def item(seq: int) -> dict[str, Any]:
+        found: dict[str, Any] = dynamodb.get_item(TableName=table, Key=key(seq), ConsistentRead=True)["Item"]
+        return found
+
     if tamper == "modify":
-        small_pages.dynamodb.update_item(
+        dynamodb.update_item(
             TableName=table,
-            Key=key,
+            Key=key(4),
             UpdateExpression="SET outcome = :o",
             ExpressionAttributeValues={":o": {"S": "failure"}},
         )
+    elif tamper == "delete":
+        dynamodb.delete_item(TableName=table, Key=key(4))
+    elif tamper == "swap":
+        three, five = item(3), item(5)
+        dynamodb.put_item(TableName=table, Item={**five, "seq": {"N": "3"}})
+        dynamodb.put_item(TableName=table, Item={**three, "seq": {"N": "5"}})
     else:
-        small_pages.dynamodb.delete_item(TableName=table, Key=key)
+        for seq in (6, 7):
+            dynamodb.delete_item(TableName=table, Key=key(seq))
     verify = sample_event("audit_api.verify.apigw.json")
     expected = json.loads(audit_api(verify, lambda_context)["body"])
     assert expected["ok"] is False

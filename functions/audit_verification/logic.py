@@ -14,6 +14,7 @@ from echo_shared.audit.verification_jobs import (
     run_pages,
 )
 from echo_shared.events import EventPublisher, Outcome, new_event
+from pydantic import JsonValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def advance_job(tenant: str, job_id: str, deps: JobDependencies) -> Verification
 
 
 def _announce(job: VerificationJob, type_: str, deps: JobDependencies) -> None:
-    data: dict[str, object] = {"job_id": job.job_id, "end_seq": job.end_seq}
+    data: dict[str, JsonValue] = {"job_id": job.job_id, "end_seq": job.end_seq}
     outcome = Outcome.SUCCESS
     if job.result is not None:
         data |= {
@@ -69,7 +70,7 @@ def _announce(job: VerificationJob, type_: str, deps: JobDependencies) -> None:
             resource=f"audit-verification:{job.job_id}",
             outcome=outcome,
             request_id=job.request_id,
-            data=data,  # type: ignore[arg-type]
+            data=data,
             event_id=job.event_id(type_),
         )
     )

@@ -61,7 +61,24 @@ class AuditLog(Construct):
             partition_key=dynamodb.Attribute(name="event_id", type=dynamodb.AttributeType.STRING),
         )
         self.checkpoint_bucket = bucket(
-            self, "Checkpoints", settings=settings, name="audit-checkpoints", access_logs=access_logs
+            self,
+            "Checkpoints",
+            settings=settings,
+            name="audit-checkpoints",
+            access_logs=access_logs,
+            object_lock=self._checkpoint_lock(settings),
+        )
+        # Object Lock keeps every version, but a new version on top of a key would still be what
+        # readers get: no one may write a checkpoint key that already exists.
+        self.checkpoint_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CheckpointsAreWrittenOnce",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[self.checkpoint_bucket.arn_for_objects("checkpoints/*")],
+                conditions={"Null": {"s3:if-none-match": "true"}},
+            )
         )
         self.signing_key = kms.Key(
             self,
@@ -85,11 +102,19 @@ class AuditLog(Construct):
             description="Verifies each audit chain segment and signs its head into a checkpoint",
             layers=[layer],
             timeout=settings.consumer_timeout,
-            environment=self.environment,
+            environment={
+                **self.environment,
+                "CHECKPOINT_LOCK_MODE": settings.checkpoint_lock_mode,
+                "CHECKPOINT_RETENTION_DAYS": str(settings.checkpoint_retention_days),
+            },
         )
         self.notary.grant(["dynamodb:Query"], [self.chain_table.table_arn])
         self.notary.grant(["kms:Sign"], [self.signing_key.key_arn])
-        self.notary.grant(["s3:PutObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
+        # PutObjectRetention: the notary sets each checkpoint's retention as it writes it.
+        self.notary.grant(
+            ["s3:PutObject", "s3:PutObjectRetention"],
+            [self.checkpoint_bucket.arn_for_objects("checkpoints/*")],
+        )
         self.grant_read(self.notary)
 
         self.ingest = EchoFunction(
@@ -122,6 +147,13 @@ class AuditLog(Construct):
                 report_batch_item_failures=True,
             )
         )
+
+    @staticmethod
+    def _checkpoint_lock(settings: StageSettings) -> s3.ObjectLockRetention:
+        retention = cdk.Duration.days(settings.checkpoint_retention_days)
+        if settings.checkpoint_lock_mode == "COMPLIANCE":
+            return s3.ObjectLockRetention.compliance(retention)
+        return s3.ObjectLockRetention.governance(retention)
 
     @property
     def environment(self) -> dict[str, str]:

@@ -6,10 +6,13 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.alarms import OperationalAlarms
 from stacks.api import EchoApi
 from stacks.audit import AuditLog
+from stacks.audit_verification import AuditVerificationJobs
 from stacks.authz import AuthzService
 from stacks.bundling import layer_code
 from stacks.documents import DocumentService
@@ -52,6 +55,14 @@ class EchoStack(cdk.Stack):
             layer=self.shared_layer,
             access_logs=self.access_logs,
         )
+        self.verifications = AuditVerificationJobs(
+            self,
+            "AuditVerifications",
+            settings=settings,
+            audit=self.audit,
+            bus=self.bus,
+            layer=self.shared_layer,
+        )
         self.log_sink = LogSink(self, "LogSink", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.api = EchoApi(self, "Api", settings=settings)
         self.identity = IdentityService(
@@ -62,6 +73,7 @@ class EchoStack(cdk.Stack):
         self.functions: dict[str, EchoFunction] = {
             "audit_ingest": self.audit.ingest,
             "audit_notary": self.audit.notary,
+            "audit_verification": self.verifications.function,
             "log_sink": self.log_sink.function,
             "authz": self.authz.function,
             **self.identity.functions,
@@ -83,7 +95,24 @@ class EchoStack(cdk.Stack):
             self, "Web", settings=settings, api=self.api, identity=self.identity, layer=self.shared_layer
         )
         self.functions["web"] = self.web.function
+        self.alarms = OperationalAlarms(
+            self,
+            "Alarms",
+            settings=settings,
+            functions=self.functions,
+            dead_letter_queues=self.dead_letter_queues,
+        )
         self._add_outputs()
+
+    @property
+    def dead_letter_queues(self) -> dict[str, sqs.IQueue]:
+        """Every dead-letter queue of the stack, by name (each one alarmed on)."""
+        return {
+            **self.bus.dead_letter_queues,
+            "parse": self.documents.parse_dead_letters,
+            "key-rotation": self.identity.rotation_dlq,
+            "audit-verification": self.verifications.dead_letters,
+        }
 
     def _add_audit_api(self) -> None:
         audit_api = EchoFunction(
@@ -101,17 +130,28 @@ class EchoStack(cdk.Stack):
             },
         )
         self.audit.grant_read(audit_api)
+        self.verifications.grant_start(audit_api)
         self.log_sink.grant_read(audit_api)
         self.authz.grant_decide(audit_api)
         self.authz.grant_decide(self.identity.users)  # the users API asks Cedar for user:admin
         self.functions["audit_api"] = audit_api
-        for path in ("/audit/events", "/audit/verify", "/logs"):
+        for path in ("/audit/events", "/audit/verify", "/audit/verifications/{job_id}", "/logs"):
             self.api.route(path, ["GET"], audit_api, access="authorizer", authorizer=self.identity.authorizer)
+        self.api.route(
+            "/audit/verifications",
+            ["POST"],
+            audit_api,
+            access="authorizer",
+            authorizer=self.identity.authorizer,
+        )
 
     def _add_outputs(self) -> None:
         outputs = {
             "TableAuditChain": self.audit.chain_table.table_name,
             "TableAuditEventIds": self.audit.event_ids_table.table_name,
+            "TableAuditVerifications": self.verifications.table.table_name,
+            "QueueAuditVerification": self.verifications.queue.queue_url,
+            "QueueAuditVerificationDlq": self.verifications.dead_letters.queue_url,
             "TableAppLogs": self.log_sink.table.table_name,
             "TableAuthzPolicies": self.authz.policy_table.table_name,
             "TableDocuments": self.authz.documents_table.table_name,
@@ -137,5 +177,7 @@ class EchoStack(cdk.Stack):
             outputs[f"Queue{name.title()}Dlq"] = queue.queue_url
         for package, function in self.functions.items():
             outputs["Function" + package.title().replace("_", "")] = function.function.function_name
+        if self.alarms.topic is not None:
+            outputs["TopicAlarms"] = self.alarms.topic.topic_arn
         for key, value in outputs.items():
             cdk.CfnOutput(self, key, value=value)

@@ -26,6 +26,10 @@ class StageSettings:
     api_throttle_rate: int
     api_throttle_burst: int
     consumer_timeout_seconds: int
+    # S3 Object Lock on audit checkpoints: COMPLIANCE on every AWS stage (no one, root included, can
+    # shorten it); GOVERNANCE only on local, whose LocalStack state is thrown away (see docs/audit.md).
+    checkpoint_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"]
+    checkpoint_retention_days: int
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -62,6 +66,8 @@ class StageSettings:
             api_throttle_rate=int(raw.pop("api_throttle_rate")),
             api_throttle_burst=int(raw.pop("api_throttle_burst")),
             consumer_timeout_seconds=int(raw.pop("consumer_timeout_seconds")),
+            checkpoint_lock_mode=raw.pop("checkpoint_lock_mode"),
+            checkpoint_retention_days=int(raw.pop("checkpoint_retention_days")),
         )
         if raw:
             raise StageSettingsError(f"unknown settings for stage {name!r}: {sorted(raw)}")
@@ -73,3 +79,11 @@ class StageSettings:
             raise StageSettingsError(f"removal must be destroy or retain, not {self.removal!r}")
         if self.is_production_like and self.removal != "retain":
             raise StageSettingsError(f"stage {self.name!r} must retain data on stack deletion")
+        if self.checkpoint_lock_mode not in ("GOVERNANCE", "COMPLIANCE"):
+            raise StageSettingsError(
+                f"checkpoint_lock_mode must be GOVERNANCE or COMPLIANCE, not {self.checkpoint_lock_mode!r}"
+            )
+        if self.name != "local" and self.checkpoint_lock_mode != "COMPLIANCE":
+            raise StageSettingsError(f"stage {self.name!r} must lock checkpoints in COMPLIANCE mode")
+        if self.checkpoint_retention_days < 1:
+            raise StageSettingsError("checkpoint_retention_days must be at least 1")

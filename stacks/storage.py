@@ -45,7 +45,9 @@ def bucket(
     name: str,
     access_logs: s3.IBucket | None,
     versioned: bool = True,
+    object_lock: s3.ObjectLockRetention | None = None,
 ) -> s3.Bucket:
+    """`object_lock` (needs versioning) is the default retention of every new object version."""
     return s3.Bucket(
         scope,
         construct_id,
@@ -58,4 +60,6 @@ def bucket(
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix=f"{name}/" if access_logs else None,
         removal_policy=settings.removal_policy,
+        object_lock_enabled=True if object_lock else None,
+        object_lock_default_retention=object_lock,
     )

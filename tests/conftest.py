@@ -42,7 +42,11 @@ TEST_ENV = {
     "AUDIT_EVENT_IDS_TABLE": "echo-test-audit-event-ids",
     "CHECKPOINT_BUCKET": "echo-test-audit-checkpoints",
     "CHECKPOINT_KEY_ID": "alias/echo-test-checkpoints",
+    "CHECKPOINT_LOCK_MODE": "GOVERNANCE",
+    "CHECKPOINT_RETENTION_DAYS": "1",
     "LOG_TABLE": "echo-test-logs",
+    "AUDIT_VERIFICATIONS_TABLE": "echo-test-audit-verifications",
+    "AUDIT_VERIFICATION_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/echo-test-audit-verification",
     "LOG_RETENTION_DAYS": "30",
     "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/echo-test-dlq",
 }

@@ -8,7 +8,7 @@ Messages never echo request values.
 
 from echo_shared.audit import AuditStoreThrottled, CheckpointError
 from echo_shared.authz.errors import AuthzUnavailable
-from echo_shared.errors import EchoError, Forbidden, Unauthenticated
+from echo_shared.errors import EchoError, Forbidden, NotFound, Unauthenticated
 from echo_shared.web import ErrorTable
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "InvalidCursor",
     "InvalidFilter",
     "InvalidRange",
+    "JobNotFound",
     "RangeTooWide",
     "Unauthenticated",
 ]
@@ -38,6 +39,10 @@ class RangeTooWide(EchoError):
     """The range is wider than one request may verify (bounded by the gateway's 29 s)."""
 
     code = "range_too_wide"
+
+
+class JobNotFound(NotFound):
+    """No verification job with this id for the caller's tenant."""
 
 
 ERROR_TABLE: ErrorTable = {

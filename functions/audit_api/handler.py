@@ -10,7 +10,7 @@ from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from audit_api.app import create_app
-from audit_api.deps import get_settings
+from audit_api.dependencies import get_settings
 
 
 @cached_resource

@@ -5,13 +5,21 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import islice
 
-from echo_shared.audit import AuditChainReader, AuditRecord, ChainVerifier, VerificationResult
+from echo_shared.audit import (
+    AuditChainReader,
+    AuditChainWriter,
+    AuditRecord,
+    ChainVerifier,
+    CheckpointStore,
+    VerificationResult,
+)
+from echo_shared.audit.verification_jobs import JobQueue, VerificationJob, VerificationJobStore, new_job
 from echo_shared.authz.caller import Caller
 from echo_shared.filters import RecordFilter
 from echo_shared.logs import LogEntry, LogRepository
 
 from audit_api.cursor import CursorScope, decode_audit_cursor, decode_log_cursor, encode_cursor
-from audit_api.errors import Forbidden, InvalidFilter, InvalidRange, RangeTooWide
+from audit_api.errors import Forbidden, InvalidFilter, InvalidRange, JobNotFound, RangeTooWide
 
 AUDIT_READ = "audit:read"
 AUDIT_VERIFY = "audit:verify"
@@ -93,6 +101,46 @@ def verify_tenant_chain(
             " consecutive ranges of at most that size"
         )
     return verifier.verify_range(caller.tenant, seqs.from_seq, seqs.to_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationJobs:
+    """What starting and reading verification jobs needs (the job function does the verifying)."""
+
+    store: VerificationJobStore
+    queue: JobQueue
+    chain: AuditChainWriter
+    checkpoints: CheckpointStore
+
+
+def start_verification(
+    jobs: VerificationJobs, caller: Caller, may: DecisionPoint, *, request_id: str
+) -> VerificationJob:
+    """A job over the caller's tenant's chain as it is now; the job function runs it page by page."""
+    if not may(AUDIT_VERIFY):
+        raise Forbidden("verifying the chain needs the auditor or admin role and a token granted audit:read")
+    job = new_job(
+        caller.tenant,
+        requested_by=caller.actor,
+        request_id=request_id or "unknown",
+        chain=jobs.chain,
+        checkpoints=jobs.checkpoints,
+    )
+    jobs.store.create(job)
+    jobs.queue.enqueue(job.tenant, job.job_id)
+    return job
+
+
+def get_verification(
+    jobs: VerificationJobs, caller: Caller, may: DecisionPoint, job_id: str
+) -> VerificationJob:
+    """The caller's tenant's job only: another tenant's job id is not found, like an unknown one."""
+    if not may(AUDIT_VERIFY):
+        raise Forbidden("verifying the chain needs the auditor or admin role and a token granted audit:read")
+    job = jobs.store.get(caller.tenant, job_id)
+    if job is None:
+        raise JobNotFound("no such verification job")
+    return job
 
 
 def _checked(filters: RecordFilter) -> RecordFilter:

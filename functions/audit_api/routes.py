@@ -3,15 +3,32 @@
 from typing import Annotated
 
 from echo_shared.observability import count, get_logger
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from audit_api.deps import AuditReader, CurrentCaller, LogReader, May, Verifier
-from audit_api.queries import list_audit_events, list_logs, verify_tenant_chain
-from audit_api.schemas import AuditEventsPage, ErrorBody, ListParams, LogsPage, VerifyOut, VerifyParams
+from audit_api.dependencies import AuditReader, CurrentCaller, Jobs, LogReader, May, RequestId, Verifier
+from audit_api.queries import (
+    get_verification,
+    list_audit_events,
+    list_logs,
+    start_verification,
+    verify_tenant_chain,
+)
+from audit_api.schemas import (
+    AuditEventsPage,
+    ErrorBody,
+    ListParams,
+    LogsPage,
+    VerificationJobOut,
+    VerifyOut,
+    VerifyParams,
+)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 422, 500, 503)
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 422, 500, 503)
 }
+
+# Job ids are UUIDs (new_job); anything else is a 422 without a store read.
+JOB_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 router = APIRouter(responses=_ERRORS)
 
@@ -41,6 +58,23 @@ def get_audit_verify(
             },
         )
     return VerifyOut.from_result(result)
+
+
+@router.post("/audit/verifications", status_code=202)
+def post_audit_verification(
+    caller: CurrentCaller, may: May, jobs: Jobs, request_id: RequestId
+) -> VerificationJobOut:
+    """Start verifying the whole chain; poll `GET /audit/verifications/{id}` for progress and result."""
+    job = start_verification(jobs, caller, may, request_id=request_id)
+    count("AuditVerificationJobsStarted")
+    return VerificationJobOut.from_job(job)
+
+
+@router.get("/audit/verifications/{job_id}")
+def get_audit_verification(
+    caller: CurrentCaller, may: May, jobs: Jobs, job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN)]
+) -> VerificationJobOut:
+    return VerificationJobOut.from_job(get_verification(jobs, caller, may, job_id))
 
 
 @router.get("/logs")

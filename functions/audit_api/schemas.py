@@ -3,6 +3,7 @@
 from typing import Annotated, Any, Self
 
 from echo_shared.audit import AuditRecord, Problem, VerificationResult
+from echo_shared.audit.verification_jobs import JobStatus, VerificationJob
 from echo_shared.events import EVENT_TYPE_PATTERN
 from echo_shared.events.envelope import UtcTimestamp
 from echo_shared.filters import RecordFilter
@@ -134,6 +135,49 @@ class VerifyOut(BaseModel):
             problem=result.problem,
             detail=result.detail,
             checkpoint_seq=result.checkpoint_seq,
+        )
+
+
+class VerificationJobResultOut(BaseModel):
+    ok: bool
+    first_bad_seq: int | None
+    problem: Problem | None
+    detail: str
+    checkpoint_seq: int | None
+
+
+class VerificationJobOut(BaseModel):
+    id: str
+    status: JobStatus
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
+    end_seq: int
+    last_verified_seq: int
+    checked: int
+    pages: int
+    result: VerificationJobResultOut | None
+
+    @classmethod
+    def from_job(cls, job: VerificationJob) -> Self:
+        result = job.result
+        return cls(
+            id=job.job_id,
+            status=job.status,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            end_seq=job.end_seq,
+            last_verified_seq=job.last_verified_seq,
+            checked=job.checked,
+            pages=job.pages,
+            result=None
+            if result is None
+            else VerificationJobResultOut(
+                ok=result.ok,
+                first_bad_seq=result.first_bad_seq,
+                problem=None if result.problem is None else Problem(result.problem),
+                detail=result.detail,
+                checkpoint_seq=result.checkpoint_seq,
+            ),
         )
 
 

@@ -23,6 +23,10 @@ class AuditApiSettings(AuditStoreSettings, LogStoreSettings):
         default=10_000, ge=1, le=1_000_000, validation_alias="AUDIT_MAX_UNSIGNED_RECORDS"
     )
 
+    # Asynchronous full verifications: jobs are stored here and run by the audit-verification function.
+    audit_verifications_table: str = Field(min_length=1, validation_alias="AUDIT_VERIFICATIONS_TABLE")
+    audit_verification_queue_url: str = Field(min_length=1, validation_alias="AUDIT_VERIFICATION_QUEUE_URL")
+
     @property
     def freshness(self) -> Freshness:
         return Freshness(timedelta(seconds=self.max_unsigned_seconds), self.max_unsigned_records)

@@ -10,7 +10,11 @@ ingest signs after each batch). Then:
   (MAX_RANGE_RECORDS), and over 1,000 records, called from here: records/s;
 - `range_gateway`: `GET /audit/verify?from_seq=&to_seq=` through API Gateway for the same ranges
   (ms, records/s), the number that must stay below the gateway's 29 s;
-- `full_gateway`: `GET /audit/verify` of the whole chain, for comparison.
+- `full_gateway`: `GET /audit/verify` of the whole chain, for comparison;
+- `job_in_process`: the full-verification job's pages (`run_pages`, pages of PAGE_RECORDS) over the
+  whole chain, called from here: records/s;
+- `job_gateway`: `POST /audit/verifications`, then polling `GET /audit/verifications/{id}` until
+  the deployed job function finished (its queue hops included): records/s.
 
 ECHO_BENCH_VERIFY_RECORDS lowers the size for a quick look.
 """
@@ -29,6 +33,7 @@ from echo_shared.audit import MAX_RANGE_RECORDS, AuditAppender, ChainVerifier, C
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.kms import KmsCheckpointSigner
 from echo_shared.audit.s3 import S3CheckpointStore
+from echo_shared.audit.verification_jobs import new_job, run_pages
 from echo_shared.events import new_event
 
 from tests.bench.common import contract
@@ -123,6 +128,45 @@ def _gateway(http: httpx.Client, **params: int) -> dict[str, Any]:
     }
 
 
+def _job_in_process(
+    verifier: ChainVerifier, chain: DynamoAuditChainRepository, store: S3CheckpointStore, tenant: str
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    job = new_job(tenant, requested_by="client:bench", request_id="bench", chain=chain, checkpoints=store)
+    job = run_pages(job, verifier, pages=10**6)
+    elapsed = time.perf_counter() - started
+    assert job.result is not None, job
+    assert job.result.ok, job
+    return {
+        "records": job.last_verified_seq,
+        "pages": job.pages,
+        "checked": job.checked,
+        "ms": round(elapsed * 1000),
+        "records_per_s": _rate(job.last_verified_seq, elapsed),
+    }
+
+
+def _job_gateway(http: httpx.Client) -> dict[str, Any]:
+    started = time.perf_counter()
+    response = http.post("audit/verifications")
+    response.raise_for_status()
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        body = http.get(f"audit/verifications/{job_id}").raise_for_status().json()
+        if body["status"] == "finished":
+            elapsed = time.perf_counter() - started
+            return {
+                "ok": body["result"]["ok"],
+                "records": body["last_verified_seq"],
+                "pages": body["pages"],
+                "ms": round(elapsed * 1000),
+                "records_per_s": _rate(body["last_verified_seq"], elapsed),
+            }
+        time.sleep(0.5)
+    raise TimeoutError("the verification job did not finish in 10 minutes")
+
+
 def run() -> dict[str, Any]:
     stack = contract()
     _environment(stack)
@@ -148,6 +192,8 @@ def run() -> dict[str, Any]:
             _gateway(http, from_seq=widest[0], to_seq=widest[1]),
         ],
         "full_gateway": _gateway(http),
+        "job_in_process": _job_in_process(verifier, chain, store, tenant),
+        "job_gateway": _job_gateway(http),
     }
 
 
@@ -175,4 +221,13 @@ def render(figures: dict[str, Any]) -> list[str]:
     lines.append(
         f"| API Gateway, whole chain | all | {full['checked']:,} | {full['ms']:,} | {full['records_per_s']:,} |"
     )
+    for label, key in (
+        ("job, in process", "job_in_process"),
+        ("job through API Gateway + queue", "job_gateway"),
+    ):
+        job = figures.get(key)
+        if job:
+            lines.append(
+                f"| {label} ({job['pages']} pages) | all | {job['records']:,} | {job['ms']:,} | {job['records_per_s']:,} |"
+            )
     return lines

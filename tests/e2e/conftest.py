@@ -139,6 +139,10 @@ class AuditApi:
         headers = {} if tenant is None else {"Authorization": f"Bearer {self._accounts.token(tenant)}"}
         return self._http.get(path.lstrip("/"), headers=headers, params=params)
 
+    def post(self, path: str, tenant: str | None) -> httpx.Response:
+        headers = {} if tenant is None else {"Authorization": f"Bearer {self._accounts.token(tenant)}"}
+        return self._http.post(path.lstrip("/"), headers=headers)
+
     def events(self, tenant: str, **params: Any) -> list[dict[str, Any]]:
         """The tenant's trail without what the test's own service account causes: its token events
         and the audited authz decisions of its audit API calls (reading the audit is audited)."""

@@ -17,6 +17,7 @@ from echo_shared.audit import (
     StoredCheckpoint,
 )
 from echo_shared.audit.checkpoints import checkpoint_prefix, read_checkpoint, seq_from_key
+from echo_shared.audit.verification_jobs import JobExists, VerificationJob
 from echo_shared.filters import RecordFilter
 
 
@@ -136,3 +137,37 @@ class InMemoryCheckpointStore:
             if key.startswith(prefix) and key_seq is not None:
                 found.append(StoredCheckpoint(key_seq, read_checkpoint(self.objects[key])))
         return found
+
+
+class InMemoryVerificationJobStore:
+    """Verification jobs with the DynamoDB store's conditional save."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[tuple[str, str], VerificationJob] = {}
+        self.saves = 0
+
+    def create(self, job: VerificationJob) -> None:
+        if (job.tenant, job.job_id) in self.jobs:
+            raise JobExists(job.job_id)
+        self.jobs[(job.tenant, job.job_id)] = job
+
+    def get(self, tenant: str, job_id: str) -> VerificationJob | None:
+        return self.jobs.get((tenant, job_id))
+
+    def save(self, job: VerificationJob, *, expected_next_seq: int) -> bool:
+        stored = self.jobs.get((job.tenant, job.job_id))
+        if stored is None or stored.result is not None or stored.next_seq != expected_next_seq:
+            return False
+        self.saves += 1
+        self.jobs[(job.tenant, job.job_id)] = job
+        return True
+
+
+class RecordingJobQueue:
+    """The job queue: what was enqueued, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def enqueue(self, tenant: str, job_id: str) -> None:
+        self.sent.append((tenant, job_id))

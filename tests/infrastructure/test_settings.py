@@ -16,6 +16,10 @@ def test_every_stage_in_cdk_json_is_valid() -> None:
         ("staging", {"removal": "destroy"}, "must retain data"),
         ("dev", {"removal": "sometimes"}, "removal must be"),
         ("dev", {"surprise": 1}, "unknown settings"),
+        ("dev", {"checkpoint_lock_mode": "GOVERNANCE"}, "COMPLIANCE mode"),
+        ("prod", {"checkpoint_lock_mode": "GOVERNANCE"}, "COMPLIANCE mode"),
+        ("local", {"checkpoint_lock_mode": "LEGAL_HOLD"}, "checkpoint_lock_mode must be"),
+        ("local", {"checkpoint_retention_days": 0}, "at least 1"),
     ],
 )
 def test_unsafe_or_unknown_settings_are_refused(

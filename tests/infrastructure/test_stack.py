@@ -6,9 +6,13 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from stacks.settings import StageSettings
+from tests.infrastructure.conftest import STAGES
+
 FUNCTIONS_LOCAL = {
     "audit_ingest",
     "audit_notary",
+    "audit_verification",
     "log_sink",
     "audit_api",
     "authz",
@@ -129,7 +133,7 @@ def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> N
 
 def test_tables_are_encrypted_with_pitr_and_retained_in_prod(prod: Template) -> None:
     tables = resources(prod, "AWS::DynamoDB::Table")
-    assert len(tables) == 8
+    assert len(tables) == 9
     sessions = [t for t in tables.values() if "web-sessions" in str(t["Properties"]["TableName"])]
     # The web app's sessions are encrypted with their own key and expire; restoring them from a backup
     # would resurrect ended sessions, so they alone have no point-in-time recovery and are not retained.
@@ -303,3 +307,140 @@ def test_only_the_notary_signs_checkpoints_and_writes_them(prod: Template) -> No
                 writers.add(role)
     assert signers == {notary_role}
     assert writers == {notary_role}
+
+
+def _checkpoint_bucket(template: Template) -> tuple[str, dict[str, Any]]:
+    return next(
+        (logical_id, bucket)
+        for logical_id, bucket in resources(template, "AWS::S3::Bucket").items()
+        if "audit-checkpoints" in json.dumps(bucket["Properties"].get("BucketName"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "mode", "days"), [("local", "GOVERNANCE", 1), ("prod", "COMPLIANCE", 2557)]
+)
+def test_checkpoints_are_under_object_lock_per_stage(
+    stage: str, mode: str, days: int, local: Template, prod: Template
+) -> None:
+    template = {"local": local, "prod": prod}[stage]
+    # Given the checkpoint bucket of the stage
+    _, checkpoint_bucket = _checkpoint_bucket(template)
+    properties = checkpoint_bucket["Properties"]
+    # Then it is versioned with Object Lock and the stage's default retention
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert properties["ObjectLockEnabled"] is True
+    assert properties["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": mode, "Days": days}},
+    }
+    # And the notary writes each checkpoint with the same retention
+    function = next(
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "audit-notary" in str(f["Properties"]["FunctionName"])
+    )
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert (variables["CHECKPOINT_LOCK_MODE"], variables["CHECKPOINT_RETENTION_DAYS"]) == (mode, str(days))
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_every_aws_stage_locks_checkpoints_in_compliance_mode(stage: str) -> None:
+    settings = StageSettings.from_context(stage, STAGES)
+    assert settings.checkpoint_lock_mode == "COMPLIANCE"
+    assert settings.checkpoint_retention_days >= 1
+
+
+def test_no_one_can_write_over_an_existing_checkpoint(prod: Template) -> None:
+    # Given the checkpoint bucket's policy
+    logical_id, _ = _checkpoint_bucket(prod)
+    policy = next(
+        p
+        for p in resources(prod, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": logical_id}
+    )
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # Then every principal is refused a PutObject on checkpoints/* without If-None-Match
+    deny = next(s for s in statements if s.get("Sid") == "CheckpointsAreWrittenOnce")
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", {"AWS": "*"}, "s3:PutObject")
+    assert deny["Condition"] == {"Null": {"s3:if-none-match": "true"}}
+    assert "checkpoints/*" in json.dumps(deny["Resource"])
+
+
+def test_only_the_notary_can_write_checkpoints_or_set_their_retention(prod: Template) -> None:
+    logical_id, _ = _checkpoint_bucket(prod)
+    notary_role, _, _ = _role_actions(prod, "audit-notary")
+    writers: dict[str, set[str]] = {}
+    for role, statements in policy_statements(prod).items():
+        for statement in statements:
+            if logical_id not in json.dumps(statement["Resource"]):
+                continue
+            written = {
+                a
+                for a in actions(statement)
+                if a.startswith("s3:Put") or a.startswith("s3:Delete") or "Retention" in a or "Bypass" in a
+            }
+            if written:
+                writers.setdefault(role, set()).update(written)
+    assert writers == {notary_role: {"s3:PutObject", "s3:PutObjectRetention"}}
+
+
+def test_the_verification_job_reads_the_chain_and_writes_only_its_jobs(prod: Template) -> None:
+    # Given the job function's role
+    _, granted, statements = _role_actions(prod, "audit-verification")
+    # Then it reads the chain and the checkpoints, keeps its jobs, re-enqueues itself and publishes
+    assert granted == {
+        "dynamodb:Query",
+        "kms:Verify",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    tables = resources(prod, "AWS::DynamoDB::Table")
+    jobs_table = next(k for k, t in tables.items() if "audit-verifications" in t["Properties"]["TableName"])
+    chain_table = next(
+        k for k, t in tables.items() if t["Properties"]["TableName"] == "echo-prod-audit-chain"
+    )
+    for statement in statements:
+        if {"dynamodb:PutItem", "dynamodb:GetItem"} & set(actions(statement)):
+            # Writes go to its own table only, never to the chain or the guards
+            assert jobs_table in json.dumps(statement["Resource"])
+        if "dynamodb:Query" in actions(statement):
+            assert chain_table in json.dumps(statement["Resource"])
+        if "sqs:SendMessage" in actions(statement):
+            assert "AuditVerificationsJobQueue" in json.dumps(statement["Resource"])
+    # And its queue is consumed one message at a time with partial failures and a DLQ
+    mapping = next(
+        m
+        for m in resources(prod, "AWS::Lambda::EventSourceMapping").values()
+        if "AuditVerificationsJobQueue" in json.dumps(m["Properties"]["EventSourceArn"])
+    )
+    assert mapping["Properties"]["BatchSize"] == 1
+
+
+def test_the_audit_api_starts_jobs_but_cannot_verify_them_for_itself(prod: Template) -> None:
+    _, granted, statements = _role_actions(prod, "audit-api")
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "sqs:SendMessage"} <= granted
+    for statement in statements:
+        if "dynamodb:PutItem" in actions(statement) or "sqs:SendMessage" in actions(statement):
+            assert "AuditVerifications" in json.dumps(statement["Resource"])
+    routes = {
+        (method["Properties"]["HttpMethod"], method["Properties"]["AuthorizationType"])
+        for logical_id, method in resources(prod, "AWS::ApiGateway::Method").items()
+        if "auditverifications" in logical_id
+    }
+    assert routes == {("POST", "CUSTOM"), ("GET", "CUSTOM")}

@@ -45,8 +45,19 @@ TABLE_DEFINITIONS: dict[str, dict[str, Any]] = {
         ],
         "BillingMode": "PAY_PER_REQUEST",
     },
+    "AUDIT_VERIFICATIONS_TABLE": {
+        "KeySchema": [
+            {"AttributeName": "tenant", "KeyType": "HASH"},
+            {"AttributeName": "job_id", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "tenant", "AttributeType": "S"},
+            {"AttributeName": "job_id", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    },
 }
-TIME_TO_LIVE = {"LOG_TABLE": "expires_at"}
+TIME_TO_LIVE = {"LOG_TABLE": "expires_at", "AUDIT_VERIFICATIONS_TABLE": "expires_at"}
 CHECKPOINT_KEY_SPEC = {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}
 
 
@@ -115,9 +126,11 @@ def aws(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
             )
         s3 = boto3.client("s3")
+        # Like the stack's bucket: versioned under Object Lock (the notary sets each retention).
         s3.create_bucket(
             Bucket=echo_env["CHECKPOINT_BUCKET"],
             CreateBucketConfiguration={"LocationConstraint": echo_env["AWS_DEFAULT_REGION"]},
+            ObjectLockEnabledForBucket=True,
         )
         kms = boto3.client("kms")
         key_arn = kms.create_key(Description="echo test checkpoints", **CHECKPOINT_KEY_SPEC)["KeyMetadata"][
@@ -127,7 +140,13 @@ def aws(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         sqs = boto3.client("sqs")
         dlq_url = sqs.create_queue(QueueName="echo-test-dlq")["QueueUrl"]
         monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
-        env = echo_env | {"CHECKPOINT_KEY_ID": key_arn, "DEAD_LETTER_QUEUE_URL": dlq_url}
+        jobs_url = sqs.create_queue(QueueName="echo-test-audit-verification")["QueueUrl"]
+        monkeypatch.setenv("AUDIT_VERIFICATION_QUEUE_URL", jobs_url)
+        env = echo_env | {
+            "CHECKPOINT_KEY_ID": key_arn,
+            "DEAD_LETTER_QUEUE_URL": dlq_url,
+            "AUDIT_VERIFICATION_QUEUE_URL": jobs_url,
+        }
         reset_cached_resources()
         yield AwsResources(env=env, dynamodb=dynamodb, s3=s3, kms=kms, key_arn=key_arn, sqs=sqs)
         reset_cached_resources()

@@ -72,6 +72,11 @@ def test_sample_batch_is_chained_and_checkpointed(
         "Body"
     ].read()
     checkpoint = Checkpoint.from_json(stored)
+    # Locked as the stage says (CHECKPOINT_LOCK_MODE, CHECKPOINT_RETENTION_DAYS of the notary)
+    lock = aws.s3.head_object(Bucket=aws.table("CHECKPOINT_BUCKET"), Key=checkpoint_key("acme", 2))
+    assert lock["ObjectLockMode"] == "GOVERNANCE"
+    retained = lock["ObjectLockRetainUntilDate"] - checkpoint.signed_at  # whole seconds in the header
+    assert timedelta(hours=23, minutes=59) < retained <= timedelta(days=1)
     assert (checkpoint.hash, checkpoint.key_id, checkpoint.signing_algorithm) == (
         acme[1]["hash"]["S"],
         aws.key_arn,

@@ -2,31 +2,40 @@
 scopes), filters, pagination, errors. Actors are in the producers' format (`user:<id>`)."""
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from audit_api.app import create_app
-from audit_api.deps import (
+from audit_api.dependencies import (
     get_audit_reader,
     get_authz_client,
     get_chain_verifier,
     get_current_caller,
     get_log_repository,
+    get_verification_jobs,
 )
+from audit_api.queries import VerificationJobs
 from echo_shared.audit import (
     AuditAppender,
     ChainVerifier,
     write_checkpoint,
 )
+from echo_shared.audit.verification_jobs import JobResult
 from echo_shared.authz.caller import Caller, caller_from_authorizer
 from echo_shared.authz.catalog import packaged_catalog
 from echo_shared.events import EventEnvelope
 from echo_shared.logs import LogEntry
 from fastapi.testclient import TestClient
 
-from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
+from tests.fakes.audit import (
+    InMemoryAuditChainRepository,
+    InMemoryCheckpointSigner,
+    InMemoryCheckpointStore,
+    InMemoryVerificationJobStore,
+    RecordingJobQueue,
+)
 from tests.fakes.logs import InMemoryLogRepository
 from tests.unit.authz.factories import AuthzWorld, build_world
 
@@ -359,3 +368,86 @@ def test_bad_ranges_are_typed_400s(api: Api, params: dict[str, int], code: str) 
 @pytest.mark.parametrize("params", [{"from_seq": 0, "to_seq": 3}, {"from_seq": "x", "to_seq": 3}, {"seq": 1}])
 def test_malformed_range_parameters_are_422(api: Api, params: dict[str, Any]) -> None:
     assert api.get("/audit/verify", **params).status_code == 422
+
+
+@pytest.fixture
+def jobs(api: Api) -> VerificationJobs:
+    store = InMemoryCheckpointStore()
+    signer = InMemoryCheckpointSigner()
+    for tenant in ("acme", "globex"):
+        write_checkpoint(tenant, chain=api.repo, signer=signer, store=store)
+    found = VerificationJobs(
+        store=InMemoryVerificationJobStore(), queue=RecordingJobQueue(), chain=api.repo, checkpoints=store
+    )
+    api.client.app.dependency_overrides[get_verification_jobs] = lambda: found  # type: ignore[attr-defined]
+    return found
+
+
+def _post(api: Api, path: str, as_tenant: str = "acme") -> Any:
+    context = dict(api.context) | {"tenant": as_tenant}
+    api.client.app.dependency_overrides[get_current_caller] = lambda: caller_from_authorizer(context)  # type: ignore[attr-defined]
+    return api.client.post(path)
+
+
+def test_a_verification_job_is_started_for_the_callers_tenant_and_queued(
+    api: Api, jobs: VerificationJobs
+) -> None:
+    # When an admin of acme starts a full verification
+    response = _post(api, "/audit/verifications")
+    # Then it is accepted, covers the chain up to its head and is queued for the job function
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["status"], body["end_seq"], body["last_verified_seq"], body["result"]) == (
+        "running",
+        7,
+        0,
+        None,
+    )
+    assert jobs.queue.sent == [("acme", body["id"])]  # type: ignore[attr-defined]
+    stored = jobs.store.get("acme", body["id"])
+    assert stored is not None
+    assert stored.requested_by == "user:ops-1"
+    # And its progress can be read back by its tenant
+    polled = api.get(f"/audit/verifications/{body['id']}")
+    assert polled.status_code == 200
+    assert polled.json()["id"] == body["id"]
+
+
+def test_another_tenants_job_is_not_found(api: Api, jobs: VerificationJobs) -> None:
+    # Given a job started by acme
+    job_id = _post(api, "/audit/verifications").json()["id"]
+    # Then globex's admin gets a 404, like for a job that never existed
+    _error(api.get(f"/audit/verifications/{job_id}", as_tenant="globex"), 404, "not_found")
+    _error(api.get("/audit/verifications/00000000-0000-4000-8000-000000000000"), 404, "not_found")
+    # And a malformed id is refused without a store read
+    assert api.get("/audit/verifications/not-a-job").status_code == 422
+
+
+def test_starting_or_reading_a_job_needs_audit_verify(api: Api, jobs: VerificationJobs) -> None:
+    job_id = _post(api, "/audit/verifications").json()["id"]
+    _as(api, "user-2", "member", "openid profile email")
+    _error(_post(api, "/audit/verifications"), 403, "forbidden")
+    _error(api.get(f"/audit/verifications/{job_id}"), 403, "forbidden")
+    assert len(jobs.queue.sent) == 1  # type: ignore[attr-defined]
+
+
+def test_a_finished_job_shows_its_result(api: Api, jobs: VerificationJobs) -> None:
+    job_id = _post(api, "/audit/verifications").json()["id"]
+    stored = jobs.store.get("acme", job_id)
+    assert stored is not None
+    jobs.store.jobs[("acme", job_id)] = replace(  # type: ignore[attr-defined]
+        stored,
+        next_seq=5,
+        checked=4,
+        pages=1,
+        result=JobResult(False, 5, "hash_mismatch", "stored hash...", 3),
+    )
+    body = api.get(f"/audit/verifications/{job_id}").json()
+    assert (body["status"], body["last_verified_seq"]) == ("finished", 4)
+    assert body["result"] == {
+        "ok": False,
+        "first_bad_seq": 5,
+        "problem": "hash_mismatch",
+        "detail": "stored hash...",
+        "checkpoint_seq": 3,
+    }

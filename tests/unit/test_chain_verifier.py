@@ -516,3 +516,31 @@ def test_range_ending_in_a_gap_is_missing_not_truncated(dense: Ledger) -> None:
         4,
         "record(s) 4 missing",
     )
+
+
+def test_rebuild_after_the_last_checkpoint_inside_a_range_is_pinned_after_it(
+    make_event: Callable[..., EventEnvelope],
+) -> None:
+    # Given checkpoints at 5, 10 and 15 and the chain rebuilt (consistent hashes) from seq 12
+    repo, store, signer = (
+        InMemoryAuditChainRepository(),
+        InMemoryCheckpointStore(),
+        InMemoryCheckpointSigner(),
+    )
+    appender = AuditAppender(repo)
+    for seq in range(1, 16):
+        appender.append(make_event(actor=f"user-{seq}"))
+        if seq % 5 == 0:
+            write_checkpoint(TENANT, chain=repo, signer=signer, store=store)
+    ledger = Ledger(repo, store, signer)
+    ledger.rebuild_from(12)
+    # When a range from 8 to 14 is verified: walked from checkpoint 5 to checkpoint 15, with the
+    # still matching checkpoint 10 inside
+    result = ChainVerifier(repo, store, signer).verify_range(TENANT, 8, 14)
+    # Then the seq is the full verification's: the first after checkpoint 10
+    assert (result.problem, result.first_bad_seq, result.checkpoint_seq) == (
+        Problem.CHECKPOINT_MISMATCH,
+        11,
+        10,
+    )
+    assert ledger.verify().first_bad_seq == 11

@@ -4,6 +4,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from echo_shared.events import MAX_BATCH_SIZE, EventEnvelope, PublishFailed, SnsEventPublisher
+from echo_shared.events import publisher as publisher_module
 
 from tests.fakes.events import InMemoryEventPublisher
 
@@ -116,3 +117,31 @@ def test_in_memory_publisher_keeps_order(make_event: Callable[..., EventEnvelope
     fake.publish(first)
     fake.publish_batch([second, third])
     assert fake.published == [first, second, third]
+
+
+def test_every_event_the_bus_refuses_is_counted_for_the_alarm(
+    sns: tuple[SnsEventPublisher, Stubber],
+    make_event: Callable[..., EventEnvelope],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a bus that refuses one event of a batch, then a whole publish call
+    counted: list[tuple[str, int]] = []
+    monkeypatch.setattr(publisher_module, "count", lambda name, value=1: counted.append((name, value)))
+    publisher, stubber = sns
+    events = [make_event() for _ in range(2)]
+    stubber.add_response(
+        "publish_batch",
+        {
+            "Successful": [{"Id": str(events[0].event_id), "MessageId": "m-0"}],
+            "Failed": [{"Id": str(events[1].event_id), "Code": "InternalError", "SenderFault": False}],
+        },
+        {"TopicArn": TOPIC, "PublishBatchRequestEntries": ANY},
+    )
+    stubber.add_client_error("publish", service_error_code="Throttled", http_status_code=400)
+    # When both are published
+    with pytest.raises(PublishFailed):
+        publisher.publish_batch(events)
+    with pytest.raises(PublishFailed):
+        publisher.publish(make_event())
+    # Then each refused event is counted once
+    assert counted == [("EventsNotPublished", 1), ("EventsNotPublished", 1)]

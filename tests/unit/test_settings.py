@@ -1,6 +1,6 @@
 import pytest
 from audit_api.settings import AuditApiSettings
-from echo_shared.settings import AuditStoreSettings, SettingsError, Stage
+from echo_shared.settings import AuditStoreSettings, NotarySettings, SettingsError, Stage
 from log_sink.settings import LogSinkSettings
 
 
@@ -46,3 +46,22 @@ def test_unknown_stage_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECHO_STAGE", "production")
     with pytest.raises(SettingsError, match="ECHO_STAGE"):
         AuditStoreSettings.from_env()
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_the_notary_refuses_governance_locks_outside_local(
+    monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    # Given a stage on AWS and a checkpoint lock that a privileged principal could bypass
+    monkeypatch.setenv("ECHO_STAGE", stage)
+    # Then the notary does not start
+    with pytest.raises(SettingsError, match="COMPLIANCE"):
+        NotarySettings.from_env()
+    monkeypatch.setenv("CHECKPOINT_LOCK_MODE", "COMPLIANCE")
+    assert NotarySettings.from_env().checkpoint_retention_days == 1
+
+
+def test_the_notary_needs_a_retention_of_at_least_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHECKPOINT_RETENTION_DAYS", "0")
+    with pytest.raises(SettingsError, match="CHECKPOINT_RETENTION_DAYS"):
+        NotarySettings.from_env()

@@ -6,7 +6,9 @@ found by listing ever wider windows below it (normally the first window of 64 se
 """
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,20 +30,48 @@ _FIRST_WINDOW = 64
 _WINDOW_GROWTH = 16
 
 
+@dataclass(frozen=True, slots=True)
+class CheckpointRetention:
+    """S3 Object Lock on each checkpoint written: locked until `days` after it was signed."""
+
+    mode: Literal["GOVERNANCE", "COMPLIANCE"]
+    days: int
+
+
 class S3CheckpointStore:
-    def __init__(self, bucket: str, client: "S3Client | None" = None) -> None:
+    def __init__(
+        self, bucket: str, client: "S3Client | None" = None, *, retention: CheckpointRetention | None = None
+    ) -> None:
         self._bucket = bucket
         self._client = client or boto3.client("s3")
+        self._retention = retention
 
     def put(self, checkpoint: Checkpoint) -> None:
+        """Write the checkpoint once (If-None-Match), locked for its retention.
+
+        A checkpoint already stored at that seq (a concurrent notary signed the same head) is left
+        as it is: it is verified like any other by every later walk.
+        """
+        lock: dict[str, object] = {}
+        if self._retention is not None:
+            lock = {
+                "ObjectLockMode": self._retention.mode,
+                "ObjectLockRetainUntilDate": checkpoint.signed_at + timedelta(days=self._retention.days),
+            }
         try:
             self._client.put_object(
                 Bucket=self._bucket,
                 Key=checkpoint.key,
                 Body=checkpoint.to_json(),
                 ContentType="application/json",
+                IfNoneMatch="*",
+                **lock,  # type: ignore[arg-type]
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                return
+            raise CheckpointError("storing the checkpoint failed") from exc
+        except BotoCoreError as exc:
             raise CheckpointError("storing the checkpoint failed") from exc
 
     def list(self, tenant: str) -> list[StoredCheckpoint]:

@@ -155,10 +155,12 @@ class ChainVerifier:
                 missing = f"{gap}" if later.seq == gap + 1 else f"{gap}..{later.seq - 1}"
                 return replace(result, problem=Problem.MISSING_RECORD, detail=f"record(s) {missing} missing")
         if result.problem in (Problem.TRUNCATED, Problem.CHECKPOINT_MISMATCH):
-            return self._pinpoint(tenant, walk, result)
+            return self._pinpoint(tenant, walk, result, upper_seq=None if upper is None else upper.key_seq)
         return result
 
-    def _pinpoint(self, tenant: str, walk: "_Walk", result: VerificationResult) -> VerificationResult:
+    def _pinpoint(
+        self, tenant: str, walk: "_Walk", result: VerificationResult, *, upper_seq: int | None
+    ) -> VerificationResult:
         """The walk read only the checkpoints around the range; bisect those inside it to find the
         last one that still matches (a checkpoint matches iff every record up to it is intact,
         since the walk already checked each hash and link): O(log n) checkpoint reads."""
@@ -179,6 +181,13 @@ class ChainVerifier:
                     first_bad, high = seqs[middle], middle - 1
         except _ChainBroken as broken:
             return walk.failed(broken)
+        if (
+            first_bad is None
+            and result.problem is Problem.CHECKPOINT_MISMATCH
+            and last_good != result.checkpoint_seq
+        ):
+            # Every checkpoint inside the range still matches: the one above it is the first that does not.
+            first_bad = upper_seq
         if first_bad is None:
             return result
         good = floor if last_good is None else max(last_good, floor)

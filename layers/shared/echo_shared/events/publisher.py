@@ -7,12 +7,15 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from echo_shared.events.envelope import EventEnvelope
+from echo_shared.observability import count
 
 if TYPE_CHECKING:
     from types_boto3_sns.client import SNSClient
     from types_boto3_sns.type_defs import MessageAttributeValueTypeDef
 
 MAX_BATCH_SIZE = 10
+# Counted wherever the bus refuses events, whatever the caller then does with them (alarmed on).
+NOT_PUBLISHED_METRIC = "EventsNotPublished"
 
 
 class PublishFailed(Exception):
@@ -22,6 +25,11 @@ class PublishFailed(Exception):
         super().__init__(f"{len(failed_event_ids)} event(s) not published: {', '.join(sorted(set(codes)))}")
         self.failed_event_ids = tuple(failed_event_ids)
         self.codes = tuple(codes)
+
+
+def _not_published(failed_event_ids: Sequence[str], codes: Sequence[str]) -> PublishFailed:
+    count(NOT_PUBLISHED_METRIC, len(failed_event_ids))
+    return PublishFailed(failed_event_ids, codes)
 
 
 class EventPublisher(Protocol):
@@ -56,9 +64,9 @@ class SnsEventPublisher:
                 TopicArn=self._topic_arn, Message=event.to_json(), MessageAttributes=_attributes(event)
             )
         except ClientError as exc:
-            raise PublishFailed([str(event.event_id)], [exc.response["Error"]["Code"]]) from exc
+            raise _not_published([str(event.event_id)], [exc.response["Error"]["Code"]]) from exc
         except BotoCoreError as exc:
-            raise PublishFailed([str(event.event_id)], [type(exc).__name__]) from exc
+            raise _not_published([str(event.event_id)], [type(exc).__name__]) from exc
 
     def publish_batch(self, events: Sequence[EventEnvelope]) -> None:
         check_batch(events)
@@ -78,7 +86,7 @@ class SnsEventPublisher:
             )
         except (ClientError, BotoCoreError) as exc:
             code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
-            raise PublishFailed([str(event.event_id) for event in events], [code] * len(events)) from exc
+            raise _not_published([str(event.event_id) for event in events], [code] * len(events)) from exc
         failed = response.get("Failed", [])
         if failed:
-            raise PublishFailed([entry["Id"] for entry in failed], [entry["Code"] for entry in failed])
+            raise _not_published([entry["Id"] for entry in failed], [entry["Code"] for entry in failed])

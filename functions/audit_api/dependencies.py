@@ -6,6 +6,8 @@ from echo_shared.audit import AuditChainReader, ChainVerifier
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.kms import KmsCheckpointSigner
 from echo_shared.audit.s3 import S3CheckpointStore
+from echo_shared.audit.verification_queue import SqsJobQueue
+from echo_shared.audit.verification_store import DynamoVerificationJobStore
 from echo_shared.authz import AuthzClient
 from echo_shared.authz.caller import Caller, caller_from_event, decide_on_tenant
 from echo_shared.authz.runtime import default_client
@@ -14,7 +16,7 @@ from echo_shared.logs import LogRepository
 from echo_shared.logs.dynamodb import DynamoLogRepository
 from fastapi import Depends, Request
 
-from audit_api.queries import DecisionPoint
+from audit_api.queries import DecisionPoint, VerificationJobs
 from audit_api.settings import AuditApiSettings
 
 
@@ -43,6 +45,26 @@ def _chain_verifier() -> ChainVerifier:
         KmsCheckpointSigner(settings.checkpoint_key_id),
         freshness=settings.freshness,
     )
+
+
+@cached_resource
+def _verification_jobs() -> VerificationJobs:
+    settings = get_settings()
+    return VerificationJobs(
+        store=DynamoVerificationJobStore(settings.audit_verifications_table),
+        queue=SqsJobQueue(settings.audit_verification_queue_url),
+        chain=_audit_chain(),
+        checkpoints=S3CheckpointStore(settings.checkpoint_bucket),
+    )
+
+
+def get_verification_jobs() -> VerificationJobs:
+    return _verification_jobs()
+
+
+def get_request_id(request: Request) -> str:
+    event: dict[str, Any] = request.scope.get("aws.event") or {}
+    return str((event.get("requestContext") or {}).get("requestId", ""))
 
 
 def get_audit_reader() -> AuditChainReader:
@@ -83,3 +105,5 @@ May = Annotated[DecisionPoint, Depends(get_decision_point)]
 AuditReader = Annotated[AuditChainReader, Depends(get_audit_reader)]
 LogReader = Annotated[LogRepository, Depends(get_log_repository)]
 Verifier = Annotated[ChainVerifier, Depends(get_chain_verifier)]
+Jobs = Annotated[VerificationJobs, Depends(get_verification_jobs)]
+RequestId = Annotated[str, Depends(get_request_id)]

@@ -11,16 +11,15 @@ from echo_shared.identity.clients import (
     AuthMethod,
     ClientType,
     GrantType,
-    InMemoryClientRepository,
     OAuthClient,
 )
 from echo_shared.identity.events import IdentityEvents
-from echo_shared.identity.grants import AuthorizationCode, InMemoryGrantStore, handle_digest, new_handle
-from echo_shared.identity.keys import InMemorySigningKeyRepository, PublishedKeys
+from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
+from echo_shared.identity.keys import PublishedKeys
 from echo_shared.identity.passwords import PasswordHasher
 from echo_shared.identity.rotation import KeyRotator, RotationPolicy
-from echo_shared.identity.signing import InMemoryKeyVault, JwtSigner
-from echo_shared.identity.users import InMemoryUserRepository, User
+from echo_shared.identity.signing import JwtSigner
+from echo_shared.identity.users import User
 from echo_shared.identity.verification import TokenVerifier
 from login.service import LoginService
 from token_service.exchange import pkce_s256
@@ -29,6 +28,11 @@ from token_service.service import TokenService
 
 from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore
+from tests.fakes.identity_clients import InMemoryClientRepository
+from tests.fakes.identity_grants import InMemoryGrantStore
+from tests.fakes.identity_keys import InMemorySigningKeyRepository
+from tests.fakes.identity_signing import InMemoryKeyVault
+from tests.fakes.identity_users import InMemoryUserRepository
 
 ISSUER = "https://id.echo.test/v1"
 AUDIENCE = "urn:echo:api:test"

@@ -62,6 +62,7 @@ PROTECTED_ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/users/{user_id}", ("DELETE",)),
     ("/users/{user_id}/disable", ("POST",)),
     ("/users/{user_id}/lockout", ("GET",)),
+    ("/users/{user_id}/roles", ("PUT",)),
 )
 
 

@@ -35,7 +35,8 @@ from login.service import LoginService
 
 SIGN_IN_FAILED = "Incorrect email or password."
 LOCKED_OUT = "Too many attempts. Wait a moment, then try again."
-DEFAULT_ROLE = Role.MEMBER
+# A self-registered user is a guest until an admin promotes them (baseline.guest-* in Cedar).
+DEFAULT_ROLE = Role.GUEST
 
 
 class SignInFailed(Exception):

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+from echo_shared.identity.claims import Role
 from echo_shared.identity.errors import EmailTaken, NotFound
 from echo_shared.identity.users import User, UserPage, UserStatus
 
@@ -30,6 +31,11 @@ class InMemoryUserRepository:
 
     def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
         user = replace(self._require(tenant, user_id), status=status, updated_at=now)
+        self._users[(tenant, user_id)] = user
+        return user
+
+    def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
+        user = replace(self._require(tenant, user_id), roles=roles, updated_at=now)
         self._users[(tenant, user_id)] = user
         return user
 

@@ -251,6 +251,14 @@ class DynamoUserRepository:
         )
         return _to_user(item)
 
+    def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
+        item = self._update(
+            tenant,
+            user_id,
+            [self._users.roles.set([role.value for role in roles]), self._users.updated_at.set(now)],
+        )
+        return _to_user(item)
+
     def delete(self, tenant: str, user_id: str) -> User:
         user = self.get(tenant, user_id)
         if user is None:

@@ -23,6 +23,7 @@ class IdentityEvent(StrEnum):
     USER_LOGGED_OUT = "user.logged_out"
     USER_DISABLED = "user.disabled"
     USER_DELETED = "user.deleted"
+    USER_ROLES_CHANGED = "user.roles_changed"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 (a protocol name, not a secret)
     TOKEN_REFRESHED = "token.refreshed"  # noqa: S105 (a protocol name, not a secret)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 (a protocol name, not a secret)

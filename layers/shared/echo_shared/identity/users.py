@@ -94,6 +94,10 @@ class UserRepository(Protocol):
         """Raises NotFound."""
         ...
 
+    def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
+        """Replace the user's roles; raises NotFound."""
+        ...
+
     def delete(self, tenant: str, user_id: str) -> User:
         """Removes the user and its email claim (personal data); raises NotFound."""
         ...

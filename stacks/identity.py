@@ -23,7 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.api import API_STAGE, EchoApi
-from stacks.event_bus import EventBus
+from stacks.event_bus import NOTIFICATION_PREFIX, EventBus
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
 from stacks.settings import StageSettings
@@ -40,12 +40,15 @@ ROTATION_SCHEDULE = cdk.Duration.hours(1)
 ACCESS_TOKEN_TTL_SECONDS = 900
 ID_TOKEN_TTL_SECONDS = 900
 
+LOCAL_MEMBER_EMAIL_DOMAINS = "demo=demo.echo.test other=other.echo.test"
+
 PUBLIC_ROUTES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "login": (
         ("/authorize", ("GET", "POST")),
         ("/login", ("GET", "POST")),
         ("/register", ("GET", "POST")),
         ("/logout", ("GET", "POST")),
+        ("/verify-email", ("GET", "POST")),
     ),
     "token": (
         ("/token", ("POST",)),
@@ -156,6 +159,10 @@ class IdentityService(Construct):
         self._grant_signing_keys()
         self._schedule_rotation()
         self._client_secret_key()
+        # The mail outbox: `notification.*` events (an address and a live link) for a mailer.
+        self.notifications = bus.subscribe_queue(
+            "notifications", consumer_timeout=cdk.Duration.seconds(30), type_prefixes=[NOTIFICATION_PREFIX]
+        )
 
         self.authorizer = apigw.TokenAuthorizer(
             self,
@@ -167,6 +174,14 @@ class IdentityService(Construct):
             results_cache_ttl=cdk.Duration.seconds(AUTHORIZER_CACHE_SECONDS),
         )
         self._add_routes(api)
+
+    def _member_email_domains(self) -> str:
+        """The verified-email rule's domains (`tenant=domain,...`): context `member_email_domains`;
+        the local sandbox vouches for its seeded tenants' domains."""
+        configured = self.node.try_get_context("member_email_domains")
+        if configured is not None:
+            return str(configured)
+        return LOCAL_MEMBER_EMAIL_DOMAINS if self._settings.name == "local" else ""
 
     @property
     def functions(self) -> dict[str, EchoFunction]:
@@ -205,6 +220,8 @@ class IdentityService(Construct):
         environment = self.environment(events_topic=self._bus.topic.topic_arn if events else None)
         if package == "key_rotation":
             environment["KEY_DELETION_WINDOW_DAYS"] = "30" if self._settings.is_production_like else "7"
+        if package == "login":
+            environment["MEMBER_EMAIL_DOMAINS"] = self._member_email_domains()
         if package == "authorizer":
             # A rotated-out (compromised) key stops verifying within this plus the gateway's cache.
             environment["JWKS_CACHE_SECONDS"] = str(JWKS_CACHE_SECONDS)
@@ -251,7 +268,7 @@ class IdentityService(Construct):
             ["TENANT"],
         )
         self._grant_items(self.login, read, ["CLIENT"])
-        self._grant_items(self.login, [*read, *write], ["LOGIN", "SESSION", "CODE", "ATTEMPT"])
+        self._grant_items(self.login, [*read, *write], ["LOGIN", "SESSION", "CODE", "ATTEMPT", "VERIFY"])
         self.login.grant(["dynamodb:Scan"], [keys_arn])  # id_token_hint verification
         # Token service: redeems codes, rotates refresh tokens, revokes; reads users and clients.
         self._grant_items(self.token, read, ["TENANT", "CLIENT"])

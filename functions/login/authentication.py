@@ -31,6 +31,7 @@ from echo_shared.identity.passwords import MAX_PASSWORD_LENGTH, check_password_p
 from echo_shared.identity.users import User, UserStatus, new_user_id, normalize_email
 from echo_shared.identity.web import RequestInfo
 
+from login.email_verification import send_verification
 from login.service import LoginService
 
 SIGN_IN_FAILED = "Incorrect email or password."
@@ -194,4 +195,5 @@ def register(service: LoginService, *, tenant: str, email: str, password: str, r
         request_id=request.request_id,
         data={"roles": list(user.role_names)},
     )
+    send_verification(service, user, request_id=request.request_id)
     return replace(user, password_hash="")

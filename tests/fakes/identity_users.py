@@ -39,6 +39,11 @@ class InMemoryUserRepository:
         self._users[(tenant, user_id)] = user
         return user
 
+    def mark_email_verified(self, tenant: str, user_id: str, *, now: int) -> User:
+        user = replace(self._require(tenant, user_id), email_verified=True, updated_at=now)
+        self._users[(tenant, user_id)] = user
+        return user
+
     def delete(self, tenant: str, user_id: str) -> User:
         user = self._require(tenant, user_id)
         del self._users[(tenant, user_id)]

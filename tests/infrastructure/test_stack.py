@@ -116,12 +116,14 @@ def test_queues_have_dlqs_and_visibility_at_least_six_times_the_consumer_timeout
 
 def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> None:
     subscriptions = list(resources(prod, "AWS::SNS::Subscription").values())
-    assert len(subscriptions) == 3
+    assert len(subscriptions) == 4
     for subscription in subscriptions:
         assert subscription["Properties"]["RawMessageDelivery"] is True
         assert "RedrivePolicy" in subscription["Properties"]
     filters = [s["Properties"].get("FilterPolicy") for s in subscriptions]
-    assert None in filters  # the audit queue receives every event
+    # The audit queue receives every event but notifications (an address and a live link)
+    assert {"type": [{"anything-but": {"prefix": "notification."}}]} in filters
+    assert {"type": [{"prefix": "notification."}]} in filters  # the mail outbox
     assert {"type": [{"prefix": "log."}]} in filters
     assert {"type": [{"prefix": "document.parsed"}, {"prefix": "document.deleted"}]} in filters
     prod.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
@@ -202,7 +204,7 @@ def test_only_identity_entry_points_and_health_are_public(prod: Template) -> Non
     # (which authenticates its own session cookie and holds tokens server side) need no token
     assert public <= {
         "health", "login", "register", "logout", "authorize", "token", "jwks.json",
-        "openid-configuration", "revoke", "introspect", "userinfo", "app", "{proxy+}",
+        "openid-configuration", "revoke", "introspect", "userinfo", "verify-email", "app", "{proxy+}",
     }  # fmt: skip
     prod.resource_count_is("AWS::ApiGateway::ApiKey", 0)
     for path_part in ("events", "verify", "logs", "check", "batch", "list", "policies", "me"):

@@ -210,9 +210,10 @@ def test_registration_creates_a_guest_and_continues_the_authorization(identity: 
         Key={"pk": {"S": "TENANT#demo"}, "sk": {"S": "EMAIL#new.user@example.com"}},
     )
     assert "Item" in item
-    [registered] = identity.published_events()
+    registered, notification = identity.published_events()
     assert registered["type"] == "user.registered"
     assert registered["data"]["roles"] == ["guest"]
+    assert notification["type"] == "notification.email_verification"
 
 
 def test_rp_initiated_logout_ends_the_session_and_returns_to_a_registered_uri(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.identity.conftest import IdentityWorld
-from tests.integration.identity.flows import RelyingParty, csrf_token, demo_user, service_client
+from tests.integration.identity.flows import RelyingParty, demo_user, registered_guest, service_client
 from tests.integration.identity.gateway import ISSUER
 
 
@@ -85,25 +85,6 @@ def test_an_admin_lists_disables_inspects_and_deletes_users(identity: IdentityWo
     assert member_email not in json.dumps(items)
     events = [e["type"] for e in identity.published_events()]
     assert {"user.disabled", "user.deleted"} <= set(events)
-
-
-def registered_guest(identity: IdentityWorld, email: str) -> tuple[RelyingParty, dict[str, Any]]:
-    """A browser that registered `email` through the demo client, and the tokens it got."""
-    rp = RelyingParty(identity, scope="openid email offline_access")
-    url, rp.verifier, rp.nonce = rp.authorization_url()
-    rp.browser.get(url)
-    form = rp.browser.get("register")
-    done = rp.browser.post(
-        f"{ISSUER}/register",
-        data={"email": email, "password": "violet tram under bridge", "csrf_token": csrf_token(form.text)},
-    )
-    assert done.status_code == 303, done.text
-    token = rp.oauth.fetch_token(
-        rp.metadata["token_endpoint"],
-        authorization_response=done.headers["location"],
-        code_verifier=rp.verifier,
-    )
-    return rp, dict(token)
 
 
 def _claims(access_token: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from token_service.service import TokenService
 from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore
 from tests.fakes.identity_clients import InMemoryClientRepository
+from tests.fakes.identity_email_verification import InMemoryEmailVerificationStore
 from tests.fakes.identity_grants import InMemoryGrantStore
 from tests.fakes.identity_keys import InMemorySigningKeyRepository
 from tests.fakes.identity_signing import InMemoryKeyVault
@@ -257,6 +258,7 @@ class LoginWorld:
     published: InMemoryEventPublisher
     hasher: SpyHasher
     service: LoginService
+    verifications: InMemoryEmailVerificationStore
 
     def event_types(self) -> list[str]:
         return [event.type for event in self.published.published]
@@ -288,6 +290,7 @@ def login_world(clock: FakeClock | None = None) -> LoginWorld:
     attempts = InMemoryAttemptStore()
     published = InMemoryEventPublisher()
     spy = SpyHasher()
+    verifications = InMemoryEmailVerificationStore()
     service = LoginService(
         issuer_url=ISSUER,
         clients=InMemoryClientRepository(public_client(), service_client()),
@@ -303,5 +306,7 @@ def login_world(clock: FakeClock | None = None) -> LoginWorld:
         auth_code_ttl=60,
         session_ttl=8 * HOUR,
         login_ttl=900,
+        verifications=verifications,
+        member_domains={TENANT: frozenset({"vouched.example"})},
     )
-    return LoginWorld(clock, users, grants, attempts, published, spy, service)
+    return LoginWorld(clock, users, grants, attempts, published, spy, service, verifications)

@@ -343,4 +343,4 @@ def test_registration_normalizes_applies_the_policy_and_refuses_duplicates(world
             password="another fine passphrase",
             request=REQUEST,
         )
-    assert world.event_types() == ["user.registered"]
+    assert world.event_types() == ["user.registered", "notification.email_verification"]

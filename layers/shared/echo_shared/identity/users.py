@@ -29,6 +29,7 @@ class User:
     status: UserStatus = UserStatus.ACTIVE
     created_at: int = 0
     updated_at: int = 0
+    email_verified: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -96,6 +97,10 @@ class UserRepository(Protocol):
 
     def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
         """Replace the user's roles; raises NotFound."""
+        ...
+
+    def mark_email_verified(self, tenant: str, user_id: str, *, now: int) -> User:
+        """Record that the user proved they receive mail at their email; raises NotFound."""
         ...
 
     def delete(self, tenant: str, user_id: str) -> User:

@@ -59,6 +59,16 @@ PUBLIC_ROUTES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("/introspect", ("POST",)),
     ),
 }
+# Where passwords, client secrets, codes, refresh and verification tokens are presented: these get
+# the API's credential throttle (stacks/api.py), tighter than the read APIs.
+CREDENTIAL_ROUTES: dict[str, tuple[str, ...]] = {
+    "/login": ("POST",),
+    "/register": ("POST",),
+    "/token": ("POST",),
+    "/revoke": ("POST",),
+    "/introspect": ("POST",),
+    "/verify-email": ("POST",),
+}
 PROTECTED_ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/users/me", ("GET",)),
     ("/users", ("GET",)),
@@ -398,6 +408,12 @@ class IdentityService(Construct):
         for package, routes in PUBLIC_ROUTES.items():
             function = self.login if package == "login" else self.token
             for path, methods in routes:
-                api.route(path, methods, function, access="public")
+                api.route(
+                    path,
+                    methods,
+                    function,
+                    access="public",
+                    credential_methods=CREDENTIAL_ROUTES.get(path, ()),
+                )
         for path, methods in PROTECTED_ROUTES:
             api.route(path, methods, self.users, access="authorizer", authorizer=self.authorizer)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.identity import PROTECTED_ROUTES, PUBLIC_ROUTES, SIGNING_KEY_TAG
+from stacks.identity import CREDENTIAL_ROUTES, PROTECTED_ROUTES, PUBLIC_ROUTES, SIGNING_KEY_TAG
 from tests.integration.identity.stack_template import build_app, template
 
 
@@ -183,3 +183,26 @@ def test_the_iam_tag_condition_names_the_tag_the_vault_puts_on_keys() -> None:
     from echo_shared.identity.kms import PURPOSE_TAG
 
     assert SIGNING_KEY_TAG == PURPOSE_TAG
+
+
+@pytest.mark.parametrize("stage", ["local", "prod"])
+def test_credential_routes_are_throttled_tighter_than_the_read_apis(stage: str) -> None:
+    # Given the synthesized stage of the shared REST API
+    [api_stage] = template(stage).find_resources("AWS::ApiGateway::Stage").values()
+    settings = api_stage["Properties"]["MethodSettings"]
+    by_route = {(s["ResourcePath"], s["HttpMethod"]): s for s in settings}
+    # Then the stage-wide default is still there (it throttles the read APIs)
+    default = by_route[("/*", "*")]
+    # And every route that takes a credential has its own limit, ten times tighter
+    expected = {
+        ("/" + path.replace("/", "~1"), method)
+        for path, methods in CREDENTIAL_ROUTES.items()
+        for method in methods
+    }
+    assert {("/~1token", "POST"), ("/~1login", "POST"), ("/~1register", "POST")} <= expected
+    assert expected <= set(by_route)
+    for route in expected:
+        assert by_route[route]["ThrottlingRateLimit"] * 10 <= default["ThrottlingRateLimit"]
+        assert by_route[route]["ThrottlingBurstLimit"] * 10 <= default["ThrottlingBurstLimit"]
+    # And no read API (users, discovery, JWKS) has a limit of its own: the default applies
+    assert not [route for route in by_route if "users" in route[0] or "jwks" in route[0]]

@@ -17,6 +17,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
@@ -40,6 +41,15 @@ ROTATION_SCHEDULE = cdk.Duration.hours(1)
 ACCESS_TOKEN_TTL_SECONDS = 900
 ID_TOKEN_TTL_SECONDS = 900
 
+# What a key takeover would need: tagging or untagging it, signing with it, deleting it, granting it.
+TAKEOVER_ACTIONS = (
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Sign",
+    "kms:ScheduleKeyDeletion",
+    "kms:CreateGrant",
+    "kms:PutKeyPolicy",
+)
 LOCAL_MEMBER_EMAIL_DOMAINS = "demo=demo.echo.test other=other.echo.test"
 
 PUBLIC_ROUTES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
@@ -331,9 +341,22 @@ class IdentityService(Construct):
     def _grant_signing_keys(self) -> None:
         # Pseudo-parameters (not the stack's concrete env) keep the cdk-nag finding id stable.
         tagged_keys = f"arn:{cdk.Aws.PARTITION}:kms:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:key/*"
-        is_ours = {"StringEquals": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": self._settings.name}}
+        # A key is ours only if it is tagged for this stage *and* is a P-256 signing key: a role
+        # that could tag some other key still cannot sign with (or delete) a symmetric data key.
+        signing_key = {"kms:KeySpec": "ECC_NIST_P256", "kms:KeyUsage": "SIGN_VERIFY"}
+        is_ours = {"StringEquals": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": self._settings.name, **signing_key}}
         self.token.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Sign"], resources=[tagged_keys], conditions=is_ours)
+            iam.PolicyStatement(
+                actions=["kms:Sign"],
+                resources=[tagged_keys],
+                conditions={
+                    "StringEquals": {
+                        **is_ours["StringEquals"],
+                        "kms:SigningAlgorithm": "ECDSA_SHA_256",
+                        "kms:MessageType": "RAW",
+                    }
+                },
+            )
         )
         self.key_rotation.role.add_to_policy(
             iam.PolicyStatement(
@@ -348,20 +371,24 @@ class IdentityService(Construct):
                 actions=["kms:CreateKey"],
                 resources=["*"],
                 conditions={
-                    "StringEquals": {
-                        f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name,
-                        "kms:KeySpec": "ECC_NIST_P256",
-                        "kms:KeyUsage": "SIGN_VERIFY",
-                    },
+                    "StringEquals": {f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name, **signing_key},
                     "ForAllValues:StringEquals": {"aws:TagKeys": [SIGNING_KEY_TAG]},
                 },
             )
         )
+        # CreateKey with Tags needs kms:TagResource. Limited to the stage's tag alone, on P-256 signing
+        # keys that carry no purpose tag yet (the key being created) or already ours: the rotation
+        # cannot re-tag another stage's key, nor any symmetric key (data keys of the bus, the audit,
+        # the web sessions); Echo's own other keys are denied outright (deny_key_takeover).
         self.key_rotation.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:TagResource"],
                 resources=[tagged_keys],
-                conditions={"StringEquals": {f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name}},
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name, **signing_key},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [SIGNING_KEY_TAG]},
+                    "StringEqualsIfExists": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": self._settings.name},
+                },
             )
         )
         for function in (self.token, self.key_rotation):
@@ -370,6 +397,19 @@ class IdentityService(Construct):
                 "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
                 "Token-signing keys are created at run time by the rotation; access is limited by IAM "
                 f"condition to keys tagged {SIGNING_KEY_TAG}={self._settings.name} (attribute-based access).",
+            )
+
+    def deny_key_takeover(self, keys: Sequence[kms.IKey]) -> None:
+        """Echo's other keys (the bus's, the audit notary's, the web sessions') can never become
+        signing keys of the identity service: explicit denies, whatever a tag says."""
+        arns = [key.key_arn for key in keys]
+        for function in self.functions.values():
+            function.role.add_to_policy(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=list(TAKEOVER_ACTIONS),
+                    resources=arns,
+                )
             )
 
     def _schedule_rotation(self) -> None:

@@ -15,7 +15,7 @@ export UV_CACHE_DIR := $(CURDIR)/.echo/uv-cache
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps lock up down deploy synth lint format test test-unit test-integration test-infra \
-	test-plugin test-e2e browser bench invoke logs clean model test-quality
+	test-plugin test-e2e browser bench invoke logs mail clean model test-quality
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -105,6 +105,9 @@ invoke: deps ## invoke a deployed function: make invoke FN=audit_ingest EVENT=ev
 
 logs: deps ## follow a deployed function's logs: make logs FN=audit_ingest
 	@$(PY) localstack/tools.py logs "$(FN)"
+
+mail: deps ## the local mail outbox (email-verification links): moved into .echo/mail/ and printed
+	@$(PY) localstack/tools.py mail
 
 clean: down ## stop LocalStack and remove local state (keeps the venvs)
 	rm -rf .echo/localstack/state .echo/stack.json .echo/synth cdk.out

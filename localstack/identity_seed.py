@@ -256,6 +256,7 @@ def _ensure_user(
                         (role,),
                         created_at=now,
                         updated_at=now,
+                        email_verified=True,  # seeded demo accounts: no mail to click
                     )
                 )
             except EmailTaken:

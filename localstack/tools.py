@@ -1,4 +1,4 @@
-"""Developer tools against the deployed local stack: `make invoke` and `make logs`.
+"""Developer tools against the deployed local stack: `make invoke`, `make logs` and `make mail`.
 
 Function names are the logical names from .echo/stack.json (`audit_ingest`, `audit_api`, ...).
 """
@@ -72,6 +72,31 @@ def follow_logs(function: str) -> int:
         return 1
 
 
+def mail() -> int:
+    """The local stage has no mailer: `notification.*` events wait in the notifications queue (the
+    outbox). Move them into the local mail folder, .echo/mail/, and print who gets which link."""
+    queue = contract()["queues"]["notifications"]
+    sqs = client("sqs")
+    folder = STATE / "mail"
+    folder.mkdir(parents=True, exist_ok=True)
+    delivered = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        if not messages:
+            break
+        for message in messages:
+            event = json.loads(message["Body"])
+            data = event.get("data") or {}
+            (folder / f"{event['event_id']}.json").write_text(json.dumps(event, indent=2))
+            print(f"{event['type']}  to {data.get('to')}\n  {data.get('link')}")
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            delivered += 1
+    print(f"{delivered} new message(s); all mail is in {folder}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,9 +105,12 @@ def main() -> int:
     invoke_parser.add_argument("event")
     logs_parser = sub.add_parser("logs")
     logs_parser.add_argument("function")
+    sub.add_parser("mail")
     args = parser.parse_args()
     if args.command == "invoke":
         return invoke(args.function, args.event)
+    if args.command == "mail":
+        return mail()
     return follow_logs(args.function)
 
 

@@ -320,6 +320,7 @@ def print_urls() -> None:
     print(f"  audit events   {api}audit/events   (Authorization: Bearer <access token>)")
     print(f"  audit verify   {api}audit/verify")
     print(f"  app logs       {api}logs")
+    print(f"  mail (local)   make mail   (verification links; kept in {STATE / 'mail'})")
     if contract.get("web_url"):
         print(f"  web app        {contract['web_url']}")
     print(f"  LocalStack     {ENDPOINT}")

@@ -15,6 +15,9 @@ from stacks.settings import StageSettings
 
 API_STAGE = "v1"
 Access = Literal["authorizer", "public"]
+# Routes that take credentials (passwords, client secrets, codes, verification tokens) are throttled
+# this many times tighter than the stage's default, which the read APIs keep.
+CREDENTIAL_THROTTLE_DIVISOR = 10
 
 
 class EchoApi(Construct):
@@ -68,6 +71,13 @@ class EchoApi(Construct):
             "Request parameters are validated by API Gateway; bodies (JSON and OAuth form posts) by the "
             "functions' typed models, which return typed 400/422 errors.",
         )
+        stage = self.rest_api.deployment_stage.node.default_child
+        if not isinstance(stage, apigw.CfnStage):
+            raise TypeError("the API's stage has no CfnStage")
+        self._stage: apigw.CfnStage = stage
+        # The stage-wide "/*/*" entry the options above produced; per-route entries follow it.
+        existing = stage.method_settings
+        self._method_settings = len(existing) if isinstance(existing, list) else 0
         self._add_health_route()
         if not execution_logging:
             acknowledge(
@@ -110,11 +120,13 @@ class EchoApi(Construct):
         *,
         access: Access,
         authorizer: apigw.IAuthorizer | None = None,
+        credential_methods: Sequence[str] = (),
     ) -> apigw.Resource:
         """Proxy `methods` on `path` to `function`.
 
         `access` says who may call: "authorizer" (a verified access token) or "public" (login pages,
-        discovery, token endpoint: callers have no token yet).
+        discovery, token endpoint: callers have no token yet). `credential_methods` take credentials
+        and get the tighter credential throttle.
         """
         if access == "authorizer" and authorizer is None:
             raise ValueError(f"{path}: access 'authorizer' needs the authorizer")
@@ -137,7 +149,30 @@ class EchoApi(Construct):
                     "Echo is its own OpenID Provider (Cognito is not available offline); routes use its "
                     "Lambda authorizer, which verifies access tokens against the JWKS.",
                 )
+            if method in credential_methods:
+                self._throttle(path, method)
         return resource
+
+    def credential_throttle(self) -> tuple[int, int]:
+        """(rate per second, burst) of the routes that take credentials."""
+        return (
+            max(1, self._settings.api_throttle_rate // CREDENTIAL_THROTTLE_DIVISOR),
+            max(1, self._settings.api_throttle_burst // CREDENTIAL_THROTTLE_DIVISOR),
+        )
+
+    def _throttle(self, path: str, method: str) -> None:
+        rate, burst = self.credential_throttle()
+        self._stage.add_property_override(
+            f"MethodSettings.{self._method_settings}",
+            {
+                # CloudFormation's encoding: "/resource/sub" is "/~1resource~1sub".
+                "ResourcePath": "/" + path.replace("~", "~0").replace("/", "~1"),
+                "HttpMethod": method,
+                "ThrottlingRateLimit": rate,
+                "ThrottlingBurstLimit": burst,
+            },
+        )
+        self._method_settings += 1
 
 
 _PUBLIC_REASON = (

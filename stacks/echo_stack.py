@@ -95,6 +95,8 @@ class EchoStack(cdk.Stack):
             self, "Web", settings=settings, api=self.api, identity=self.identity, layer=self.shared_layer
         )
         self.functions["web"] = self.web.function
+        # No identity role can turn one of Echo's other keys into a signing key (tag, sign, delete).
+        self.identity.deny_key_takeover([self.bus.key, self.audit.signing_key, self.web.session_key])
         self.alarms = OperationalAlarms(
             self,
             "Alarms",

@@ -17,6 +17,9 @@ from stacks.settings import StageSettings
 # SQS keeps a message hidden this many times the consumer's timeout (AWS recommends at least 6).
 VISIBILITY_TIMEOUT_FACTOR = 6
 MAX_RECEIVE_COUNT = 5
+# Notifications carry an address and a live link (email verification): only queues that ask for
+# them by prefix get them, never the "every event" subscribers (the audit chain).
+NOTIFICATION_PREFIX = "notification."
 
 
 class EventBus(Construct):
@@ -55,7 +58,8 @@ class EventBus(Construct):
         consumer_timeout: cdk.Duration,
         type_prefixes: Sequence[str] | None = None,
     ) -> sqs.Queue:
-        """A queue that receives the bus's events whose `type` starts with one of the prefixes (all if None)."""
+        """A queue that receives the bus's events whose `type` starts with one of the prefixes (if None:
+        every event but notifications)."""
         dead_letters = sqs.Queue(
             self,
             f"{name.title()}Dlq",
@@ -78,11 +82,11 @@ class EventBus(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
             removal_policy=self._settings.removal_policy,
         )
-        filter_policy = None
-        if type_prefixes:
-            filter_policy = {
-                "type": sns.SubscriptionFilter.string_filter(match_prefixes=list(type_prefixes)),
-            }
+        filter_policy = {
+            "type": sns.SubscriptionFilter.string_filter(match_prefixes=list(type_prefixes))
+            if type_prefixes
+            else sns.SubscriptionFilter([{"anything-but": {"prefix": NOTIFICATION_PREFIX}}])
+        }
         self.topic.add_subscription(
             subscriptions.SqsSubscription(
                 queue,

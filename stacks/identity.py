@@ -17,13 +17,14 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.api import API_STAGE, EchoApi
-from stacks.event_bus import EventBus
+from stacks.event_bus import NOTIFICATION_PREFIX, EventBus
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
 from stacks.settings import StageSettings
@@ -40,12 +41,24 @@ ROTATION_SCHEDULE = cdk.Duration.hours(1)
 ACCESS_TOKEN_TTL_SECONDS = 900
 ID_TOKEN_TTL_SECONDS = 900
 
+# What a key takeover would need: tagging or untagging it, signing with it, deleting it, granting it.
+TAKEOVER_ACTIONS = (
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Sign",
+    "kms:ScheduleKeyDeletion",
+    "kms:CreateGrant",
+    "kms:PutKeyPolicy",
+)
+LOCAL_MEMBER_EMAIL_DOMAINS = "demo=demo.echo.test other=other.echo.test"
+
 PUBLIC_ROUTES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "login": (
         ("/authorize", ("GET", "POST")),
         ("/login", ("GET", "POST")),
         ("/register", ("GET", "POST")),
         ("/logout", ("GET", "POST")),
+        ("/verify-email", ("GET", "POST")),
     ),
     "token": (
         ("/token", ("POST",)),
@@ -56,12 +69,23 @@ PUBLIC_ROUTES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("/introspect", ("POST",)),
     ),
 }
+# Where passwords, client secrets, codes, refresh and verification tokens are presented: these get
+# the API's credential throttle (stacks/api.py), tighter than the read APIs.
+CREDENTIAL_ROUTES: dict[str, tuple[str, ...]] = {
+    "/login": ("POST",),
+    "/register": ("POST",),
+    "/token": ("POST",),
+    "/revoke": ("POST",),
+    "/introspect": ("POST",),
+    "/verify-email": ("POST",),
+}
 PROTECTED_ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/users/me", ("GET",)),
     ("/users", ("GET",)),
     ("/users/{user_id}", ("DELETE",)),
     ("/users/{user_id}/disable", ("POST",)),
     ("/users/{user_id}/lockout", ("GET",)),
+    ("/users/{user_id}/roles", ("PUT",)),
 )
 
 
@@ -155,6 +179,10 @@ class IdentityService(Construct):
         self._grant_signing_keys()
         self._schedule_rotation()
         self._client_secret_key()
+        # The mail outbox: `notification.*` events (an address and a live link) for a mailer.
+        self.notifications = bus.subscribe_queue(
+            "notifications", consumer_timeout=cdk.Duration.seconds(30), type_prefixes=[NOTIFICATION_PREFIX]
+        )
 
         self.authorizer = apigw.TokenAuthorizer(
             self,
@@ -166,6 +194,14 @@ class IdentityService(Construct):
             results_cache_ttl=cdk.Duration.seconds(AUTHORIZER_CACHE_SECONDS),
         )
         self._add_routes(api)
+
+    def _member_email_domains(self) -> str:
+        """The verified-email rule's domains (`tenant=domain,...`): context `member_email_domains`;
+        the local sandbox vouches for its seeded tenants' domains."""
+        configured = self.node.try_get_context("member_email_domains")
+        if configured is not None:
+            return str(configured)
+        return LOCAL_MEMBER_EMAIL_DOMAINS if self._settings.name == "local" else ""
 
     @property
     def functions(self) -> dict[str, EchoFunction]:
@@ -204,6 +240,8 @@ class IdentityService(Construct):
         environment = self.environment(events_topic=self._bus.topic.topic_arn if events else None)
         if package == "key_rotation":
             environment["KEY_DELETION_WINDOW_DAYS"] = "30" if self._settings.is_production_like else "7"
+        if package == "login":
+            environment["MEMBER_EMAIL_DOMAINS"] = self._member_email_domains()
         if package == "authorizer":
             # A rotated-out (compromised) key stops verifying within this plus the gateway's cache.
             environment["JWKS_CACHE_SECONDS"] = str(JWKS_CACHE_SECONDS)
@@ -250,7 +288,7 @@ class IdentityService(Construct):
             ["TENANT"],
         )
         self._grant_items(self.login, read, ["CLIENT"])
-        self._grant_items(self.login, [*read, *write], ["LOGIN", "SESSION", "CODE", "ATTEMPT"])
+        self._grant_items(self.login, [*read, *write], ["LOGIN", "SESSION", "CODE", "ATTEMPT", "VERIFY"])
         self.login.grant(["dynamodb:Scan"], [keys_arn])  # id_token_hint verification
         # Token service: redeems codes, rotates refresh tokens, revokes; reads users and clients.
         self._grant_items(self.token, read, ["TENANT", "CLIENT"])
@@ -303,9 +341,22 @@ class IdentityService(Construct):
     def _grant_signing_keys(self) -> None:
         # Pseudo-parameters (not the stack's concrete env) keep the cdk-nag finding id stable.
         tagged_keys = f"arn:{cdk.Aws.PARTITION}:kms:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:key/*"
-        is_ours = {"StringEquals": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": self._settings.name}}
+        # A key is ours only if it is tagged for this stage *and* is a P-256 signing key: a role
+        # that could tag some other key still cannot sign with (or delete) a symmetric data key.
+        signing_key = {"kms:KeySpec": "ECC_NIST_P256", "kms:KeyUsage": "SIGN_VERIFY"}
+        is_ours = {"StringEquals": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": self._settings.name, **signing_key}}
         self.token.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Sign"], resources=[tagged_keys], conditions=is_ours)
+            iam.PolicyStatement(
+                actions=["kms:Sign"],
+                resources=[tagged_keys],
+                conditions={
+                    "StringEquals": {
+                        **is_ours["StringEquals"],
+                        "kms:SigningAlgorithm": "ECDSA_SHA_256",
+                        "kms:MessageType": "RAW",
+                    }
+                },
+            )
         )
         self.key_rotation.role.add_to_policy(
             iam.PolicyStatement(
@@ -320,20 +371,24 @@ class IdentityService(Construct):
                 actions=["kms:CreateKey"],
                 resources=["*"],
                 conditions={
-                    "StringEquals": {
-                        f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name,
-                        "kms:KeySpec": "ECC_NIST_P256",
-                        "kms:KeyUsage": "SIGN_VERIFY",
-                    },
+                    "StringEquals": {f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name, **signing_key},
                     "ForAllValues:StringEquals": {"aws:TagKeys": [SIGNING_KEY_TAG]},
                 },
             )
         )
+        # CreateKey with Tags needs kms:TagResource. Limited to the stage's tag alone, on P-256 signing
+        # keys that carry no purpose tag yet (the key being created) or already ours: the rotation
+        # cannot re-tag another stage's key, nor any symmetric key (data keys of the bus, the audit,
+        # the web sessions); Echo's own other keys are denied outright (deny_key_takeover).
         self.key_rotation.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:TagResource"],
                 resources=[tagged_keys],
-                conditions={"StringEquals": {f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name}},
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{SIGNING_KEY_TAG}": self._settings.name, **signing_key},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [SIGNING_KEY_TAG]},
+                    "StringEqualsIfExists": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": self._settings.name},
+                },
             )
         )
         for function in (self.token, self.key_rotation):
@@ -342,6 +397,19 @@ class IdentityService(Construct):
                 "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
                 "Token-signing keys are created at run time by the rotation; access is limited by IAM "
                 f"condition to keys tagged {SIGNING_KEY_TAG}={self._settings.name} (attribute-based access).",
+            )
+
+    def deny_key_takeover(self, keys: Sequence[kms.IKey]) -> None:
+        """Echo's other keys (the bus's, the audit notary's, the web sessions') can never become
+        signing keys of the identity service: explicit denies, whatever a tag says."""
+        arns = [key.key_arn for key in keys]
+        for function in self.functions.values():
+            function.role.add_to_policy(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=list(TAKEOVER_ACTIONS),
+                    resources=arns,
+                )
             )
 
     def _schedule_rotation(self) -> None:
@@ -380,6 +448,12 @@ class IdentityService(Construct):
         for package, routes in PUBLIC_ROUTES.items():
             function = self.login if package == "login" else self.token
             for path, methods in routes:
-                api.route(path, methods, function, access="public")
+                api.route(
+                    path,
+                    methods,
+                    function,
+                    access="public",
+                    credential_methods=CREDENTIAL_ROUTES.get(path, ()),
+                )
         for path, methods in PROTECTED_ROUTES:
             api.route(path, methods, self.users, access="authorizer", authorizer=self.authorizer)

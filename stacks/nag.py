@@ -27,7 +27,8 @@ ACKNOWLEDGED_RULES: dict[str, str] = {
     "Serverless::Serverless-SQSRedrivePolicy": "Only dead-letter queues lack a redrive policy: they are the end of the line.",
     "AwsSolutions::AwsSolutions-APIG3": (
         "WAF is attached per account by the platform team in AWS stages; it does not exist offline. "
-        "API Gateway throttling and usage plans bound the request rate meanwhile."
+        "API Gateway throttling bounds the request rate meanwhile: a stage default, and per-route limits "
+        "ten times tighter on the routes that take credentials (stacks/api.py)."
     ),
 }
 

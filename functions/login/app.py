@@ -6,14 +6,20 @@ from typing import Annotated
 
 from echo_shared.authz.caller import user_actor
 from echo_shared.events import is_valid_tenant
+from echo_shared.identity.email_verification import VERIFY_EMAIL_PATH
+from echo_shared.identity.errors import (
+    VerificationTokenExpired,
+    VerificationTokenInvalid,
+    VerificationTokenUsed,
+)
 from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import LoginTransaction, handle_digest
 from echo_shared.identity.passwords import MIN_PASSWORD_LENGTH
 from echo_shared.identity.users import User
 from echo_shared.identity.web import request_info, single_values
-from echo_shared.web import register_error_handlers
+from echo_shared.web import api_error, register_error_handlers
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from login import cookies
 from login.authentication import (
@@ -33,6 +39,7 @@ from login.authorization import (
 )
 from login.browser import csrf_matches, current_session, current_transaction, start_session, start_transaction
 from login.dependencies import get_service
+from login.email_verification import verify_email
 from login.logout import logout_target
 from login.pages import error_page, message_page, render, security_headers
 from login.service import LoginService
@@ -125,6 +132,39 @@ def register_page(request: Request, service: Service) -> Response:
 @app.post("/register")
 async def register_submit(request: Request, service: Service) -> Response:
     return await _submit_credentials(request, service, REGISTER_PAGE)
+
+
+@app.get(VERIFY_EMAIL_PATH)
+def verify_email_page(request: Request, service: Service) -> Response:
+    """The link from the mail asks for one click: mail scanners that fetch links must not spend a
+    single-use token. The token stays in the page (Referrer-Policy: no-referrer, no-store)."""
+    token = request.query_params.get("token", "")
+    return render(
+        "verify_email.html", title="Verify your email", action=service.url(VERIFY_EMAIL_PATH), token=token
+    )
+
+
+VERIFICATION_REFUSED = (VerificationTokenInvalid, VerificationTokenExpired, VerificationTokenUsed)
+
+
+@app.post(VERIFY_EMAIL_PATH)
+async def verify_email_submit(request: Request, service: Service) -> Response:
+    """Token in the form (the page's button) or the query (`POST /verify-email?token=`). A client
+    that accepts JSON gets Echo's typed body; a browser gets a page with the same status."""
+    form = single_values(await request.form(), ("token",))
+    token = form.get("token") or request.query_params.get("token", "")
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        user = verify_email(service, token[:256], request_id=request_info(request).request_id)
+    except VERIFICATION_REFUSED as exc:
+        if wants_json:
+            return api_error(exc.status, exc.code, str(exc))
+        return message_page(exc.status, "Email not verified", str(exc))
+    if wants_json:
+        return JSONResponse(
+            {"verified": True, "roles": list(user.role_names)}, headers={"Cache-Control": "no-store"}
+        )
+    return message_page(200, "Email verified", "Your email is verified. You can close this page.")
 
 
 @app.get("/logout")

@@ -31,11 +31,13 @@ from echo_shared.identity.passwords import MAX_PASSWORD_LENGTH, check_password_p
 from echo_shared.identity.users import User, UserStatus, new_user_id, normalize_email
 from echo_shared.identity.web import RequestInfo
 
+from login.email_verification import send_verification
 from login.service import LoginService
 
 SIGN_IN_FAILED = "Incorrect email or password."
 LOCKED_OUT = "Too many attempts. Wait a moment, then try again."
-DEFAULT_ROLE = Role.MEMBER
+# A self-registered user is a guest until an admin promotes them (baseline.guest-* in Cedar).
+DEFAULT_ROLE = Role.GUEST
 
 
 class SignInFailed(Exception):
@@ -193,4 +195,5 @@ def register(service: LoginService, *, tenant: str, email: str, password: str, r
         request_id=request.request_id,
         data={"roles": list(user.role_names)},
     )
+    send_verification(service, user, request_id=request.request_id)
     return replace(user, password_hash="")

@@ -1,9 +1,11 @@
 """The login function's collaborators, as ports (DynamoDB/SNS in dependencies.py, fakes in tests)."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from echo_shared.identity.attempts import AttemptStore
 from echo_shared.identity.clients import ClientRepository
+from echo_shared.identity.email_verification import VERIFICATION_TTL_SECONDS, EmailVerificationStore
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.grants import AuthorizationCodeStore, LoginTransactionStore, SessionStore
 from echo_shared.identity.passwords import PasswordHasher
@@ -28,6 +30,10 @@ class LoginService:
     auth_code_ttl: int
     session_ttl: int
     login_ttl: int
+    verifications: EmailVerificationStore
+    # The verified-email rule: tenant -> email domains whose verified guests become members.
+    member_domains: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    verification_ttl: int = VERIFICATION_TTL_SECONDS
 
     @property
     def secure_cookies(self) -> bool:

@@ -102,7 +102,7 @@ def token_endpoint(
 
 
 def _check_resource(service: TokenService, params: dict[str, str]) -> None:
-    """Resource indicators (RFC 8707): Echo's API is one resource server (ADR 0011), so the only
+    """Resource indicators (RFC 8707): Echo's API is one resource server (ADR 0012), so the only
     resource a token can be minted for is its audience; any other is refused, never ignored."""
     resource = params.get("resource")
     if resource is not None and resource != service.issuer.audience:

@@ -106,7 +106,7 @@ def released_claims(user: User, scope: tuple[str, ...]) -> dict[str, object]:
     `email`; `roles` (Echo's profile of the user) with `profile`."""
     claims: dict[str, object] = {}
     if "email" in scope:
-        claims |= {"email": user.email, "email_verified": False}
+        claims |= {"email": user.email, "email_verified": user.email_verified}
     if "profile" in scope:
         claims["roles"] = list(user.role_names)
     return claims

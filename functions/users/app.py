@@ -10,10 +10,10 @@ from echo_shared.timeutil import format_rfc3339
 from echo_shared.web import register_error_handlers
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from users.dependencies import get_service
-from users.logic import delete_user, disable_user, list_users, lockout, me
+from users.logic import change_roles, delete_user, disable_user, list_users, lockout, me
 from users.service import UsersService
 
 USER_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -60,6 +60,12 @@ class UserList(BaseModel):
     next_cursor: str | None
 
 
+class RolesChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(min_length=1, max_length=8)
+
+
 class LockoutView(BaseModel):
     user_id: str
     locked: bool
@@ -93,6 +99,13 @@ def get_users(
 @app.post("/users/{user_id}/disable")
 def post_disable(request: Request, service: Service, caller: CurrentCaller, user_id: UserId) -> UserView:
     return UserView.of(disable_user(service, caller, user_id, request_info(request).request_id))
+
+
+@app.put("/users/{user_id}/roles")
+def put_roles(
+    request: Request, service: Service, caller: CurrentCaller, user_id: UserId, body: RolesChange
+) -> UserView:
+    return UserView.of(change_roles(service, caller, user_id, body.roles, request_info(request).request_id))
 
 
 @app.delete("/users/{user_id}", status_code=204)

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 from echo_shared.authz.caller import Caller, decide_on_tenant
 from echo_shared.identity.attempts import account_key
-from echo_shared.identity.errors import Conflict, Forbidden, NotFound
+from echo_shared.identity.claims import Role
+from echo_shared.identity.errors import Conflict, Forbidden, InvalidInput, NotFound
 from echo_shared.identity.events import IdentityEvent
-from echo_shared.identity.users import User, UserPage, UserStatus
+from echo_shared.identity.users import User, UserPage, UserStatus, parse_roles
 
 from users.service import UsersService
 
@@ -47,7 +48,7 @@ def list_users(
 def _other_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> User:
     _require_admin(service, caller, request_id)
     if user_id == caller.subject:
-        raise Conflict("admins cannot disable or delete their own account")
+        raise Conflict("admins cannot disable, delete or change the roles of their own account")
     user = service.users.get(caller.tenant, user_id)
     if user is None:
         raise NotFound("no such user")
@@ -65,6 +66,36 @@ def disable_user(service: UsersService, caller: Caller, user_id: str, request_id
         request_id=request_id,
     )
     return user
+
+
+def requested_roles(values: list[str]) -> tuple[Role, ...]:
+    """The roles an admin asks for: known ones, at least one; `guest` only alone (the guest forbids
+    would otherwise silently cancel the other roles' permits)."""
+    roles = parse_roles(values)
+    if not roles:
+        raise InvalidInput("at least one role is required")
+    if Role.GUEST in roles and len(roles) > 1:
+        raise InvalidInput("guest cannot be combined with another role")
+    return roles
+
+
+def change_roles(
+    service: UsersService, caller: Caller, user_id: str, values: list[str], request_id: str
+) -> User:
+    """Promote or demote a user of the caller's tenant. Cedar decides (`user:admin`); the new roles
+    take effect with the user's next token (the token service reads them at every issuance)."""
+    user = _other_user(service, caller, user_id, request_id)
+    roles = requested_roles(values)
+    updated = service.users.set_roles(caller.tenant, user_id, roles, now=service.now())
+    service.events.emit(
+        IdentityEvent.USER_ROLES_CHANGED,
+        tenant=caller.tenant,
+        actor=caller.actor,
+        resource=f"user/{user_id}",
+        request_id=request_id,
+        data={"roles": list(updated.role_names), "previous_roles": list(user.role_names)},
+    )
+    return updated
 
 
 def delete_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> None:

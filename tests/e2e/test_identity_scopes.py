@@ -80,7 +80,7 @@ def test_a_member_sees_their_own_trail(stack: dict[str, Any]) -> None:
 
 
 def test_a_token_for_another_resource_server_is_refused(stack: dict[str, Any], accounts: Any) -> None:
-    # Given a service account of a fresh tenant (resource indicators, RFC 8707; ADR 0011)
+    # Given a service account of a fresh tenant (resource indicators, RFC 8707; ADR 0012)
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     # When it asks for a token for another resource server
     refused = accounts.token_response(

@@ -1,13 +1,14 @@
 """The identity construct, synthesized alone (tests/integration/identity/stack_template.py): tables,
 least-privilege roles, the authorizer contract, routes, the rotation schedule, cdk-nag clean."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.identity import PROTECTED_ROUTES, PUBLIC_ROUTES, SIGNING_KEY_TAG
+from stacks.identity import CREDENTIAL_ROUTES, PROTECTED_ROUTES, PUBLIC_ROUTES, SIGNING_KEY_TAG
 from tests.integration.identity.stack_template import build_app, template
 
 
@@ -107,7 +108,15 @@ def test_only_the_token_service_signs_and_only_with_this_stages_tagged_keys() ->
             assert signs == [], package
             continue
         (sign,) = signs
-        assert sign["Condition"] == {"StringEquals": {f"aws:ResourceTag/{SIGNING_KEY_TAG}": "prod"}}
+        assert sign["Condition"] == {
+            "StringEquals": {
+                f"aws:ResourceTag/{SIGNING_KEY_TAG}": "prod",
+                "kms:KeySpec": "ECC_NIST_P256",
+                "kms:KeyUsage": "SIGN_VERIFY",
+                "kms:SigningAlgorithm": "ECDSA_SHA_256",
+                "kms:MessageType": "RAW",
+            }
+        }
 
 
 def test_only_the_rotation_writes_signing_keys_and_creates_only_tagged_p256_keys() -> None:
@@ -183,3 +192,64 @@ def test_the_iam_tag_condition_names_the_tag_the_vault_puts_on_keys() -> None:
     from echo_shared.identity.kms import PURPOSE_TAG
 
     assert SIGNING_KEY_TAG == PURPOSE_TAG
+
+
+@pytest.mark.parametrize("stage", ["local", "prod"])
+def test_credential_routes_are_throttled_tighter_than_the_read_apis(stage: str) -> None:
+    # Given the synthesized stage of the shared REST API
+    [api_stage] = template(stage).find_resources("AWS::ApiGateway::Stage").values()
+    settings = api_stage["Properties"]["MethodSettings"]
+    by_route = {(s["ResourcePath"], s["HttpMethod"]): s for s in settings}
+    # Then the stage-wide default is still there (it throttles the read APIs)
+    default = by_route[("/*", "*")]
+    # And every route that takes a credential has its own limit, ten times tighter
+    expected = {
+        ("/" + path.replace("/", "~1"), method)
+        for path, methods in CREDENTIAL_ROUTES.items()
+        for method in methods
+    }
+    assert {("/~1token", "POST"), ("/~1login", "POST"), ("/~1register", "POST")} <= expected
+    assert expected <= set(by_route)
+    for route in expected:
+        assert by_route[route]["ThrottlingRateLimit"] * 10 <= default["ThrottlingRateLimit"]
+        assert by_route[route]["ThrottlingBurstLimit"] * 10 <= default["ThrottlingBurstLimit"]
+    # And no read API (users, discovery, JWKS) has a limit of its own: the default applies
+    assert not [route for route in by_route if "users" in route[0] or "jwks" in route[0]]
+
+
+def _kms_statements(template_: Template, package: str) -> list[dict[str, Any]]:
+    return [s for s in _statements(template_, package) if any(a.startswith("kms:") for a in _actions(s))]
+
+
+def test_kms_grants_on_any_key_arn_need_our_tag_and_a_p256_signing_key() -> None:
+    # Given every identity role's KMS statements that name keys by wildcard (created at run time)
+    for package in ("login", "token_service", "authorizer", "users", "key_rotation"):
+        for statement in _kms_statements(template("prod"), package):
+            if statement.get("Effect") == "Deny" or "key/*" not in json.dumps(statement["Resource"]):
+                continue
+            # Then each is conditioned on this stage's tag *and* on the key being a P-256 signing
+            # key, so no symmetric data key and no other stage's key qualifies
+            conditions = statement["Condition"]
+            equals = conditions["StringEquals"]
+            assert equals["kms:KeySpec"] == "ECC_NIST_P256", (package, statement)
+            assert equals["kms:KeyUsage"] == "SIGN_VERIFY", (package, statement)
+            tag = equals.get(f"aws:ResourceTag/{SIGNING_KEY_TAG}") or equals.get(
+                f"aws:RequestTag/{SIGNING_KEY_TAG}"
+            )
+            assert tag == "prod", (package, statement)
+
+
+def test_the_rotation_tags_only_with_the_stage_tag_and_never_retags_another_stages_key() -> None:
+    [tag] = [s for s in _kms_statements(template("prod"), "key_rotation") if "kms:TagResource" in _actions(s)]
+    assert _actions(tag) == {"kms:TagResource"}
+    assert tag["Condition"]["StringEquals"][f"aws:RequestTag/{SIGNING_KEY_TAG}"] == "prod"
+    assert tag["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [SIGNING_KEY_TAG]}
+    assert tag["Condition"]["StringEqualsIfExists"] == {f"aws:ResourceTag/{SIGNING_KEY_TAG}": "prod"}
+
+
+def test_no_identity_role_may_untag_grant_or_rewrite_key_policies() -> None:
+    for package in ("login", "token_service", "authorizer", "users", "key_rotation"):
+        allowed = set().union(
+            *(_actions(s) for s in _kms_statements(template("prod"), package) if s.get("Effect") != "Deny")
+        )
+        assert not allowed & {"kms:UntagResource", "kms:CreateGrant", "kms:PutKeyPolicy", "kms:*"}, package

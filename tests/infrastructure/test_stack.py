@@ -120,12 +120,14 @@ def test_queues_have_dlqs_and_visibility_at_least_six_times_the_consumer_timeout
 
 def test_subscriptions_deliver_raw_with_filters_and_redrive(prod: Template) -> None:
     subscriptions = list(resources(prod, "AWS::SNS::Subscription").values())
-    assert len(subscriptions) == 3
+    assert len(subscriptions) == 4
     for subscription in subscriptions:
         assert subscription["Properties"]["RawMessageDelivery"] is True
         assert "RedrivePolicy" in subscription["Properties"]
     filters = [s["Properties"].get("FilterPolicy") for s in subscriptions]
-    assert None in filters  # the audit queue receives every event
+    # The audit queue receives every event but notifications (an address and a live link)
+    assert {"type": [{"anything-but": {"prefix": "notification."}}]} in filters
+    assert {"type": [{"prefix": "notification."}]} in filters  # the mail outbox
     assert {"type": [{"prefix": "log."}]} in filters
     assert {"type": [{"prefix": "document.parsed"}, {"prefix": "document.deleted"}]} in filters
     prod.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
@@ -206,7 +208,7 @@ def test_only_identity_entry_points_and_health_are_public(prod: Template) -> Non
     # (which authenticates its own session cookie and holds tokens server side) need no token
     assert public <= {
         "health", "login", "register", "logout", "authorize", "token", "jwks.json",
-        "openid-configuration", "revoke", "introspect", "userinfo", "app", "{proxy+}",
+        "openid-configuration", "revoke", "introspect", "userinfo", "verify-email", "app", "{proxy+}",
     }  # fmt: skip
     prod.resource_count_is("AWS::ApiGateway::ApiKey", 0)
     for path_part in ("events", "verify", "logs", "check", "batch", "list", "policies", "me"):
@@ -301,7 +303,8 @@ def test_only_the_notary_signs_checkpoints_and_writes_them(prod: Template) -> No
     signers, writers = set(), set()
     for role, statements in policy_statements(prod).items():
         for statement in statements:
-            if "kms:Sign" in actions(statement) and key in json.dumps(statement["Resource"]):
+            allows = statement.get("Effect", "Allow") == "Allow"
+            if allows and "kms:Sign" in actions(statement) and key in json.dumps(statement["Resource"]):
                 signers.add(role)
             if "s3:PutObject" in actions(statement) and "Checkpoints" in json.dumps(statement["Resource"]):
                 writers.add(role)
@@ -444,3 +447,38 @@ def test_the_audit_api_starts_jobs_but_cannot_verify_them_for_itself(prod: Templ
         if "auditverifications" in logical_id
     }
     assert routes == {("POST", "CUSTOM"), ("GET", "CUSTOM")}
+
+
+def test_no_identity_role_can_take_over_echos_other_keys(prod: Template) -> None:
+    # Given Echo's own keys that are not token-signing keys (bus, audit notary, web sessions)
+    keys = {logical_id for logical_id in resources(prod, "AWS::KMS::Key")}
+    assert len(keys) >= 3
+    identity_roles = {
+        function["Properties"]["Role"]["Fn::GetAtt"][0]
+        for function in resources(prod, "AWS::Lambda::Function").values()
+        if str(function["Properties"].get("Handler", "")).split(".")[0]
+        in {"login", "token_service", "authorizer", "users", "key_rotation"}
+    }
+    assert len(identity_roles) == 5
+    for policy in resources(prod, "AWS::IAM::Policy").values():
+        roles = {role["Ref"] for role in policy["Properties"]["Roles"]}
+        if not roles & identity_roles:
+            continue
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        # Then every identity role explicitly denies tagging, untagging, signing with, deleting and
+        # granting each of them, whatever tag a key might be given
+        denies = [s for s in statements if s["Effect"] == "Deny"]
+        assert len(denies) == 1
+        [deny] = denies
+        assert {"kms:TagResource", "kms:UntagResource", "kms:Sign", "kms:ScheduleKeyDeletion",
+                "kms:CreateGrant", "kms:PutKeyPolicy"} <= set(deny["Action"])  # fmt: skip
+        denied = {resource["Fn::GetAtt"][0] for resource in deny["Resource"]}
+        assert denied == keys - {k for k in keys if "Signing" in k and "Audit" not in k}
+
+
+def test_no_key_policy_lets_a_tag_decide_who_uses_a_key(prod: Template) -> None:
+    for key in resources(prod, "AWS::KMS::Key").values():
+        policy = json.dumps(key["Properties"]["KeyPolicy"])
+        assert "aws:ResourceTag" not in policy
+        assert "aws:RequestTag" not in policy
+        assert "kms:CreateGrant" not in policy or "kms:GrantIsForAWSResource" in policy

@@ -12,14 +12,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = [REPO / "layers", REPO / "functions"]
 DOUBLE_PREFIXES = ("InMemory", "Fake", "Stub", "Mock")
-# Still to move (issue 10): the identity fakes. Remove a file from here when its fake moves.
-NOT_YET_MOVED = {
-    "layers/shared/echo_shared/identity/users.py",
-    "layers/shared/echo_shared/identity/clients.py",
-    "layers/shared/echo_shared/identity/grants.py",
-    "layers/shared/echo_shared/identity/signing.py",
-    "layers/shared/echo_shared/identity/keys.py",
-}
 
 
 def _production_modules() -> list[Path]:
@@ -27,7 +19,7 @@ def _production_modules() -> list[Path]:
         path
         for root in PRODUCTION
         for path in root.rglob("*.py")
-        if "tests" not in path.relative_to(REPO).parts and str(path.relative_to(REPO)) not in NOT_YET_MOVED
+        if "tests" not in path.relative_to(REPO).parts
     )
 
 
@@ -49,8 +41,3 @@ def test_the_scan_reaches_the_production_tree() -> None:
 @pytest.mark.parametrize("path", _production_modules(), ids=lambda p: str(p.relative_to(REPO)))
 def test_no_test_double_is_defined_in_production(path: Path) -> None:
     assert _doubles(path) == []
-
-
-def test_the_not_yet_moved_list_names_only_files_that_still_hold_a_double() -> None:
-    for name in NOT_YET_MOVED:
-        assert _doubles(REPO / name), f"{name} holds no test double any more: drop it from NOT_YET_MOVED"

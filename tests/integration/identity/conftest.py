@@ -16,6 +16,7 @@ from echo_shared.lazy import reset_cached_resources
 from moto import mock_aws
 
 from localstack.identity_seed import seed_identity
+from stacks.identity import LOCAL_MEMBER_EMAIL_DOMAINS
 from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
 from tests.integration.authz.stack_template import table_definitions as authz_table_definitions
 from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local
@@ -66,6 +67,7 @@ def identity_env(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
         # The users API decides `user:admin` with the in-process Cedar client.
         "AUTHZ_POLICY_TABLE": POLICY_TABLE,
         "AUTHZ_DOCUMENTS_TABLE": DOCUMENTS_TABLE,
+        "MEMBER_EMAIL_DOMAINS": LOCAL_MEMBER_EMAIL_DOMAINS,
         **_table_names(),
     }
     for name, value in env.items():

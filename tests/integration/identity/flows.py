@@ -96,3 +96,22 @@ def service_client(identity: IdentityWorld) -> OAuth2Client:
         token_endpoint_auth_method="client_secret_basic",
         transport=httpx.MockTransport(identity.gateway.handle),
     )
+
+
+def registered_guest(identity: IdentityWorld, email: str) -> tuple[RelyingParty, dict[str, Any]]:
+    """A browser that registered `email` through the demo client, and the tokens it got."""
+    rp = RelyingParty(identity, scope="openid email offline_access")
+    url, rp.verifier, rp.nonce = rp.authorization_url()
+    rp.browser.get(url)
+    form = rp.browser.get("register")
+    done = rp.browser.post(
+        f"{ISSUER}/register",
+        data={"email": email, "password": "violet tram under bridge", "csrf_token": csrf_token(form.text)},
+    )
+    assert done.status_code == 303, done.text
+    token = rp.oauth.fetch_token(
+        rp.metadata["token_endpoint"],
+        authorization_response=done.headers["location"],
+        code_verifier=rp.verifier,
+    )
+    return rp, dict(token)

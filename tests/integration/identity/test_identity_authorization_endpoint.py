@@ -176,7 +176,7 @@ def test_wrong_password_unknown_user_and_lockout_look_the_same_to_the_caller(ide
     assert events.count("user.locked_out") == 1
 
 
-def test_registration_creates_a_member_and_continues_the_authorization(identity: IdentityWorld) -> None:
+def test_registration_creates_a_guest_and_continues_the_authorization(identity: IdentityWorld) -> None:
     # Given a browser on the sign-in page of the demo client (which allows registration)
     rp = RelyingParty(identity)
     rp.browser.get(rp.authorization_url()[0])
@@ -210,7 +210,10 @@ def test_registration_creates_a_member_and_continues_the_authorization(identity:
         Key={"pk": {"S": "TENANT#demo"}, "sk": {"S": "EMAIL#new.user@example.com"}},
     )
     assert "Item" in item
-    assert [e["type"] for e in identity.published_events()] == ["user.registered"]
+    registered, notification = identity.published_events()
+    assert registered["type"] == "user.registered"
+    assert registered["data"]["roles"] == ["guest"]
+    assert notification["type"] == "notification.email_verification"
 
 
 def test_rp_initiated_logout_ends_the_session_and_returns_to_a_registered_uri(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.identity.conftest import IdentityWorld
-from tests.integration.identity.flows import RelyingParty, demo_user, service_client
+from tests.integration.identity.flows import RelyingParty, demo_user, registered_guest, service_client
 from tests.integration.identity.gateway import ISSUER
 
 
@@ -85,6 +85,65 @@ def test_an_admin_lists_disables_inspects_and_deletes_users(identity: IdentityWo
     assert member_email not in json.dumps(items)
     events = [e["type"] for e in identity.published_events()]
     assert {"user.disabled", "user.deleted"} <= set(events)
+
+
+def _claims(access_token: str) -> dict[str, Any]:
+    payload = access_token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def test_a_registered_guest_is_promoted_by_an_admin_and_the_next_token_says_so(
+    identity: IdentityWorld,
+) -> None:
+    # Given a self-registered user: a guest
+    rp, guest_tokens = registered_guest(identity, "gus@example.com")
+    assert _claims(guest_tokens["access_token"])["roles"] == ["guest"]
+    with identity.gateway.client(headers=bearer(guest_tokens["access_token"])) as api:
+        me = api.get("users/me").json()
+        # And a guest cannot promote themselves
+        assert api.put(f"users/{me['id']}/roles", json={"roles": ["admin"]}).status_code == 403
+    assert me["roles"] == ["guest"]
+    admin = signed_in(identity, "admin")
+    with identity.gateway.client(headers=bearer(admin["access_token"])) as api:
+        # When the admin promotes the guest to member
+        promoted = api.put(f"users/{me['id']}/roles", json={"roles": ["member"]})
+    # Then the user is a member, and their next token (a refresh) carries the new role
+    assert promoted.status_code == 200
+    assert promoted.json()["roles"] == ["member"]
+    refreshed = rp.oauth.refresh_token(
+        rp.metadata["token_endpoint"], refresh_token=guest_tokens["refresh_token"]
+    )
+    assert _claims(refreshed["access_token"])["roles"] == ["member"]
+    changed = [e for e in identity.published_events() if e["type"] == "user.roles_changed"]
+    assert [(e["actor"], e["resource"], e["data"]) for e in changed] == [
+        (
+            f"user:{identity.demo['users']['admin']['user_id']}",
+            f"user/{me['id']}",
+            {"roles": ["member"], "previous_roles": ["guest"]},
+        )
+    ]
+    assert "gus@example.com" not in json.dumps(changed)
+
+
+def test_role_changes_answer_typed_errors(identity: IdentityWorld) -> None:
+    member_id = identity.demo["users"]["member"]["user_id"]
+    admin_id = identity.demo["users"]["admin"]["user_id"]
+    member = signed_in(identity, "member")
+    admin = signed_in(identity, "admin")
+    with identity.gateway.client(headers=bearer(member["access_token"])) as api:
+        by_member = api.put(f"users/{admin_id}/roles", json={"roles": ["guest"]})
+    with identity.gateway.client(headers=bearer(admin["access_token"])) as api:
+        unknown_role = api.put(f"users/{member_id}/roles", json={"roles": ["superuser"]})
+        mixed = api.put(f"users/{member_id}/roles", json={"roles": ["guest", "member"]})
+        no_roles = api.put(f"users/{member_id}/roles", json={"roles": []})
+        unknown_user = api.put("users/usr_nobody/roles", json={"roles": ["member"]})
+        themselves = api.put(f"users/{admin_id}/roles", json={"roles": ["member"]})
+    assert (by_member.status_code, by_member.json()["error"]["code"]) == (403, "forbidden")
+    assert (unknown_role.status_code, unknown_role.json()["error"]["code"]) == (400, "invalid_input")
+    assert (mixed.status_code, mixed.json()["error"]["code"]) == (400, "invalid_input")
+    assert no_roles.status_code == 422
+    assert (unknown_user.status_code, unknown_user.json()["error"]["code"]) == (404, "not_found")
+    assert (themselves.status_code, themselves.json()["error"]["code"]) == (409, "conflict")
 
 
 def test_service_tokens_pass_the_authorizer_but_are_not_users(identity: IdentityWorld) -> None:

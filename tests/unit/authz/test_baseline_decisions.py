@@ -64,6 +64,20 @@ DOCUMENT_TABLE: list[tuple[str, Principal, str, Classification, dict[str, frozen
      Effect.ALLOW),
     ("client never reads confidential", service("svc", "documents:read"), "document:read",
      Classification.CONFIDENTIAL, {}, Effect.DENY),
+    ("guest reads no internal", user("gus", "guest"), "document:read", Classification.INTERNAL, {}, Effect.DENY),
+    ("guest reads no public", user("gus", "guest"), "document:query", Classification.PUBLIC, {}, Effect.DENY),
+    ("guest role share stays closed", user("gus", "guest"), "document:read", Classification.PUBLIC,
+     {"shared_with_roles": frozenset({"guest"})}, Effect.DENY),
+    ("guest shared by id reads", user("gus", "guest"), "document:read", Classification.CONFIDENTIAL,
+     {"shared_with_users": frozenset({"gus"})}, Effect.ALLOW),
+    ("guest shared by id queries", user("gus", "guest"), "document:query", Classification.INTERNAL,
+     {"shared_with_users": frozenset({"gus"})}, Effect.ALLOW),
+    ("guest shared by id never writes", user("gus", "guest"), "document:write", Classification.INTERNAL,
+     {"shared_with_users": frozenset({"gus"})}, Effect.DENY),
+    ("guest shared by id never shares", user("gus", "guest"), "document:share", Classification.INTERNAL,
+     {"shared_with_users": frozenset({"gus"})}, Effect.DENY),
+    ("guest owner manages own", user("alice", "guest"), "document:delete", Classification.INTERNAL, {},
+     Effect.ALLOW),
     ("foreign owner namesake", user("alice", "admin", tenant=OTHER), "document:read", Classification.PUBLIC, {},
      Effect.DENY),
 ]  # fmt: skip
@@ -117,6 +131,9 @@ PLATFORM_TABLE: list[tuple[Principal, str, Effect]] = [
     (user("vic", "viewer"), "document:create", Effect.DENY),
     (user("vic", "viewer", "member"), "document:create", Effect.ALLOW),
     (user("nobody"), "audit:read", Effect.DENY),
+    (user("gus", "guest"), "document:create", Effect.DENY),
+    (user("gus", "guest"), "audit:read", Effect.DENY),
+    (user("gus", "guest"), "user:admin", Effect.DENY),
     (service("svc", "audit:read"), "audit:read", Effect.ALLOW),
     (service("svc", "audit:read"), "audit:verify", Effect.ALLOW),
     (service("svc", "audit:read"), "log:read", Effect.DENY),
@@ -168,5 +185,29 @@ def test_an_allow_names_the_permits_that_grant_it(world: AuthzWorld) -> None:
 def test_every_invariant_is_a_property_the_baseline_is_built_on(catalog: PolicyCatalog) -> None:
     # The invariants cover each baseline forbid and the admin's own access (no lock-out).
     names = " ".join(case.name for case in catalog.golden if case.invariant)
-    for topic in ("cross-tenant", "restricted", "administration", "viewer", "an admin can administer"):
+    for topic in (
+        "cross-tenant",
+        "restricted",
+        "administration",
+        "viewer",
+        "guest",
+        "an admin can administer",
+    ):
         assert topic in names
+
+
+def test_a_tenant_policy_cannot_open_documents_to_guests(world: AuthzWorld) -> None:
+    # Given a tenant policy that lets every principal read every document
+    world.add_document("doc-1", "alice", classification=Classification.PUBLIC)
+    world.add_document("doc-2", "alice", shared_with_users=frozenset({"gus"}))
+    world.activate_policies(
+        '@id("tenant.everyone-reads") permit (principal, action == Action::"document:read", resource);'
+    )
+    guest = user("gus", "guest")
+    # When a guest reads a document nobody shared with them, and one shared with them by id
+    closed = world.client.check(ask(guest, "document:read", document("doc-1")), request_id="r")
+    shared = world.client.check(ask(guest, "document:read", document("doc-2")), request_id="r")
+    # Then the guest forbid wins over the tenant's permit; the share by id still opens
+    assert closed.effect is Effect.DENY
+    assert closed.reasons == ("baseline.guest-reads-only-what-is-shared",)
+    assert shared.effect is Effect.ALLOW

@@ -91,6 +91,7 @@ def test_a_slice_keeps_only_the_policies_whose_scope_can_match() -> None:
         "baseline.scope-bound.audit-read",
         "baseline.admin-manages-tenant",
         "baseline.auditor-reads-audit",
+        "baseline.guest-acts-on-no-tenant",
     }
 
 

@@ -11,16 +11,15 @@ from echo_shared.identity.clients import (
     AuthMethod,
     ClientType,
     GrantType,
-    InMemoryClientRepository,
     OAuthClient,
 )
 from echo_shared.identity.events import IdentityEvents
-from echo_shared.identity.grants import AuthorizationCode, InMemoryGrantStore, handle_digest, new_handle
-from echo_shared.identity.keys import InMemorySigningKeyRepository, PublishedKeys
+from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
+from echo_shared.identity.keys import PublishedKeys
 from echo_shared.identity.passwords import PasswordHasher
 from echo_shared.identity.rotation import KeyRotator, RotationPolicy
-from echo_shared.identity.signing import InMemoryKeyVault, JwtSigner
-from echo_shared.identity.users import InMemoryUserRepository, User
+from echo_shared.identity.signing import JwtSigner
+from echo_shared.identity.users import User
 from echo_shared.identity.verification import TokenVerifier
 from login.service import LoginService
 from token_service.exchange import pkce_s256
@@ -29,6 +28,12 @@ from token_service.service import TokenService
 
 from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore
+from tests.fakes.identity_clients import InMemoryClientRepository
+from tests.fakes.identity_email_verification import InMemoryEmailVerificationStore
+from tests.fakes.identity_grants import InMemoryGrantStore
+from tests.fakes.identity_keys import InMemorySigningKeyRepository
+from tests.fakes.identity_signing import InMemoryKeyVault
+from tests.fakes.identity_users import InMemoryUserRepository
 
 ISSUER = "https://id.echo.test/v1"
 AUDIENCE = "urn:echo:api:test"
@@ -253,6 +258,7 @@ class LoginWorld:
     published: InMemoryEventPublisher
     hasher: SpyHasher
     service: LoginService
+    verifications: InMemoryEmailVerificationStore
 
     def event_types(self) -> list[str]:
         return [event.type for event in self.published.published]
@@ -284,6 +290,7 @@ def login_world(clock: FakeClock | None = None) -> LoginWorld:
     attempts = InMemoryAttemptStore()
     published = InMemoryEventPublisher()
     spy = SpyHasher()
+    verifications = InMemoryEmailVerificationStore()
     service = LoginService(
         issuer_url=ISSUER,
         clients=InMemoryClientRepository(public_client(), service_client()),
@@ -299,5 +306,7 @@ def login_world(clock: FakeClock | None = None) -> LoginWorld:
         auth_code_ttl=60,
         session_ttl=8 * HOUR,
         login_ttl=900,
+        verifications=verifications,
+        member_domains={TENANT: frozenset({"vouched.example"})},
     )
-    return LoginWorld(clock, users, grants, attempts, published, spy, service)
+    return LoginWorld(clock, users, grants, attempts, published, spy, service, verifications)

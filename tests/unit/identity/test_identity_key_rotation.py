@@ -8,7 +8,6 @@ import json
 import pytest
 from echo_shared.identity.errors import Conflict, SigningUnavailable, TokenRejected
 from echo_shared.identity.keys import (
-    InMemorySigningKeyRepository,
     KeyState,
     KeyTransition,
     PublishedKeys,
@@ -16,8 +15,10 @@ from echo_shared.identity.keys import (
     current_key,
 )
 from echo_shared.identity.rotation import RotationPolicy
-from echo_shared.identity.signing import InMemoryKeyVault, JwtSigner
+from echo_shared.identity.signing import JwtSigner
 
+from tests.fakes.identity_keys import InMemorySigningKeyRepository
+from tests.fakes.identity_signing import InMemoryKeyVault
 from tests.unit.identity.fakes import DAY, FakeClock, KeyRing
 
 

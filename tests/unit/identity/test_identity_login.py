@@ -334,7 +334,7 @@ def test_registration_normalizes_applies_the_policy_and_refuses_duplicates(world
         request=REQUEST,
     )
     assert user.email == "bob@example.com"
-    assert user.role_names == ("member",)
+    assert user.role_names == ("guest",)
     with pytest.raises(RegistrationRefused, match="already exists"):
         register(
             world.service,
@@ -343,4 +343,4 @@ def test_registration_normalizes_applies_the_policy_and_refuses_duplicates(world
             password="another fine passphrase",
             request=REQUEST,
         )
-    assert world.event_types() == ["user.registered"]
+    assert world.event_types() == ["user.registered", "notification.email_verification"]

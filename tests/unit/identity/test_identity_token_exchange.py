@@ -376,7 +376,7 @@ def test_client_credentials_refuse_scopes_the_client_does_not_have(world: TokenW
 
 
 def test_a_resource_indicator_for_echos_api_is_honoured_and_any_other_refused(world: TokenWorld) -> None:
-    # Given the one resource Echo issues tokens for (its API's audience, ADR 0011)
+    # Given the one resource Echo issues tokens for (its API's audience, ADR 0012)
     params = {"grant_type": "client_credentials", "scope": "audit:read", "resource": AUDIENCE}
     body = token_endpoint(world.service, params, basic(), REQUEST).body()
     # Then the token is minted for it

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from echo_shared.identity.errors import TokenRejected
-from echo_shared.identity.grants import InMemoryGrantStore
 from echo_shared.identity.keys import current_key
 from echo_shared.identity.signing import der_to_jose_signature
 from echo_shared.identity.verification import bearer_token
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
+from tests.fakes.identity_grants import InMemoryGrantStore
 from tests.unit.identity.fakes import AUDIENCE, ISSUER, FakeClock, KeyRing
 
 

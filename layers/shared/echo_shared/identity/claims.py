@@ -24,6 +24,8 @@ class Role(StrEnum):
     MEMBER = "member"
     VIEWER = "viewer"
     AUDITOR = "auditor"
+    # A self-registered user: reads only what was shared with them by id (baseline.guest-*).
+    GUEST = "guest"
 
 
 class PrincipalType(StrEnum):

@@ -6,7 +6,7 @@ Two tables (stacks/identity.py):
   `TENANT#<tenant>` / `USER#<id>` users and `EMAIL#<email>` email claims; `CLIENT#<id>`;
   `LOGIN#<digest>` login transactions; `SESSION#<digest>`; `CODE#<digest>`; `RT#<digest>` refresh
   tokens; `FAMILY#<id>` refresh-token families; `JTI#<jti>` revoked access tokens;
-  `ATTEMPT#<key>` failed-login counters.
+  `ATTEMPT#<key>` failed-login counters; `VERIFY#<id>` email verifications.
 - SIGNING_KEYS_TABLE (`kid`): the signing keys' lifecycle.
 TTL deletion is lazy, so the logic compares `expires_at` with its clock on every read.
 """
@@ -34,6 +34,7 @@ from echo_shared.dynamodb import bind_table
 from echo_shared.identity.attempts import AttemptBudgetSpent, AttemptCounter, AttemptPolicy
 from echo_shared.identity.claims import Role
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
+from echo_shared.identity.email_verification import EmailVerification
 from echo_shared.identity.errors import (
     CodeReplayed,
     Conflict,
@@ -42,6 +43,7 @@ from echo_shared.identity.errors import (
     IdentityStoreUnavailable,
     NotFound,
     RefreshTokenReused,
+    VerificationTokenUsed,
 )
 from echo_shared.identity.grants import (
     AuthorizationCode,
@@ -83,6 +85,7 @@ class UserItem(_Item):
     status = UnicodeAttribute()
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    email_verified = BooleanAttribute(null=True)
 
 
 class EmailClaimItem(_Item):
@@ -118,6 +121,14 @@ class SessionItem(_ExpiringItem):
     tenant = UnicodeAttribute()
     user_id = UnicodeAttribute()
     auth_time = NumberAttribute()
+
+
+class VerificationItem(_ExpiringItem):
+    tenant = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    email_digest = UnicodeAttribute()
+    secret_digest = UnicodeAttribute()
+    used_at = NumberAttribute(null=True)
 
 
 class CodeItem(_ExpiringItem):
@@ -227,6 +238,7 @@ class DynamoUserRepository:
             status=user.status.value,
             created_at=user.created_at,
             updated_at=user.updated_at,
+            email_verified=user.email_verified,
         )
         try:
             with TransactWrite(connection=self._connection) as transaction:
@@ -248,6 +260,20 @@ class DynamoUserRepository:
     def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
         item = self._update(
             tenant, user_id, [self._users.status.set(status.value), self._users.updated_at.set(now)]
+        )
+        return _to_user(item)
+
+    def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
+        item = self._update(
+            tenant,
+            user_id,
+            [self._users.roles.set([role.value for role in roles]), self._users.updated_at.set(now)],
+        )
+        return _to_user(item)
+
+    def mark_email_verified(self, tenant: str, user_id: str, *, now: int) -> User:
+        item = self._update(
+            tenant, user_id, [self._users.email_verified.set(True), self._users.updated_at.set(now)]
         )
         return _to_user(item)
 
@@ -305,6 +331,7 @@ def _to_user(item: UserItem) -> User:
         status=UserStatus(item.status),
         created_at=int(item.created_at),
         updated_at=int(item.updated_at),
+        email_verified=bool(item.email_verified),
     )
 
 
@@ -360,6 +387,53 @@ def _get_live[M: _ExpiringItem](model: type[M], pk: str, sk: str) -> M | None:
         return model.get(pk, sk, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+class DynamoEmailVerificationStore:
+    """Email verifications (`VERIFY#<id>`): digests only; used once, by one conditional update."""
+
+    def __init__(self, table_name: str) -> None:
+        self._items = bind_table(VerificationItem, table_name)
+
+    def put_verification(self, verification: EmailVerification) -> None:
+        item = self._items(
+            f"VERIFY#{verification.verification_id}",
+            "VERIFY",
+            tenant=verification.tenant,
+            user_id=verification.user_id,
+            email_digest=verification.email_digest,
+            secret_digest=verification.secret_digest,
+            expires_at=verification.expires_at,
+        )
+        with _store_errors():
+            item.save()
+
+    def get_verification(self, verification_id: str) -> EmailVerification | None:
+        with _store_errors():
+            item = _get_live(self._items, f"VERIFY#{verification_id}", "VERIFY")
+        if item is None:
+            return None
+        return EmailVerification(
+            verification_id=verification_id,
+            tenant=item.tenant,
+            user_id=item.user_id,
+            email_digest=item.email_digest,
+            secret_digest=item.secret_digest,
+            expires_at=int(item.expires_at),
+            used_at=None if item.used_at is None else int(item.used_at),
+        )
+
+    def use_verification(self, verification_id: str, *, now: int) -> None:
+        item = self._items(f"VERIFY#{verification_id}", "VERIFY")
+        try:
+            item.update(
+                actions=[self._items.used_at.set(now)],
+                condition=self._items.pk.exists() & self._items.used_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == _CONDITION_FAILED:
+                raise VerificationTokenUsed("this verification link was already used") from exc
+            raise IdentityStoreUnavailable("identity store failed") from exc
 
 
 class DynamoGrantStore:

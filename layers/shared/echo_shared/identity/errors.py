@@ -42,6 +42,9 @@ __all__ = [
     "UnauthorizedClient",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
+    "VerificationTokenExpired",
+    "VerificationTokenInvalid",
+    "VerificationTokenUsed",
 ]
 
 IdentityError = EchoError
@@ -121,6 +124,20 @@ class PasswordRejected(InvalidInput):
 
 class EmailTaken(Conflict):
     pass
+
+
+class VerificationTokenInvalid(InvalidInput):
+    """Malformed, unknown or forged: the same answer for each, so none can be told apart."""
+
+    code = "verification_token_invalid"
+
+
+class VerificationTokenExpired(InvalidInput):
+    code = "verification_token_expired"
+
+
+class VerificationTokenUsed(Conflict):
+    code = "verification_token_used"
 
 
 class IdentityStoreUnavailable(Unavailable):

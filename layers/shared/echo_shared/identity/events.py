@@ -1,6 +1,7 @@
 """Identity events on the platform bus. Payloads hold identifiers and outcomes only: never a
 password, token, code, secret or email (events land in the append-only audit chain, and deleting a
-user must not leave their personal data in it)."""
+user must not leave their personal data in it). The one exception is `notification.*`: a message
+for the mailer (address, link), which the bus routes only to the notifications queue."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +24,10 @@ class IdentityEvent(StrEnum):
     USER_LOGGED_OUT = "user.logged_out"
     USER_DISABLED = "user.disabled"
     USER_DELETED = "user.deleted"
+    USER_ROLES_CHANGED = "user.roles_changed"
+    USER_EMAIL_VERIFIED = "user.email_verified"
+    # A notification for the mailer: carries an address and a link, so never audited or logged.
+    EMAIL_VERIFICATION_REQUESTED = "notification.email_verification"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 (a protocol name, not a secret)
     TOKEN_REFRESHED = "token.refreshed"  # noqa: S105 (a protocol name, not a secret)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 (a protocol name, not a secret)

@@ -8,10 +8,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
-
-from echo_shared.identity.errors import CodeReplayed, FamilyRevoked, NotFound, RefreshTokenReused
 
 HANDLE_BYTES = 32
 
@@ -205,103 +203,3 @@ class RevocationList(Protocol):
 
 def live_access_tokens(tokens: dict[str, int], now: int) -> dict[str, int]:
     return {jti: exp for jti, exp in tokens.items() if exp > now}
-
-
-class InMemoryGrantStore:
-    """One fake for every grant port, with the same atomicity semantics as the DynamoDB adapters."""
-
-    def __init__(self) -> None:
-        self.transactions: dict[str, LoginTransaction] = {}
-        self.sessions: dict[str, Session] = {}
-        self.codes: dict[str, tuple[AuthorizationCode, IssuedTokens | None]] = {}
-        self.refresh_tokens: dict[str, RefreshToken] = {}
-        self.families: dict[str, RefreshFamily] = {}
-        self.revoked: dict[str, int] = {}
-
-    def put_transaction(self, transaction: LoginTransaction) -> None:
-        self.transactions[transaction.handle_hash] = transaction
-
-    def get_transaction(self, handle_hash: str) -> LoginTransaction | None:
-        return self.transactions.get(handle_hash)
-
-    def delete_transaction(self, handle_hash: str) -> None:
-        self.transactions.pop(handle_hash, None)
-
-    def put_session(self, session: Session) -> None:
-        self.sessions[session.handle_hash] = session
-
-    def get_session(self, handle_hash: str) -> Session | None:
-        return self.sessions.get(handle_hash)
-
-    def delete_session(self, handle_hash: str) -> None:
-        self.sessions.pop(handle_hash, None)
-
-    def put_code(self, code: AuthorizationCode) -> None:
-        self.codes[code.code_hash] = (code, None)
-
-    def find_code(self, code_hash: str) -> StoredCode | None:
-        if code_hash not in self.codes:
-            return None
-        code, issued = self.codes[code_hash]
-        return StoredCode(code, issued)
-
-    def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
-        if code_hash not in self.codes:
-            raise NotFound("unknown authorization code")
-        code, previous = self.codes[code_hash]
-        if previous is not None:
-            raise CodeReplayed(previous.family_id, previous.access_jti, previous.access_exp)
-        self.codes[code_hash] = (code, issued)
-        return code
-
-    def start_family(self, family: RefreshFamily, token: RefreshToken) -> None:
-        self.families[family.family_id] = family
-        self.refresh_tokens[token.token_hash] = token
-
-    def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None:
-        token = self.refresh_tokens.get(token_hash)
-        if token is None or token.family_id not in self.families:
-            return None
-        return token, self.families[token.family_id]
-
-    def rotate(
-        self,
-        old_hash: str,
-        new: RefreshToken,
-        *,
-        now: int,
-        access_jti: str,
-        access_exp: int,
-        successor_salt: str,
-    ) -> None:
-        old = self.refresh_tokens[old_hash]
-        family = self.families[old.family_id]
-        if old.rotated_at is not None:
-            raise RefreshTokenReused(old.family_id)
-        if family.revoked_at is not None:
-            raise FamilyRevoked(old.family_id)
-        self.refresh_tokens[old_hash] = replace(old, rotated_at=now, successor_salt=successor_salt)
-        self.refresh_tokens[new.token_hash] = new
-        self.record_access_token(family.family_id, now=now, access_jti=access_jti, access_exp=access_exp)
-
-    def record_access_token(self, family_id: str, *, now: int, access_jti: str, access_exp: int) -> None:
-        family = self.families[family_id]
-        if family.revoked_at is not None:
-            raise FamilyRevoked(family_id)
-        tokens = {**live_access_tokens(family.access_tokens, now), access_jti: access_exp}
-        self.families[family_id] = replace(family, access_tokens=tokens)
-
-    def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
-        family = self.families.get(family_id)
-        if family is None:
-            return None
-        if family.revoked_at is None:
-            family = replace(family, revoked_at=now)
-            self.families[family_id] = family
-        return family
-
-    def revoke(self, jti: str, *, expires_at: int) -> None:
-        self.revoked[jti] = expires_at
-
-    def is_revoked(self, jti: str) -> bool:
-        return jti in self.revoked

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from echo_shared.identity.errors import Conflict
-
 
 class KeyState(StrEnum):
     NEXT = "next"
@@ -54,26 +52,6 @@ class SigningKeyRepository(Protocol):
     def apply(self, transitions: Sequence[KeyTransition]) -> None:
         """Write all transitions atomically or none; raises Conflict if any stored state moved."""
         ...
-
-
-class InMemorySigningKeyRepository:
-    def __init__(self) -> None:
-        self.keys: dict[str, SigningKey] = {}
-
-    def list_keys(self) -> list[SigningKey]:
-        return list(self.keys.values())
-
-    def apply(self, transitions: Sequence[KeyTransition]) -> None:
-        for transition in transitions:
-            stored = self.keys.get(transition.key.kid)
-            if (stored.state if stored else None) != transition.expected:
-                raise Conflict("signing key state changed concurrently")
-        for transition in transitions:
-            self.keys[transition.key.kid] = transition.key
-
-    def remove(self, kid: str) -> None:
-        """Test helper: a key deleted from storage altogether."""
-        del self.keys[kid]
 
 
 def published(keys: Sequence[SigningKey]) -> list[SigningKey]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.jwk import ECKey
@@ -36,31 +36,6 @@ class KeyVault(SignatureService, Protocol):
         ...
 
     def schedule_deletion(self, key_ref: str) -> None: ...
-
-
-class InMemoryKeyVault:
-    """Test adapter with the same contract as KMS: private keys stay inside this object."""
-
-    def __init__(self) -> None:
-        self._keys: dict[str, ec.EllipticCurvePrivateKey] = {}
-        self.scheduled_for_deletion: set[str] = set()
-
-    def create_signing_key(self) -> tuple[str, bytes]:
-        key_ref = f"local-key-{len(self._keys) + 1}"
-        private = ec.generate_private_key(ec.SECP256R1())
-        self._keys[key_ref] = private
-        public = private.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return key_ref, public
-
-    def schedule_deletion(self, key_ref: str) -> None:
-        self.scheduled_for_deletion.add(key_ref)
-
-    def sign(self, key_ref: str, message: bytes) -> bytes:
-        if key_ref not in self._keys or key_ref in self.scheduled_for_deletion:
-            raise SigningUnavailable("signing key unavailable")
-        return self._keys[key_ref].sign(message, ec.ECDSA(hashes.SHA256()))
 
 
 def der_to_jose_signature(der: bytes) -> bytes:

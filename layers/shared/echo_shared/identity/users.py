@@ -3,12 +3,12 @@
 import secrets
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
 from echo_shared.identity.claims import Role
-from echo_shared.identity.errors import EmailTaken, InvalidInput, NotFound
+from echo_shared.identity.errors import InvalidInput
 
 MAX_EMAIL_LENGTH = 254
 MAX_LOCAL_PART_LENGTH = 64
@@ -29,6 +29,7 @@ class User:
     status: UserStatus = UserStatus.ACTIVE
     created_at: int = 0
     updated_at: int = 0
+    email_verified: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -94,53 +95,16 @@ class UserRepository(Protocol):
         """Raises NotFound."""
         ...
 
+    def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
+        """Replace the user's roles; raises NotFound."""
+        ...
+
+    def mark_email_verified(self, tenant: str, user_id: str, *, now: int) -> User:
+        """Record that the user proved they receive mail at their email; raises NotFound."""
+        ...
+
     def delete(self, tenant: str, user_id: str) -> User:
         """Removes the user and its email claim (personal data); raises NotFound."""
         ...
 
     def list_users(self, tenant: str, *, limit: int, cursor: str | None) -> UserPage: ...
-
-
-class InMemoryUserRepository:
-    def __init__(self) -> None:
-        self._users: dict[tuple[str, str], User] = {}
-        self._emails: dict[tuple[str, str], str] = {}
-
-    def get(self, tenant: str, user_id: str) -> User | None:
-        return self._users.get((tenant, user_id))
-
-    def find_by_email(self, tenant: str, email: str) -> User | None:
-        user_id = self._emails.get((tenant, email))
-        return None if user_id is None else self._users.get((tenant, user_id))
-
-    def create(self, user: User) -> None:
-        if (user.tenant, user.email) in self._emails:
-            raise EmailTaken("an account with this email already exists")
-        self._emails[(user.tenant, user.email)] = user.user_id
-        self._users[(user.tenant, user.user_id)] = user
-
-    def update_password_hash(self, tenant: str, user_id: str, password_hash: str, *, now: int) -> None:
-        user = self._require(tenant, user_id)
-        self._users[(tenant, user_id)] = replace(user, password_hash=password_hash, updated_at=now)
-
-    def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
-        user = replace(self._require(tenant, user_id), status=status, updated_at=now)
-        self._users[(tenant, user_id)] = user
-        return user
-
-    def delete(self, tenant: str, user_id: str) -> User:
-        user = self._require(tenant, user_id)
-        del self._users[(tenant, user_id)]
-        del self._emails[(tenant, user.email)]
-        return user
-
-    def list_users(self, tenant: str, *, limit: int, cursor: str | None) -> UserPage:
-        ids = sorted(uid for (t, uid) in self._users if t == tenant and (cursor is None or uid > cursor))
-        page = [self._users[(tenant, uid)] for uid in ids[:limit]]
-        return UserPage(page, page[-1].user_id if len(ids) > limit else None)
-
-    def _require(self, tenant: str, user_id: str) -> User:
-        user = self._users.get((tenant, user_id))
-        if user is None:
-            raise NotFound("no such user")
-        return user

@@ -39,9 +39,10 @@ class OperationalAlarms(Construct):
         self._settings = settings
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.topic: sns.Topic | None = None
+        self.key: kms.Key | None = None
         if not settings.alarms:
             return
-        key = kms.Key(
+        self.key = key = kms.Key(
             self,
             "TopicKey",
             description="Encrypts Echo's alarm topic",

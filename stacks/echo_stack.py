@@ -95,8 +95,6 @@ class EchoStack(cdk.Stack):
             self, "Web", settings=settings, api=self.api, identity=self.identity, layer=self.shared_layer
         )
         self.functions["web"] = self.web.function
-        # No identity role can turn one of Echo's other keys into a signing key (tag, sign, delete).
-        self.identity.deny_key_takeover([self.bus.key, self.audit.signing_key, self.web.session_key])
         self.alarms = OperationalAlarms(
             self,
             "Alarms",
@@ -104,6 +102,9 @@ class EchoStack(cdk.Stack):
             functions=self.functions,
             dead_letter_queues=self.dead_letter_queues,
         )
+        # No identity role can turn one of Echo's other keys into a signing key (tag, sign, delete).
+        other_keys = [self.bus.key, self.audit.signing_key, self.web.session_key]
+        self.identity.deny_key_takeover([*other_keys, *([self.alarms.key] if self.alarms.key else [])])
         self._add_outputs()
 
     @property

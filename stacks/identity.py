@@ -400,8 +400,9 @@ class IdentityService(Construct):
             )
 
     def deny_key_takeover(self, keys: Sequence[kms.IKey]) -> None:
-        """Echo's other keys (the bus's, the audit notary's, the web sessions') can never become
-        signing keys of the identity service: explicit denies, whatever a tag says."""
+        """Echo's other keys (the bus's, the audit notary's, the web sessions', the alarm topic's where
+        there is one) can never become signing keys of the identity service: explicit denies,
+        whatever a tag says."""
         arns = [key.key_arn for key in keys]
         for function in self.functions.values():
             function.role.add_to_policy(

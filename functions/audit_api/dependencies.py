@@ -16,7 +16,7 @@ from echo_shared.logs import LogRepository
 from echo_shared.logs.dynamodb import DynamoLogRepository
 from fastapi import Depends, Request
 
-from audit_api.queries import DecisionPoint, VerificationJobs
+from audit_api.logic import DecisionPoint, VerificationJobs
 from audit_api.settings import AuditApiSettings
 
 

@@ -6,7 +6,7 @@ from echo_shared.observability import count, get_logger
 from fastapi import APIRouter, Path, Query
 
 from audit_api.dependencies import AuditReader, CurrentCaller, Jobs, LogReader, May, RequestId, Verifier
-from audit_api.queries import (
+from audit_api.logic import (
     get_verification,
     list_audit_events,
     list_logs,

@@ -11,7 +11,7 @@ from echo_shared.logs import LogEntry
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from audit_api.cursor import MAX_CURSOR_LENGTH
-from audit_api.queries import ListQuery, Order, Page, SeqRange
+from audit_api.logic import ListQuery, Order, Page, SeqRange
 
 type FilterText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 

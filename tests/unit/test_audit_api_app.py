@@ -16,7 +16,7 @@ from audit_api.dependencies import (
     get_log_repository,
     get_verification_jobs,
 )
-from audit_api.queries import VerificationJobs
+from audit_api.logic import VerificationJobs
 from echo_shared.audit import (
     AuditAppender,
     ChainVerifier,

@@ -2,7 +2,7 @@
 
 import pytest
 from audit_api.errors import Forbidden
-from audit_api.queries import (
+from audit_api.logic import (
     AUDIT_READ,
     AUDIT_VERIFY,
     LOG_READ,

@@ -7,11 +7,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.audit import AuditLog
-from stacks.event_bus import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR, EventBus
+from stacks.event_bus import EventBus, work_queue
 from stacks.function import EchoFunction
 from stacks.settings import StageSettings
 from stacks.storage import table
@@ -41,27 +40,13 @@ class AuditVerificationJobs(Construct):
             sort_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expires_at",
         )
-        self.dead_letters = sqs.Queue(
+        self.queue, self.dead_letters = work_queue(
             self,
-            "JobDlq",
-            queue_name=settings.resource_name("audit-verification-dlq"),
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=settings.removal_policy,
-        )
-        self.queue = sqs.Queue(
-            self,
-            "JobQueue",
-            queue_name=settings.resource_name("audit-verification"),
-            visibility_timeout=cdk.Duration.seconds(JOB_TIMEOUT.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
-            retention_period=cdk.Duration.days(4),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT
-            ),
-            removal_policy=settings.removal_policy,
+            "Job",
+            settings=settings,
+            name="audit-verification",
+            consumer_timeout=JOB_TIMEOUT,
+            retention_days=4,
         )
         self.function = EchoFunction(
             self,

@@ -20,7 +20,7 @@ from constructs import Construct
 from stacks.api import EchoApi
 from stacks.authz import AuthzService
 from stacks.bundling import layer_code
-from stacks.event_bus import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR, EventBus
+from stacks.event_bus import MAX_RECEIVE_COUNT, EventBus, work_queue
 from stacks.function import EchoFunction, acknowledge_prefix_grant
 from stacks.settings import StageSettings
 
@@ -107,26 +107,8 @@ class DocumentService(Construct):
         )
 
     def _parse_queues(self) -> tuple[sqs.Queue, sqs.Queue]:
-        settings = self._settings
-        dead_letters = sqs.Queue(
-            self,
-            "ParseDlq",
-            queue_name=settings.resource_name("parse-dlq"),
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=settings.removal_policy,
-        )
-        queue = sqs.Queue(
-            self,
-            "ParseQueue",
-            queue_name=settings.resource_name("parse"),
-            visibility_timeout=cdk.Duration.seconds(PARSE_TIMEOUT.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
-            removal_policy=settings.removal_policy,
+        queue, dead_letters = work_queue(
+            self, "Parse", settings=self._settings, name="parse", consumer_timeout=PARSE_TIMEOUT
         )
         return dead_letters, queue
 

@@ -22,6 +22,40 @@ MAX_RECEIVE_COUNT = 5
 NOTIFICATION_PREFIX = "notification."
 
 
+def work_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    settings: StageSettings,
+    name: str,
+    consumer_timeout: cdk.Duration,
+    retention_days: int = 14,
+) -> tuple[sqs.Queue, sqs.Queue]:
+    """A consumer's queue (`<construct_id>Queue`) and its DLQ (`<construct_id>Dlq`, 14 days): SSE,
+    TLS only, hidden VISIBILITY_TIMEOUT_FACTOR times the consumer's timeout, MAX_RECEIVE_COUNT tries."""
+    dead_letters = sqs.Queue(
+        scope,
+        f"{construct_id}Dlq",
+        queue_name=settings.resource_name(f"{name}-dlq"),
+        retention_period=cdk.Duration.days(14),
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        removal_policy=settings.removal_policy,
+    )
+    queue = sqs.Queue(
+        scope,
+        f"{construct_id}Queue",
+        queue_name=settings.resource_name(name),
+        visibility_timeout=cdk.Duration.seconds(consumer_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+        retention_period=cdk.Duration.days(retention_days),
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
+        removal_policy=settings.removal_policy,
+    )
+    return queue, dead_letters
+
+
 class EventBus(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings) -> None:
         super().__init__(scope, construct_id)
@@ -60,27 +94,8 @@ class EventBus(Construct):
     ) -> sqs.Queue:
         """A queue that receives the bus's events whose `type` starts with one of the prefixes (if None:
         every event but notifications)."""
-        dead_letters = sqs.Queue(
-            self,
-            f"{name.title()}Dlq",
-            queue_name=self._settings.resource_name(f"{name}-dlq"),
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=self._settings.removal_policy,
-        )
-        queue = sqs.Queue(
-            self,
-            f"{name.title()}Queue",
-            queue_name=self._settings.resource_name(name),
-            visibility_timeout=cdk.Duration.seconds(
-                consumer_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR
-            ),
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
-            removal_policy=self._settings.removal_policy,
+        queue, dead_letters = work_queue(
+            self, name.title(), settings=self._settings, name=name, consumer_timeout=consumer_timeout
         )
         filter_policy = {
             "type": sns.SubscriptionFilter.string_filter(match_prefixes=list(type_prefixes))

@@ -61,12 +61,14 @@ class AuditVerificationJobs(Construct):
                 **audit.environment,
                 **self.environment,
                 "EVENT_TOPIC_ARN": bus.topic.topic_arn,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
             },
         )
         # Reads the chain and the checkpoints only; writes nothing but its own jobs and messages.
         audit.grant_read(self.function)
         self.function.grant(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table.table_arn])
-        self.function.grant(["sqs:SendMessage"], [self.queue.queue_arn])
+        # Its own queue (the next pages) and its DLQ (poison messages, with the reason).
+        self.function.grant(["sqs:SendMessage"], [self.queue.queue_arn, self.dead_letters.queue_arn])
         self.function.grant(["sns:Publish"], [bus.topic.topic_arn])
         self.function.grant(["kms:GenerateDataKey", "kms:Decrypt"], [bus.key.key_arn])
         self.function.function.add_event_source(

@@ -6,6 +6,7 @@ from echo_shared.audit.kms import KmsCheckpointSigner
 from echo_shared.audit.s3 import S3CheckpointStore
 from echo_shared.audit.verification_queue import SqsJobQueue
 from echo_shared.audit.verification_store import DynamoVerificationJobStore
+from echo_shared.dead_letters import SqsDeadLetterSink
 from echo_shared.events import SnsEventPublisher
 from echo_shared.lazy import cached_resource
 
@@ -37,3 +38,8 @@ def get_dependencies() -> JobDependencies:
         pages=settings.pages_per_invocation,
         page_records=settings.page_records,
     )
+
+
+@cached_resource
+def get_dead_letters() -> SqsDeadLetterSink:
+    return SqsDeadLetterSink(get_settings().dead_letter_queue_url)

@@ -1,8 +1,9 @@
 """SQS (its own queue, one message per invocation) -> the next pages of one verification job.
 
-A message that can never succeed (not a job message) is logged by message id and dropped; a store,
-checkpoint or bus failure sends the message back (partial batch response), and the queue's redrive
-policy moves it to the DLQ after repeated failures. Logs carry tenant, job id and seqs only.
+A message that can never succeed (not a job message) goes to the job queue's DLQ at once with the
+reason attached (echo_shared.dead_letters; if the DLQ refuses it, it fails and SQS redrives it); a
+store, checkpoint or bus failure sends the message back (partial batch response), and the queue's
+redrive policy moves it to the DLQ after repeated failures. Logs carry tenant, job id and seqs only.
 """
 
 from typing import Any
@@ -11,10 +12,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.audit import AuditStoreThrottled, CheckpointError
 from echo_shared.audit.verification_queue import InvalidJobMessage, read_job_message
+from echo_shared.dead_letters import reject_poison
 from echo_shared.events import PublishFailed
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
-from audit_verification.dependencies import get_dependencies, get_settings
+from audit_verification.dependencies import get_dead_letters, get_dependencies, get_settings
 from audit_verification.logic import advance_job
 
 
@@ -23,13 +25,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     logger = get_logger()
     failed: list[str] = []
     for record in event.get("Records", []):
-        message_id = str(record.get("messageId", ""))
+        message_id, body = str(record.get("messageId", "")), str(record.get("body", ""))
         try:
-            tenant, job_id = read_job_message(str(record.get("body", "")))
+            tenant, job_id = read_job_message(body)
         except InvalidJobMessage as exc:
-            logger.error(
-                "verification job message dropped", extra={"message_id": message_id, "reason": str(exc)}
-            )
+            if not reject_poison(
+                get_dead_letters(),
+                message_id=message_id,
+                body=body,
+                reason=str(exc),
+                metric="AuditVerificationPoisonMessages",
+            ):
+                failed.append(message_id)
             continue
         try:
             job = advance_job(tenant, job_id, get_dependencies())

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from echo_shared.audit import MAX_RANGE_RECORDS, Freshness
 from echo_shared.audit.verification_jobs import PAGE_RECORDS, PAGES_PER_INVOCATION
-from echo_shared.settings import AuditStoreSettings, EventBusSettings, ResourceName
+from echo_shared.settings import AuditStoreSettings, DeadLetterSettings, EventBusSettings, ResourceName
 from pydantic import Field
 
 
-class AuditVerificationSettings(AuditStoreSettings, EventBusSettings):
+class AuditVerificationSettings(AuditStoreSettings, EventBusSettings, DeadLetterSettings):
     audit_verifications_table: ResourceName = Field(validation_alias="AUDIT_VERIFICATIONS_TABLE")
     audit_verification_queue_url: ResourceName = Field(validation_alias="AUDIT_VERIFICATION_QUEUE_URL")
     # The same "recent" as the API's verification (set per stage by stacks/audit.py).

@@ -425,7 +425,9 @@ def test_the_verification_job_reads_the_chain_and_writes_only_its_jobs(prod: Tem
         if "dynamodb:Query" in actions(statement):
             assert chain_table in json.dumps(statement["Resource"])
         if "sqs:SendMessage" in actions(statement):
-            assert "AuditVerificationsJobQueue" in json.dumps(statement["Resource"])
+            # Its own queue (the next pages) and its DLQ (poison messages), nothing else
+            sent_to = {resource["Fn::GetAtt"][0] for resource in statement["Resource"]}
+            assert {name.removeprefix("AuditVerificationsJob")[:3] for name in sent_to} == {"Que", "Dlq"}
     # And its queue is consumed one message at a time with partial failures and a DLQ
     mapping = next(
         m

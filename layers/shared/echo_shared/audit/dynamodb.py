@@ -209,17 +209,8 @@ def _filter_condition(model: type[AuditChainItem], filters: RecordFilter) -> Con
 
 def _to_record(item: AuditChainItem) -> AuditRecord:
     return AuditRecord(
-        tenant=item.tenant,
+        **AuditRecord.fields_from(item),
         seq=int(item.seq),
-        event_id=item.event_id,
-        type=item.type,
-        actor=item.actor,
-        action=item.action,
-        resource=item.resource,
-        outcome=item.outcome,
-        occurred_at=item.occurred_at,
-        request_id=item.request_id,
-        data=item.data,
         prev_hash=item.prev_hash,
         hash=item.hash,
         recorded_at=item.recorded_at,

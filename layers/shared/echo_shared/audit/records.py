@@ -1,22 +1,13 @@
 """A chained audit record, stored exactly as it was hashed."""
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from echo_shared.audit.hashing import record_hash
 from echo_shared.events import EventEnvelope
+from echo_shared.events.stored import StoredEnvelope
 from echo_shared.timeutil import format_rfc3339
-
-_MAX_EXACT_INT = 2**53 - 1
-
-
-def _parse_canonical_int(text: str) -> int | float:
-    # Envelopes never hold integers beyond 2**53, so such a literal is a float RFC 8785 printed
-    # without a fraction (1e16 -> "10000000000000000"); reading it back as float keeps the hash stable.
-    value = int(text)
-    return value if abs(value) <= _MAX_EXACT_INT else float(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,21 +16,11 @@ class ChainHead:
     hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One link of a tenant's chain. `occurred_at` is RFC 3339 UTC; `data` is canonical JSON text."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord(StoredEnvelope):
+    """One link of a tenant's chain: the stored envelope, its place and its hashes."""
 
-    tenant: str
     seq: int
-    event_id: str
-    type: str
-    actor: str
-    action: str
-    resource: str
-    outcome: str
-    occurred_at: str
-    request_id: str
-    data: str
     prev_hash: str
     hash: str
     recorded_at: str
@@ -48,31 +29,12 @@ class AuditRecord:
     def link(cls, event: EventEnvelope, *, seq: int, prev_hash: str, recorded_at: datetime) -> "AuditRecord":
         fields = event.ledger_fields()
         return cls(
-            tenant=event.tenant,
+            **cls.fields_of(event, fields),
             seq=seq,
-            event_id=fields["event_id"],
-            type=event.type,
-            actor=event.actor,
-            action=event.action,
-            resource=event.resource,
-            outcome=fields["outcome"],
-            occurred_at=fields["occurred_at"],
-            request_id=event.request_id,
-            data=event.canonical_data(),
             prev_hash=prev_hash,
             hash=record_hash(fields, seq=seq, prev_hash=prev_hash),
             recorded_at=format_rfc3339(recorded_at),
         )
-
-    def data_object(self) -> dict[str, Any] | None:
-        """The stored data as an object, or None if the stored text is not a JSON object."""
-        if not isinstance(self.data, str):
-            return None
-        try:
-            value = json.loads(self.data, parse_int=_parse_canonical_int)
-        except json.JSONDecodeError:
-            return None
-        return value if isinstance(value, dict) else None
 
     def ledger_fields(self) -> dict[str, Any]:
         """The hashed fields as stored; raises ValueError if `data` is no longer a JSON object."""

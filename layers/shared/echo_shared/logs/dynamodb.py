@@ -89,15 +89,6 @@ class DynamoLogRepository:
 
 def _to_entry(item: LogItem) -> LogEntry:
     return LogEntry(
-        tenant=item.tenant,
-        event_id=item.event_id,
-        type=item.type,
-        actor=item.actor,
-        action=item.action,
-        resource=item.resource,
-        outcome=item.outcome,
-        occurred_at=item.occurred_at,
-        request_id=item.request_id,
-        data=item.data,
+        **LogEntry.fields_from(item),
         expires_at=int(item.expires_at),
     )

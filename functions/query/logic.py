@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -120,10 +121,12 @@ def answer_question(
 def _answer(
     service: QueryService, caller: Caller, question: Question, request_id: str, phases: Phases
 ) -> QueryResult:
-    with phases.timing("embed"):
-        vector = service.embedder.embed([question.text])[0]
-    with phases.timing("index"):
-        index = service.indexes.index_for(caller.tenant)
+    # The tenant's index is checked for news (one conditional GET) while the question is embedded.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(_index_for, service, caller.tenant, phases)
+        with phases.timing("embed"):
+            vector = service.embedder.embed([question.text])[0]
+        index = loading.result()
     selection = None
     if question.document_ids is not None:
         selection = _named_selection(service, caller, question, index, vector, request_id, phases)
@@ -156,6 +159,11 @@ def _answer(
     # result.timings_ms is phases.spent: it gains the publish phase when the request flushes.
     service.events.publish(_answered_event(caller, question, result, request_id, service.clock))
     return result
+
+
+def _index_for(service: QueryService, tenant: str, phases: Phases) -> TenantIndex:
+    with phases.timing("index"):
+        return service.indexes.index_for(tenant)
 
 
 @dataclass(frozen=True, slots=True)

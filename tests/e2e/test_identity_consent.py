@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import wait_for
 from tests.e2e.oidc import RelyingParty, query_of
 
 pytestmark = pytest.mark.e2e
@@ -60,8 +61,8 @@ def test_consent_appears_for_a_third_party_client_and_not_for_a_first_party_one(
     stack: dict[str, Any],
 ) -> None:
     member = stack["demo"]["users"]["member"]
-    # Given Echo's own app: signing in answers with a code at once
-    assert _has_code(RelyingParty(stack).sign_in(member["email"], member["password"]))
+    # Given Echo's own app: signing in answers with a code at once (tokens_for asserts the redirect)
+    own = RelyingParty(stack).tokens_for(member["email"], member["password"])
     # When the member signs in to the partner app
     rp, page = _partner_signed_in(stack, member)
     # Then they are asked, with the app's name and what it may do, in plain words
@@ -95,6 +96,20 @@ def test_consent_appears_for_a_third_party_client_and_not_for_a_first_party_one(
     )
     assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
     assert _is_consent_page(stack, rp.authorize())
+    # And the member's own trail shows the consent given and withdrawn, naming the app
+    with httpx.Client(
+        base_url=stack["api_url"], headers={"Authorization": f"Bearer {own['access_token']}"}, timeout=30
+    ) as api:
+
+        def consent_events() -> list[dict[str, Any]] | None:
+            items = api.get("audit/events", params={"limit": 100}).json()["items"]
+            found = [item for item in items if item["type"] in ("consent.granted", "consent.revoked")]
+            return (
+                found if {item["type"] for item in found} == {"consent.granted", "consent.revoked"} else None
+            )
+
+        events = wait_for(consent_events, timeout=90)
+    assert {item["resource"] for item in events} == {f"client/{stack['demo'][PARTNER]['client_id']}"}
 
 
 def test_denying_consent_and_prompt_none_go_back_to_the_app_with_their_errors(stack: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@
 
 prints `{"demo": {...}, "other_tenant": {...}}`, the objects to store under those keys in
 .echo/stack.json. Both have the same shape (tenant, issuer, users.admin, users.member,
-public_client, confidential_client); the second tenant exists so that tests can prove isolation.
+public_client, confidential_client, third_party_client); the second tenant exists so that tests can prove isolation.
 Re-running keeps every password and secret that `--previous` still proves; anything it cannot
 prove is regenerated, since only hashes are stored. Runs only in sandbox stages. This is local
 tooling: it lives outside the Lambda layers so that no production bundle carries demo data.
@@ -65,6 +65,8 @@ PUBLIC_SCOPES = frozenset(
     }
 )
 SERVICE_SCOPES = frozenset({"audit:read", "logs:read", "documents:read"})
+# A third-party app (not first-party): its users are asked to consent, and it gets no admin scope.
+THIRD_PARTY_SCOPES = frozenset({"openid", "profile", "email", "offline_access", "documents:read"})
 DAY = 24 * 3600
 
 
@@ -76,6 +78,7 @@ class TenantSeed:
     tenant: str
     public_client_id: str
     confidential_client_id: str
+    third_party_client_id: str
 
     def users(self) -> dict[str, tuple[str, str, Role]]:
         return {
@@ -84,8 +87,8 @@ class TenantSeed:
         }
 
 
-DEMO = TenantSeed("demo", "demo", "echo-demo-web", "echo-demo-service")
-OTHER = TenantSeed("other_tenant", "other", "echo-other-web", "echo-other-service")
+DEMO = TenantSeed("demo", "demo", "echo-demo-web", "echo-demo-service", "echo-demo-partner")
+OTHER = TenantSeed("other_tenant", "other", "echo-other-web", "echo-other-service", "echo-other-partner")
 TENANTS = (DEMO, OTHER)
 
 
@@ -169,6 +172,20 @@ def _seed_tenant(
             redirect_uris=(DEMO_REDIRECT_URI,),
             post_logout_redirect_uris=(DEMO_POST_LOGOUT_URI,),
             allow_registration=True,
+            first_party=True,
+        )
+    )
+    clients.put(
+        OAuthClient(
+            client_id=spec.third_party_client_id,
+            tenant=spec.tenant,
+            name=f"Partner app ({spec.tenant})",
+            client_type=ClientType.PUBLIC,
+            auth_method=AuthMethod.NONE,
+            grant_types=frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN}),
+            allowed_scopes=THIRD_PARTY_SCOPES,
+            redirect_uris=(DEMO_REDIRECT_URI,),
+            post_logout_redirect_uris=(DEMO_POST_LOGOUT_URI,),
         )
     )
     secret = _previous_secret(previous, "confidential_client", "client_secret")
@@ -187,6 +204,7 @@ def _seed_tenant(
             allowed_scopes=SERVICE_SCOPES,
             secret_hash=secret_hash,
             roles=(Role.AUDITOR.value,),
+            first_party=True,
         )
     )
     return {
@@ -204,6 +222,12 @@ def _seed_tenant(
             "client_secret": secret,
             "token_endpoint_auth_method": AuthMethod.SECRET_BASIC.value,
             "scope": " ".join(sorted(SERVICE_SCOPES)),
+        },
+        "third_party_client": {
+            "client_id": spec.third_party_client_id,
+            "token_endpoint_auth_method": AuthMethod.NONE.value,
+            "redirect_uri": DEMO_REDIRECT_URI,
+            "scope": " ".join(sorted(THIRD_PARTY_SCOPES)),
         },
     }
 

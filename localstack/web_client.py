@@ -69,6 +69,7 @@ def register(
                 redirect_uris=(f"{web_url}callback",),
                 post_logout_redirect_uris=(f"{web_url}signed-out",),
                 secret_hash=secret_hash,
+                first_party=True,  # Echo's own web app: its users are not asked to consent
             )
         )
         registered[tenant] = client_id

@@ -59,6 +59,9 @@ PUBLIC_ROUTES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("/register", ("GET", "POST")),
         ("/logout", ("GET", "POST")),
         ("/verify-email", ("GET", "POST")),
+        ("/consent", ("POST",)),
+        ("/consents", ("GET",)),
+        ("/consents/revoke", ("POST",)),
     ),
     "token": (
         ("/token", ("POST",)),
@@ -289,9 +292,14 @@ class IdentityService(Construct):
         )
         self._grant_items(self.login, read, ["CLIENT"])
         self._grant_items(self.login, [*read, *write], ["LOGIN", "SESSION", "CODE", "ATTEMPT", "VERIFY"])
+        # Consents: remembered, listed and revoked by the user (one partition per user).
+        self._grant_items(
+            self.login, [*read, "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"], ["CONSENT"]
+        )
         self.login.grant(["dynamodb:Scan"], [keys_arn])  # id_token_hint verification
         # Token service: redeems codes, rotates refresh tokens, revokes; reads users and clients.
-        self._grant_items(self.token, read, ["TENANT", "CLIENT"])
+        # Consents are read to refuse grants of third-party clients the user revoked.
+        self._grant_items(self.token, read, ["TENANT", "CLIENT", "CONSENT"])
         self._grant_items(
             self.token, [*read, "dynamodb:PutItem", "dynamodb:UpdateItem"], ["CODE", "RT", "FAMILY", "JTI"]
         )
@@ -299,7 +307,7 @@ class IdentityService(Construct):
         # Authorizer: the published keys and the revoked-jti list, read only.
         self._grant_items(self.authorizer_function, read, ["JTI"])
         self.authorizer_function.grant(["dynamodb:Scan"], [keys_arn])
-        # Users API: the tenant's users and their lockout counters.
+        # Users API: the tenant's users, their lockout counters and their consents.
         self._grant_items(
             self.users,
             [
@@ -312,6 +320,8 @@ class IdentityService(Construct):
             ["TENANT"],
         )
         self._grant_items(self.users, [*read, "dynamodb:DeleteItem"], ["ATTEMPT"])
+        # Deleting a user deletes their consents.
+        self._grant_items(self.users, ["dynamodb:Query", "dynamodb:BatchWriteItem"], ["CONSENT"])
         # Key rotation: the only writer of the signing-keys table.
         self.key_rotation.grant(
             ["dynamodb:Scan", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"], [keys_arn]

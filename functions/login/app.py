@@ -6,6 +6,7 @@ from typing import Annotated
 
 from echo_shared.authz.caller import user_actor
 from echo_shared.events import is_valid_tenant
+from echo_shared.identity.clients import OAuthClient
 from echo_shared.identity.email_verification import VERIFY_EMAIL_PATH
 from echo_shared.identity.errors import (
     VerificationTokenExpired,
@@ -13,7 +14,7 @@ from echo_shared.identity.errors import (
     VerificationTokenUsed,
 )
 from echo_shared.identity.events import IdentityEvent
-from echo_shared.identity.grants import LoginTransaction, handle_digest
+from echo_shared.identity.grants import AuthorizationRequest, LoginTransaction, handle_digest
 from echo_shared.identity.passwords import MIN_PASSWORD_LENGTH
 from echo_shared.identity.users import User
 from echo_shared.identity.web import request_info, single_values
@@ -37,7 +38,22 @@ from login.authorization import (
     session_satisfies,
     validate_request,
 )
-from login.browser import csrf_matches, current_session, current_transaction, start_session, start_transaction
+from login.browser import (
+    SignedIn,
+    csrf_matches,
+    current_session,
+    current_transaction,
+    start_session,
+    start_transaction,
+)
+from login.consent import (
+    consent_lines,
+    consent_required,
+    decide,
+    list_consents,
+    pending_consent,
+    revoke_consent,
+)
 from login.dependencies import get_service
 from login.email_verification import verify_email
 from login.logout import logout_target
@@ -84,7 +100,7 @@ def _authorize(request: Request, service: LoginService, params: dict[str, list[s
         return _redirect(exc.location(service.issuer_url))
     signed_in = current_session(service, _cookie(request, service, cookies.SESSION))
     if signed_in is not None and session_satisfies(service, signed_in.session, client, authorization):
-        return _redirect(issue_code(service, authorization, signed_in.user, signed_in.session.auth_time))
+        return _answer(service, client, authorization, signed_in.user, signed_in.session.auth_time)
     if authorization.prompt == "none":
         error = AuthorizationRedirectError(
             "login_required", "the user must sign in", authorization.redirect_uri, authorization.state
@@ -223,20 +239,123 @@ async def logout_submit(request: Request, service: Service) -> Response:
     return response
 
 
+def _answer(
+    service: LoginService,
+    client: OAuthClient,
+    authorization: AuthorizationRequest,
+    user: User,
+    auth_time: int,
+) -> Response:
+    """A signed-in user's answer to the request: a code, or first the consent page (a third-party
+    client asking for scopes not yet granted), or `consent_required` under `prompt=none`."""
+    pending = pending_consent(service, client, authorization, user)
+    if not pending:
+        response: Response = _redirect(issue_code(service, authorization, user, auth_time))
+        cookies.clear_cookie(response, cookies.LOGIN, secure=service.secure_cookies)
+        return response
+    if authorization.prompt == "none":
+        return _redirect(consent_required(authorization).location(service.issuer_url))
+    handle, transaction = start_transaction(service, tenant=client.tenant, request=authorization)
+    response = render(
+        "consent.html",
+        title="Allow access",
+        action=service.url(CONSENT_PATH),
+        csrf_token=transaction.csrf_token,
+        client_name=client.name,
+        scopes=consent_lines(authorization, pending),
+        email=user.email,
+    )
+    cookies.set_cookie(
+        response, cookies.LOGIN, handle, max_age=service.login_ttl, secure=service.secure_cookies
+    )
+    return response
+
+
+CONSENT_PATH = "/consent"
+CONSENTS_PATH = "/consents"
+CONSENT_FORM_FIELDS = ("csrf_token", "decision")
+
+
+@app.post(CONSENT_PATH)
+async def consent_submit(request: Request, service: Service) -> Response:
+    """The consent page's answer: `decision=approve` or anything else (deny)."""
+    form = single_values(await request.form(), CONSENT_FORM_FIELDS)
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    signed_in = current_session(service, _cookie(request, service, cookies.SESSION))
+    if (
+        transaction is None
+        or transaction.request is None
+        or not csrf_matches(transaction, form.get("csrf_token"))
+        or signed_in is None
+        or signed_in.user.tenant != transaction.tenant
+    ):
+        return message_page(403, "Allow access", EXPIRED_FORM)
+    service.transactions.delete_transaction(transaction.handle_hash)
+    location = decide(
+        service,
+        transaction.request,
+        signed_in.user,
+        signed_in.session.auth_time,
+        approved=form.get("decision") == "approve",
+        request_id=request_info(request).request_id,
+    )
+    response = _redirect(location)
+    cookies.clear_cookie(response, cookies.LOGIN, secure=service.secure_cookies)
+    return response
+
+
+@app.get(CONSENTS_PATH)
+def consents_page(request: Request, service: Service) -> Response:
+    """The signed-in user's consents, each with a revoke button (a CSRF-protected form)."""
+    signed_in = current_session(service, _cookie(request, service, cookies.SESSION))
+    if signed_in is None:
+        return message_page(401, "Applications", "Sign in to Echo from an application first.")
+    return _consents_page(service, signed_in)
+
+
+def _consents_page(service: LoginService, signed_in: SignedIn) -> Response:
+    handle, transaction = start_transaction(service, tenant=signed_in.user.tenant, request=None)
+    response = render(
+        "consents.html",
+        title="Applications",
+        action=service.url(f"{CONSENTS_PATH}/revoke"),
+        csrf_token=transaction.csrf_token,
+        consents=list_consents(service, signed_in.user),
+    )
+    cookies.set_cookie(
+        response, cookies.LOGIN, handle, max_age=service.login_ttl, secure=service.secure_cookies
+    )
+    return response
+
+
+@app.post(f"{CONSENTS_PATH}/revoke")
+async def consents_revoke(request: Request, service: Service) -> Response:
+    form = single_values(await request.form(), ("csrf_token", "client_id"))
+    transaction = current_transaction(service, _cookie(request, service, cookies.LOGIN))
+    signed_in = current_session(service, _cookie(request, service, cookies.SESSION))
+    if not csrf_matches(transaction, form.get("csrf_token")) or signed_in is None:
+        return message_page(403, "Applications", EXPIRED_FORM)
+    revoke_consent(
+        service, signed_in.user, form.get("client_id", "")[:128], request_id=request_info(request).request_id
+    )
+    return _consents_page(service, signed_in)
+
+
 def _finish_sign_in(
     request: Request, service: LoginService, transaction: LoginTransaction, user: User
 ) -> Response:
     handle, session = start_session(service, user, replacing=_cookie(request, service, cookies.SESSION))
     service.transactions.delete_transaction(transaction.handle_hash)
     response: Response
-    if transaction.request is not None:
-        response = _redirect(issue_code(service, transaction.request, user, session.auth_time))
+    client = None if transaction.request is None else service.clients.get(transaction.request.client_id)
+    if transaction.request is not None and client is not None:
+        response = _answer(service, client, transaction.request, user, session.auth_time)
     else:
         response = message_page(200, "Signed in", "You are signed in to Echo. You can close this page.")
+        cookies.clear_cookie(response, cookies.LOGIN, secure=service.secure_cookies)
     cookies.set_cookie(
         response, cookies.SESSION, handle, max_age=service.session_ttl, secure=service.secure_cookies
     )
-    cookies.clear_cookie(response, cookies.LOGIN, secure=service.secure_cookies)
     return response
 
 

@@ -26,7 +26,7 @@ MAX_STATE_LENGTH = 512
 MAX_NONCE_LENGTH = 256
 MAX_LOGIN_HINT_LENGTH = 254
 MAX_AGE_LIMIT = 365 * 24 * 3600
-SUPPORTED_PROMPTS = frozenset({"none", "login", "consent"})  # consent-free: `consent` needs nothing more
+SUPPORTED_PROMPTS = frozenset({"none", "login", "consent"})
 
 
 class AuthorizationPageError(Exception):
@@ -116,6 +116,10 @@ def validate_request(
         max_age = _parse_max_age(single.get("max_age"))
     except ValueError:
         raise fail("invalid_request", "max_age must be a non-negative integer of seconds") from None
+    resource = single.get("resource")
+    if resource is not None and resource != service.audience:
+        # RFC 8707 §2: Echo's API is the one resource server (ADR 0012); any other is refused.
+        raise fail("invalid_target", "tokens are issued for this server's API only")
     login_hint = single.get("login_hint")
     if login_hint is not None and len(login_hint) > MAX_LOGIN_HINT_LENGTH:
         login_hint = None
@@ -129,6 +133,8 @@ def validate_request(
         prompt="none" if "none" in prompts else "login" if "login" in prompts else None,
         max_age=max_age,
         login_hint=login_hint,
+        consent_prompt="consent" in prompts,
+        resource=resource,
     )
     return client, request
 
@@ -155,7 +161,8 @@ def session_satisfies(
 
 
 def issue_code(service: LoginService, request: AuthorizationRequest, user: User, auth_time: int) -> str:
-    """Store a single-use code (hash only) and return the client redirect carrying it."""
+    """Store a single-use code (hash only), bound to the request's resource, and return the client
+    redirect carrying it."""
     code = new_handle()
     now = service.now()
     service.codes.put_code(
@@ -170,6 +177,7 @@ def issue_code(service: LoginService, request: AuthorizationRequest, user: User,
             auth_time=auth_time,
             expires_at=now + service.auth_code_ttl,
             nonce=request.nonce,
+            resource=request.resource,
         )
     )
     return with_query(request.redirect_uri, {"code": code, "state": request.state, "iss": service.issuer_url})

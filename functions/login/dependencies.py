@@ -4,6 +4,7 @@ from echo_shared.events import SnsEventPublisher
 from echo_shared.identity.dynamodb import (
     DynamoAttemptStore,
     DynamoClientRepository,
+    DynamoConsentStore,
     DynamoEmailVerificationStore,
     DynamoGrantStore,
     DynamoSigningKeyRepository,
@@ -50,6 +51,7 @@ def get_service() -> LoginService:
         session_ttl=settings.session_ttl_seconds,
         login_ttl=settings.login_transaction_ttl_seconds,
         verifications=DynamoEmailVerificationStore(settings.identity_table),
+        consents=DynamoConsentStore(settings.identity_table),
         member_domains=settings.member_domains,
         verification_ttl=settings.email_verification_ttl_seconds,
     )

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from echo_shared.identity.attempts import AttemptStore
 from echo_shared.identity.clients import ClientRepository
+from echo_shared.identity.consents import ConsentStore
 from echo_shared.identity.email_verification import VERIFICATION_TTL_SECONDS, EmailVerificationStore
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.grants import AuthorizationCodeStore, LoginTransactionStore, SessionStore
@@ -31,6 +32,7 @@ class LoginService:
     session_ttl: int
     login_ttl: int
     verifications: EmailVerificationStore
+    consents: ConsentStore
     # The verified-email rule: tenant -> email domains whose verified guests become members.
     member_domains: Mapping[str, frozenset[str]] = field(default_factory=dict)
     verification_ttl: int = VERIFICATION_TTL_SECONDS
@@ -38,6 +40,11 @@ class LoginService:
     @property
     def secure_cookies(self) -> bool:
         return self.issuer_url.startswith("https://")
+
+    @property
+    def audience(self) -> str:
+        """Echo's API, the one resource a code may be bound to (RFC 8707, ADR 0012)."""
+        return self.verifier.audience
 
     def now(self) -> int:
         return int(self.clock().timestamp())

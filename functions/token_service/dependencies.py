@@ -4,6 +4,7 @@ from echo_shared.events import SnsEventPublisher
 from echo_shared.identity.client_secrets import ClientSecretHasher, key_from_secrets_manager
 from echo_shared.identity.dynamodb import (
     DynamoClientRepository,
+    DynamoConsentStore,
     DynamoGrantStore,
     DynamoSigningKeyRepository,
     DynamoUserRepository,
@@ -63,4 +64,5 @@ def get_service() -> TokenService:
         events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
         clock=utc_now,
         refresh_token_ttl=settings.refresh_token_ttl_seconds,
+        consents=DynamoConsentStore(settings.identity_table),
     )

@@ -46,7 +46,7 @@ def openid_configuration(issuer: str) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": [*client_auth, "none"],
         "introspection_endpoint_auth_methods_supported": client_auth,
         "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

@@ -13,6 +13,7 @@ from echo_shared.authz.caller import client_actor, user_actor
 from echo_shared.events import Outcome
 from echo_shared.identity.claims import PrincipalType, format_scope, parse_scope
 from echo_shared.identity.clients import GrantType, OAuthClient
+from echo_shared.identity.consents import consent_still_given
 from echo_shared.identity.errors import (
     CodeReplayed,
     FamilyRevoked,
@@ -139,6 +140,10 @@ def exchange_code(
     if found is None:
         raise InvalidGrant("the authorization code is invalid")
     _check_code_request(found.code, client, redirect_uri, verifier)
+    resource = params.get("resource")
+    if resource is not None and found.code.resource is not None and resource != found.code.resource:
+        # RFC 8707 §2.2: the token request may only name the resource the code was issued for.
+        raise InvalidTarget("the resource differs from the one of the authorization request")
     if found.issued is not None:
         _revoke_replayed_code(
             service,
@@ -152,6 +157,8 @@ def exchange_code(
         raise InvalidGrant("the authorization code was already used")
     if found.code.expires_at <= now:
         raise InvalidGrant("the authorization code expired")
+    if not consented(service, client, found.code.tenant, found.code.user_id, found.code.scope, since=now):
+        raise InvalidGrant("the user withdrew their consent to this application")
     # The ids of what this exchange will issue are recorded with the redemption itself, so that
     # a replay, however soon, finds them and revokes them.
     issued = IssuedTokens(
@@ -210,6 +217,11 @@ def refresh(
     token, family = found
     if family.client_id != client.client_id:
         raise InvalidGrant("the refresh token was issued to another client")
+    if not consented(service, client, family.tenant, family.user_id, family.scope, since=family.created_at):
+        # The user revoked this application: its offline access ends with the family.
+        if family.revoked_at is None:
+            revoke_family(service, family.family_id, now=now)
+        raise InvalidGrant("the user withdrew their consent to this application")
     if token.rotated_at is not None:
         return _refresh_in_grace(service, client, params, request, presented, token, family, now)
     if family.revoked_at is not None or token.expires_at <= now or family.expires_at <= now:
@@ -462,6 +474,22 @@ def _check_code_request(
         raise InvalidGrant("redirect_uri does not match the authorization request")
     if not hmac.compare_digest(pkce_s256(verifier), stored.code_challenge):
         raise InvalidGrant("the code_verifier does not match the code_challenge")
+
+
+def consented(
+    service: TokenService,
+    client: OAuthClient,
+    tenant: str,
+    user_id: str,
+    scope: tuple[str, ...],
+    *,
+    since: int,
+) -> bool:
+    """A third-party client's grant needs the user's consent, still given since the grant began."""
+    if client.first_party:
+        return True
+    consent = service.consents.get_consent(tenant, user_id, client.client_id)
+    return consent_still_given(client, consent, scope, since)
 
 
 def _active_user(service: TokenService, tenant: str, user_id: str) -> User:

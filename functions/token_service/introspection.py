@@ -13,7 +13,7 @@ from echo_shared.identity.verification import bearer_token
 from echo_shared.identity.web import RequestInfo
 
 from token_service.client_auth import authenticate_client, read_client_credentials, require_confidential
-from token_service.exchange import OPENID, revoke_family
+from token_service.exchange import OPENID, consented, revoke_family
 from token_service.issuance import released_claims
 from token_service.service import TokenService
 
@@ -96,6 +96,11 @@ def _live_refresh_token(service: TokenService, token: str) -> tuple[RefreshToken
     if record.rotated_at is not None or family.revoked_at is not None:
         return None
     if record.expires_at <= now or family.expires_at <= now:
+        return None
+    client = service.clients.get(family.client_id)
+    if client is None or not consented(
+        service, client, family.tenant, family.user_id, family.scope, since=family.created_at
+    ):
         return None
     return found
 

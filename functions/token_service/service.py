@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from echo_shared.identity.client_secrets import ClientSecretHasher
 from echo_shared.identity.clients import ClientRepository
+from echo_shared.identity.consents import ConsentStore
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.grants import AuthorizationCodeStore, RefreshTokenStore, RevocationList
 from echo_shared.identity.keys import PublishedKeys
@@ -30,6 +31,7 @@ class TokenService:
     events: IdentityEvents
     clock: Clock
     refresh_token_ttl: int
+    consents: ConsentStore
 
     def now(self) -> int:
         return int(self.clock().timestamp())

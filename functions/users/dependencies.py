@@ -2,7 +2,7 @@
 
 from echo_shared.authz.runtime import default_client
 from echo_shared.events import SnsEventPublisher
-from echo_shared.identity.dynamodb import DynamoAttemptStore, DynamoUserRepository
+from echo_shared.identity.dynamodb import DynamoAttemptStore, DynamoConsentStore, DynamoUserRepository
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
@@ -22,6 +22,7 @@ def get_service() -> UsersService:
     return UsersService(
         users=DynamoUserRepository(settings.identity_table),
         attempts=DynamoAttemptStore(settings.identity_table),
+        consents=DynamoConsentStore(settings.identity_table),
         events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
         clock=utc_now,
         authz=default_client(),

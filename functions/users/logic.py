@@ -99,11 +99,12 @@ def change_roles(
 
 
 def delete_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> None:
-    """Removes the user's personal data (profile, email claim, lockout counter). The audit chain
+    """Removes the user's personal data (profile, email claim, lockout counter, consents). The audit chain
     keeps only `user/<id>` references, so it still verifies and holds nothing personal."""
     _other_user(service, caller, user_id, request_id)
     deleted = service.users.delete(caller.tenant, user_id)
     service.attempts.reset(account_key(caller.tenant, deleted.email))
+    service.consents.delete_user_consents(caller.tenant, user_id)
     service.events.emit(
         IdentityEvent.USER_DELETED,
         tenant=caller.tenant,

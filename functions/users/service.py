@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from echo_shared.authz.caller import DecidesChecks
 from echo_shared.identity.attempts import AttemptStore
+from echo_shared.identity.consents import ConsentStore
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.users import UserRepository
 from echo_shared.timeutil import Clock
@@ -16,6 +17,7 @@ class UsersService:
     events: IdentityEvents
     clock: Clock
     authz: DecidesChecks
+    consents: ConsentStore
 
     def now(self) -> int:
         return int(self.clock().timestamp())

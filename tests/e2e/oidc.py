@@ -26,10 +26,17 @@ ADMIN_TOOL_SCOPES = (
 
 
 class RelyingParty:
-    """The demo public client as an app using Authlib would be, plus a browser with a cookie jar."""
+    """A demo public client as an app using Authlib would be, plus a browser with a cookie jar:
+    `public_client` (Echo's own, first-party) or `third_party_client` (its users consent)."""
 
-    def __init__(self, stack: dict[str, Any], scope: str = DEFAULT_SCOPES, tenant: str = "demo") -> None:
-        public = stack[tenant]["public_client"]
+    def __init__(
+        self,
+        stack: dict[str, Any],
+        scope: str = DEFAULT_SCOPES,
+        tenant: str = "demo",
+        client: str = "public_client",
+    ) -> None:
+        public = stack[tenant][client]
         self.browser = httpx.Client(timeout=30)
         self.oauth = OAuth2Client(
             client_id=public["client_id"],
@@ -41,12 +48,16 @@ class RelyingParty:
         )
         self.metadata = self.browser.get(stack["issuer"] + "/.well-known/openid-configuration").json()
 
-    def sign_in(self, email: str, password: str) -> httpx.Response:
+    def authorize(self, **extra: str) -> httpx.Response:
+        """A fresh authorization request from this browser (`extra`: prompt, resource, ...)."""
         self.verifier, self.nonce = generate_token(48), generate_token(16)
         url, _ = self.oauth.create_authorization_url(
-            self.metadata["authorization_endpoint"], code_verifier=self.verifier, nonce=self.nonce
+            self.metadata["authorization_endpoint"], code_verifier=self.verifier, nonce=self.nonce, **extra
         )
-        to_login = self.browser.get(url)
+        return self.browser.get(url)
+
+    def sign_in(self, email: str, password: str, **extra: str) -> httpx.Response:
+        to_login = self.authorize(**extra)
         assert to_login.status_code in (302, 303), to_login.text
         form = self.browser.get(to_login.headers["location"])
         assert form.status_code == 200, form.text
@@ -57,13 +68,18 @@ class RelyingParty:
             action, data={"email": email, "password": password, "csrf_token": match.group(1)}
         )
 
-    def tokens_for(self, email: str, password: str) -> dict[str, Any]:
-        back = self.sign_in(email, password)
+    def tokens_for(self, email: str, password: str, **extra: str) -> dict[str, Any]:
+        back = self.sign_in(email, password, **extra)
         assert back.status_code in (302, 303), back.text
+        return self.redeem(back)
+
+    def redeem(self, back: httpx.Response, **extra: str) -> dict[str, Any]:
+        """Exchange the code of a redirect back from /authorize, /login or /consent."""
         return dict(
             self.oauth.fetch_token(
                 self.metadata["token_endpoint"],
                 authorization_response=back.headers["location"],
                 code_verifier=self.verifier,
+                **extra,
             )
         )

@@ -30,16 +30,18 @@ def query_of(location: str) -> dict[str, str]:
 
 @dataclass
 class RelyingParty:
-    """The demo public client, as an app using Authlib would be."""
+    """A demo public client, as an app using Authlib would be."""
 
     identity: IdentityWorld
     scope: str = "openid email offline_access audit:read"
+    # The demo tenant's client this app is: `public_client` (first-party) or `third_party_client`.
+    client: str = "public_client"
     browser: httpx.Client = field(init=False)
     oauth: OAuth2Client = field(init=False)
     metadata: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        public = self.identity.demo["public_client"]
+        public = self.identity.demo[self.client]
         self.browser = self.identity.gateway.client()
         self.oauth = OAuth2Client(
             client_id=public["client_id"],

@@ -29,6 +29,7 @@ from token_service.service import TokenService
 from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore
 from tests.fakes.identity_clients import InMemoryClientRepository
+from tests.fakes.identity_consents import InMemoryConsentStore
 from tests.fakes.identity_email_verification import InMemoryEmailVerificationStore
 from tests.fakes.identity_grants import InMemoryGrantStore
 from tests.fakes.identity_keys import InMemorySigningKeyRepository
@@ -41,6 +42,7 @@ TENANT = "demo"
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 PUBLIC_CLIENT_ID = "echo-web"
 SERVICE_CLIENT_ID = "echo-service"
+THIRD_PARTY_CLIENT_ID = "partner-app"
 SERVICE_SECRET = "service-secret-0123456789abcdefghijklmnop"
 PASSWORD = "correct horse battery staple 42"
 HOUR = 3600
@@ -90,6 +92,23 @@ def public_client(**changes: object) -> OAuthClient:
         "redirect_uris": (REDIRECT_URI,),
         "post_logout_redirect_uris": ("http://127.0.0.1:8765/",),
         "allow_registration": True,
+        "first_party": True,
+        **changes,
+    }
+    return OAuthClient(**values)  # type: ignore[arg-type]
+
+
+def third_party_client(**changes: object) -> OAuthClient:
+    """A public client that is not Echo's own: its users are asked to consent."""
+    values: dict[str, object] = {
+        "client_id": THIRD_PARTY_CLIENT_ID,
+        "tenant": TENANT,
+        "name": "Partner app",
+        "client_type": ClientType.PUBLIC,
+        "auth_method": AuthMethod.NONE,
+        "grant_types": frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN}),
+        "allowed_scopes": frozenset({"openid", "profile", "email", "offline_access", "documents:read"}),
+        "redirect_uris": (REDIRECT_URI,),
         **changes,
     }
     return OAuthClient(**values)  # type: ignore[arg-type]
@@ -189,6 +208,7 @@ class TokenWorld:
     grants: InMemoryGrantStore
     published: InMemoryEventPublisher
     service: TokenService
+    consents: InMemoryConsentStore
 
     def event_types(self) -> list[str]:
         return [event.type for event in self.published.published]
@@ -202,6 +222,7 @@ class TokenWorld:
         user_id: str = "usr_alice",
         nonce: str | None = "n-0S6_WzA2Mj",
         challenge: str | None = None,
+        resource: str | None = None,
     ) -> str:
         code = new_handle()
         self.grants.put_code(
@@ -216,6 +237,7 @@ class TokenWorld:
                 auth_time=self.clock.epoch,
                 expires_at=self.clock.epoch + 60,
                 nonce=nonce,
+                resource=resource,
             )
         )
         return code
@@ -224,11 +246,12 @@ class TokenWorld:
 def token_world(clock: FakeClock | None = None) -> TokenWorld:
     clock = clock or FakeClock()
     ring = KeyRing(clock)
-    clients = InMemoryClientRepository(public_client(), service_client())
+    clients = InMemoryClientRepository(public_client(), service_client(), third_party_client())
     users = InMemoryUserRepository()
     users.create(user())
     grants = InMemoryGrantStore()
     published = InMemoryEventPublisher()
+    consents = InMemoryConsentStore()
     service = TokenService(
         issuer_url=ISSUER,
         clients=clients,
@@ -245,8 +268,9 @@ def token_world(clock: FakeClock | None = None) -> TokenWorld:
         events=IdentityEvents(published, clock),
         clock=clock,
         refresh_token_ttl=30 * DAY,
+        consents=consents,
     )
-    return TokenWorld(clock, ring, clients, users, grants, published, service)
+    return TokenWorld(clock, ring, clients, users, grants, published, service, consents)
 
 
 @dataclass
@@ -259,6 +283,7 @@ class LoginWorld:
     hasher: SpyHasher
     service: LoginService
     verifications: InMemoryEmailVerificationStore
+    consents: InMemoryConsentStore
 
     def event_types(self) -> list[str]:
         return [event.type for event in self.published.published]
@@ -291,9 +316,10 @@ def login_world(clock: FakeClock | None = None) -> LoginWorld:
     published = InMemoryEventPublisher()
     spy = SpyHasher()
     verifications = InMemoryEmailVerificationStore()
+    consents = InMemoryConsentStore()
     service = LoginService(
         issuer_url=ISSUER,
-        clients=InMemoryClientRepository(public_client(), service_client()),
+        clients=InMemoryClientRepository(public_client(), service_client(), third_party_client()),
         users=users,
         transactions=grants,
         sessions=grants,
@@ -308,5 +334,6 @@ def login_world(clock: FakeClock | None = None) -> LoginWorld:
         login_ttl=900,
         verifications=verifications,
         member_domains={TENANT: frozenset({"vouched.example"})},
+        consents=consents,
     )
-    return LoginWorld(clock, users, grants, attempts, published, spy, service, verifications)
+    return LoginWorld(clock, users, grants, attempts, published, spy, service, verifications, consents)

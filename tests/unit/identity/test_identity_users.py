@@ -17,6 +17,7 @@ from users.service import UsersService
 
 from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore
+from tests.fakes.identity_consents import InMemoryConsentStore
 from tests.fakes.identity_users import InMemoryUserRepository
 from tests.unit.authz.factories import AuthzWorld, build_world
 
@@ -49,6 +50,7 @@ def world() -> UsersWorld:
         events=IdentityEvents(published, clock=lambda: NOW),
         clock=lambda: NOW,
         authz=authz.client,
+        consents=InMemoryConsentStore(),
     )
     return UsersWorld(service, users, published, authz)
 

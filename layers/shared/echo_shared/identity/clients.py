@@ -37,6 +37,8 @@ class OAuthClient:
     # Roles a client-credentials token carries (service accounts); users' roles come from the user.
     roles: tuple[str, ...] = ()
     allow_registration: bool = False
+    # Echo's own applications: their users are not asked to consent (third-party clients are).
+    first_party: bool = False
 
     @property
     def is_confidential(self) -> bool:

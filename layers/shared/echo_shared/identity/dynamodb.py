@@ -6,7 +6,9 @@ Two tables (stacks/identity.py):
   `TENANT#<tenant>` / `USER#<id>` users and `EMAIL#<email>` email claims; `CLIENT#<id>`;
   `LOGIN#<digest>` login transactions; `SESSION#<digest>`; `CODE#<digest>`; `RT#<digest>` refresh
   tokens; `FAMILY#<id>` refresh-token families; `JTI#<jti>` revoked access tokens;
-  `ATTEMPT#<key>` failed-login counters; `VERIFY#<id>` email verifications.
+  `ATTEMPT#<key>` failed-login counters; `VERIFY#<id>` email verifications;
+  `CONSENT#<tenant>#<user id>` / `CLIENT#<client id>` a user's consents (one partition per user, so
+  listing and deleting a user's consents is one Query).
 - SIGNING_KEYS_TABLE (`kid`): the signing keys' lifecycle.
 TTL deletion is lazy, so the logic compares `expires_at` with its clock on every read.
 """
@@ -34,6 +36,7 @@ from echo_shared.dynamodb import bind_table
 from echo_shared.identity.attempts import AttemptBudgetSpent, AttemptCounter, AttemptPolicy
 from echo_shared.identity.claims import Role
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
+from echo_shared.identity.consents import Consent
 from echo_shared.identity.email_verification import EmailVerification
 from echo_shared.identity.errors import (
     CodeReplayed,
@@ -105,6 +108,15 @@ class ClientItem(_Item):
     secret_hash = UnicodeAttribute(null=True)
     roles = JSONAttribute(default=list)
     allow_registration = BooleanAttribute(default=False)
+    # Nullable: clients stored before consent read as third-party until re-registered.
+    first_party = BooleanAttribute(null=True)
+
+
+class ConsentItem(_Item):
+    client_id = UnicodeAttribute()
+    scopes = UnicodeSetAttribute()
+    granted_at = NumberAttribute()
+    updated_at = NumberAttribute()
 
 
 class _ExpiringItem(_Item):
@@ -140,6 +152,7 @@ class CodeItem(_ExpiringItem):
     code_challenge = UnicodeAttribute()
     auth_time = NumberAttribute()
     nonce = UnicodeAttribute(null=True)
+    resource = UnicodeAttribute(null=True)
     used_at = NumberAttribute(null=True)
     issued_jti = UnicodeAttribute(null=True)
     issued_exp = NumberAttribute(null=True)
@@ -358,6 +371,7 @@ class DynamoClientRepository:
             secret_hash=item.secret_hash,
             roles=tuple(item.roles),
             allow_registration=bool(item.allow_registration),
+            first_party=bool(item.first_party),
         )
 
     def put(self, client: OAuthClient) -> None:
@@ -376,9 +390,79 @@ class DynamoClientRepository:
             secret_hash=client.secret_hash,
             roles=list(client.roles),
             allow_registration=client.allow_registration,
+            first_party=client.first_party,
         )
         with _store_errors():
             item.save()
+
+
+def _consent_key(tenant: str, user_id: str) -> str:
+    return f"CONSENT#{tenant}#{user_id}"
+
+
+class DynamoConsentStore:
+    """Consents, one partition per user (`CONSENT#<tenant>#<user id>`), one item per client."""
+
+    def __init__(self, table_name: str) -> None:
+        self._consents = bind_table(ConsentItem, table_name)
+
+    def get_consent(self, tenant: str, user_id: str, client_id: str) -> Consent | None:
+        with _store_errors():
+            try:
+                item = self._consents.get(
+                    _consent_key(tenant, user_id), f"CLIENT#{client_id}", consistent_read=True
+                )
+            except DoesNotExist:
+                return None
+        return _to_consent(tenant, user_id, item)
+
+    def put_consent(self, consent: Consent) -> None:
+        item = self._consents(
+            _consent_key(consent.tenant, consent.user_id),
+            f"CLIENT#{consent.client_id}",
+            client_id=consent.client_id,
+            scopes=set(consent.scopes),
+            granted_at=consent.granted_at,
+            updated_at=consent.updated_at,
+        )
+        with _store_errors():
+            item.save()
+
+    def list_consents(self, tenant: str, user_id: str) -> list[Consent]:
+        with _store_errors():
+            items = list(
+                self._consents.query(
+                    _consent_key(tenant, user_id),
+                    self._consents.sk.startswith("CLIENT#"),
+                    consistent_read=True,
+                )
+            )
+        return [_to_consent(tenant, user_id, item) for item in items]
+
+    def delete_consent(self, tenant: str, user_id: str, client_id: str) -> Consent | None:
+        consent = self.get_consent(tenant, user_id, client_id)
+        if consent is not None:
+            with _store_errors():
+                self._consents(_consent_key(tenant, user_id), f"CLIENT#{client_id}").delete()
+        return consent
+
+    def delete_user_consents(self, tenant: str, user_id: str) -> int:
+        consents = self.list_consents(tenant, user_id)
+        with _store_errors(), self._consents.batch_write() as batch:
+            for consent in consents:
+                batch.delete(self._consents(_consent_key(tenant, user_id), f"CLIENT#{consent.client_id}"))
+        return len(consents)
+
+
+def _to_consent(tenant: str, user_id: str, item: ConsentItem) -> Consent:
+    return Consent(
+        tenant=tenant,
+        user_id=user_id,
+        client_id=item.client_id,
+        scopes=frozenset(item.scopes),
+        granted_at=int(item.granted_at),
+        updated_at=int(item.updated_at),
+    )
 
 
 def _get_live[M: _ExpiringItem](model: type[M], pk: str, sk: str) -> M | None:
@@ -512,6 +596,7 @@ class DynamoGrantStore:
             code_challenge=code.code_challenge,
             auth_time=code.auth_time,
             nonce=code.nonce,
+            resource=code.resource,
             expires_at=code.expires_at,
         )
         with _store_errors():
@@ -708,6 +793,7 @@ def _to_code(code_hash: str, item: CodeItem) -> AuthorizationCode:
         auth_time=int(item.auth_time),
         expires_at=int(item.expires_at),
         nonce=item.nonce,
+        resource=item.resource,
     )
 
 

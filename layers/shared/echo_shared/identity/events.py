@@ -28,6 +28,8 @@ class IdentityEvent(StrEnum):
     USER_EMAIL_VERIFIED = "user.email_verified"
     # A notification for the mailer: carries an address and a link, so never audited or logged.
     EMAIL_VERIFICATION_REQUESTED = "notification.email_verification"
+    CONSENT_GRANTED = "consent.granted"
+    CONSENT_REVOKED = "consent.revoked"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 (a protocol name, not a secret)
     TOKEN_REFRESHED = "token.refreshed"  # noqa: S105 (a protocol name, not a secret)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 (a protocol name, not a secret)

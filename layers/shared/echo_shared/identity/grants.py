@@ -49,6 +49,10 @@ class AuthorizationRequest:
     prompt: str | None = None
     max_age: int | None = None
     login_hint: str | None = None
+    # `prompt=consent`: ask a third-party client's user again, even for scopes already granted.
+    consent_prompt: bool = False
+    # RFC 8707: the resource the code may be exchanged for (bound to the code).
+    resource: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({name: getattr(self, name) for name in self.__dataclass_fields__})
@@ -92,6 +96,7 @@ class AuthorizationCode:
     auth_time: int
     expires_at: int
     nonce: str | None = None
+    resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,11 +204,13 @@ def test_only_identity_entry_points_and_health_are_public(prod: Template) -> Non
                 .get("Properties", {})
                 .get("PathPart")
             )
-    # Then only the OpenID Provider's and hosted login's endpoints, the health check and the web app
-    # (which authenticates its own session cookie and holds tokens server side) need no token
+    # Then only the OpenID Provider's and hosted login's endpoints (consent pages included: they check
+    # the session cookie), the health check and the web app (which authenticates its own session
+    # cookie and holds tokens server side) need no token
     assert public <= {
         "health", "login", "register", "logout", "authorize", "token", "jwks.json",
-        "openid-configuration", "revoke", "introspect", "userinfo", "verify-email", "app", "{proxy+}",
+        "openid-configuration", "revoke", "introspect", "userinfo", "verify-email", "consent", "consents",
+        "app", "{proxy+}",
     }  # fmt: skip
     prod.resource_count_is("AWS::ApiGateway::ApiKey", 0)
     for path_part in ("events", "verify", "logs", "check", "batch", "list", "policies", "me"):

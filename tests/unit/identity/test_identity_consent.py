@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,8 @@ from tests.unit.identity.fakes import (
     PASSWORD,
     PUBLIC_CLIENT_ID,
     REDIRECT_URI,
+    SERVICE_CLIENT_ID,
+    SERVICE_SECRET,
     TENANT,
     THIRD_PARTY_CLIENT_ID,
     FakeClock,
@@ -36,8 +39,6 @@ from tests.unit.identity.fakes import (
     third_party_client,
     token_world,
 )
-from tests.unit.identity.test_identity_token_exchange import VERIFIER, basic, exchange
-from tests.unit.identity.test_identity_token_exchange import refresh as refresh_as_public
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CONSENT_FORM = f'action="{ISSUER}/consent"'
@@ -299,17 +300,39 @@ def consent(
     tokens.consents.put_consent(Consent(TENANT, USER_ID, THIRD_PARTY_CLIENT_ID, scopes, now, now))
 
 
+VERIFIER = "v" * 43  # TokenWorld.put_code's default code_verifier
+
+
+def basic() -> str:
+    """The service client's credentials (introspection is for confidential clients)."""
+    return "Basic " + base64.b64encode(f"{SERVICE_CLIENT_ID}:{SERVICE_SECRET}".encode()).decode()
+
+
+def exchange(
+    tokens: TokenWorld, code: str, client_id: str = PUBLIC_CLIENT_ID, **extra: str
+) -> dict[str, Any]:
+    params = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "client_id": client_id,
+        "code_verifier": VERIFIER,
+        **extra,
+    }
+    return token_endpoint(tokens.service, params, None, REQUEST).body()
+
+
+def refresh(tokens: TokenWorld, refresh_token: str, client_id: str = PUBLIC_CLIENT_ID) -> dict[str, Any]:
+    params = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    return token_endpoint(tokens.service, params, None, REQUEST).body()
+
+
 def partner_exchange(tokens: TokenWorld, code: str, **extra: str) -> dict[str, Any]:
     return exchange(tokens, code, client_id=THIRD_PARTY_CLIENT_ID, **extra)
 
 
 def partner_refresh(tokens: TokenWorld, refresh_token: str) -> dict[str, Any]:
-    params = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": THIRD_PARTY_CLIENT_ID,
-    }
-    return token_endpoint(tokens.service, params, None, REQUEST).body()
+    return refresh(tokens, refresh_token, client_id=THIRD_PARTY_CLIENT_ID)
 
 
 def test_revoking_consent_ends_the_partners_refresh_family(tokens: TokenWorld) -> None:
@@ -353,7 +376,7 @@ def test_a_code_of_a_partner_without_consent_is_refused(tokens: TokenWorld) -> N
 
 def test_first_party_refreshes_need_no_consent(tokens: TokenWorld) -> None:
     body = exchange(tokens, tokens.put_code())
-    assert refresh_as_public(tokens, body["refresh_token"])["access_token"]
+    assert refresh(tokens, body["refresh_token"])["access_token"]
 
 
 def test_the_token_request_must_name_the_resource_bound_to_the_code(tokens: TokenWorld) -> None:

@@ -261,3 +261,13 @@ def test_bearer_header_parsing(header: str | None, reason: str) -> None:
 def test_bearer_header_yields_the_token_whatever_the_scheme_case() -> None:
     assert bearer_token("Bearer abc.def.ghi") == "abc.def.ghi"
     assert bearer_token("bearer abc.def.ghi") == "abc.def.ghi"
+
+
+def test_published_jwks_and_signatures_agree_with_an_independent_jose_library(ring: KeyRing) -> None:
+    # Given our current key's public JWK and a token we signed (both built on cryptography alone)
+    key = current_key(ring.repository.list_keys())
+    assert key is not None
+    reference = ECKey.import_key(key.public_jwk)
+    # Then joserfc computes the same RFC 7638 thumbprint and accepts the ES256 signature
+    assert key.kid == reference.thumbprint()
+    assert jwt.decode(ring.access_token(), reference, algorithms=["ES256"]).claims["sub"] == "usr_alice"

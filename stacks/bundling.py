@@ -42,6 +42,7 @@ LAYER_TRIM = {
             for unused in (
                 "auth_alpha", "circuit_breaker", "data_masking", "feature_flags",
                 "idempotency", "parameters", "streaming",
+                "validation",  # only event_handler's schema middleware imports it
             )
         ),
     )

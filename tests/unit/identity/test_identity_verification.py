@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 from typing import Any
 
 import pytest
@@ -261,3 +262,62 @@ def test_bearer_header_parsing(header: str | None, reason: str) -> None:
 def test_bearer_header_yields_the_token_whatever_the_scheme_case() -> None:
     assert bearer_token("Bearer abc.def.ghi") == "abc.def.ghi"
     assert bearer_token("bearer abc.def.ghi") == "abc.def.ghi"
+
+
+def test_published_jwks_and_signatures_agree_with_an_independent_jose_library(ring: KeyRing) -> None:
+    # Given our current key's public JWK and a token we signed (both built on cryptography alone)
+    key = current_key(ring.repository.list_keys())
+    assert key is not None
+    reference = ECKey.import_key(key.public_jwk)
+    # Then joserfc computes the same RFC 7638 thumbprint and accepts the ES256 signature
+    assert key.kid == reference.thumbprint()
+    assert jwt.decode(ring.access_token(), reference, algorithms=["ES256"]).claims["sub"] == "usr_alice"
+
+
+def test_the_claim_rules_are_joserfcs_registry_rules_with_its_error_codes() -> None:
+    # Given random claim sets over the values that matter (blank, wrong types, NaN, edges of the leeway)
+    from echo_shared.identity.verification import _ACCESS_REQUIRED, _validate_claims
+    from joserfc.errors import JoseError
+    from joserfc.jwt import JWTClaimsRegistry
+
+    now = 1_000_000
+    values: list[Any] = [None, "", [], {}, 0, True, now, now - 61, now - 60, now + 60, now + 61]
+    values += [
+        float("nan"),
+        float("inf"),
+        1.5,
+        "x",
+        ISSUER,
+        [ISSUER],
+        AUDIENCE,
+        [AUDIENCE],
+        ["a", AUDIENCE],
+        [1],
+    ]
+    names = ["iss", "aud", "exp", "iat", "nbf", "sub", "jti", "other"]
+    registry = JWTClaimsRegistry(
+        now=now, leeway=60, iss={"essential": True, "value": ISSUER}, aud={"essential": True, "value": AUDIENCE},
+        exp={"essential": True}, iat={"essential": True}, sub={"essential": True}, jti={"essential": True},
+    )  # fmt: skip
+    generator = random.Random(10)
+    for _ in range(5000):
+        claims = {name: generator.choice(values) for name in generator.sample(names, generator.randint(0, 8))}
+        try:
+            registry.validate(claims)
+            expected = "accepted"
+        except JoseError as exc:
+            expected = f"claims_{exc.error}"
+        # When our rules judge the same claims
+        try:
+            _validate_claims(
+                claims,
+                required=_ACCESS_REQUIRED,
+                expected={"iss": ISSUER, "aud": AUDIENCE},
+                now=now,
+                leeway=60,
+            )
+            verdict = "accepted"
+        except TokenRejected as exc:
+            verdict = exc.reason
+        # Then the verdict and its reason are joserfc's
+        assert verdict == expected, claims

@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from echo_shared import aws
 from echo_shared.events.envelope import EventEnvelope
 from echo_shared.observability import count
 
@@ -56,7 +56,7 @@ def _attributes(event: EventEnvelope) -> dict[str, "MessageAttributeValueTypeDef
 class SnsEventPublisher:
     def __init__(self, topic_arn: str, client: "SNSClient | None" = None) -> None:
         self._topic_arn = topic_arn
-        self._client = client or boto3.client("sns")
+        self._client = client or aws.client("sns")
 
     def publish(self, event: EventEnvelope) -> None:
         try:

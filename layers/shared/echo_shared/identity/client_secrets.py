@@ -14,9 +14,9 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from echo_shared import aws
 from echo_shared.identity.errors import IdentityStoreUnavailable
 
 SCHEME = "hmac-sha256"
@@ -74,7 +74,7 @@ def key_from_secrets_manager(secret_id: str, client: Any = None) -> Callable[[],
 
     def read() -> bytes:
         try:
-            value = (client or boto3.client("secretsmanager")).get_secret_value(SecretId=secret_id)
+            value = (client or aws.client("secretsmanager")).get_secret_value(SecretId=secret_id)
         except (BotoCoreError, ClientError) as exc:
             raise IdentityStoreUnavailable("the client-secret key is unavailable") from exc
         return str(value["SecretString"]).encode("utf-8")

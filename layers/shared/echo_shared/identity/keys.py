@@ -44,11 +44,13 @@ class KeyTransition:
     expected: KeyState | None
 
 
-class SigningKeyRepository(Protocol):
+class SigningKeySource(Protocol):
     def list_keys(self) -> list[SigningKey]:
         """Every key, retired ones included (strongly consistent)."""
         ...
 
+
+class SigningKeyRepository(SigningKeySource, Protocol):
     def apply(self, transitions: Sequence[KeyTransition]) -> None:
         """Write all transitions atomically or none; raises Conflict if any stored state moved."""
         ...
@@ -76,7 +78,7 @@ class PublishedKeys:
 
     def __init__(
         self,
-        repository: SigningKeyRepository,
+        repository: SigningKeySource,
         *,
         ttl_seconds: float = 300,
         min_refresh_seconds: float = 10,

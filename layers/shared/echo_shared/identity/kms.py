@@ -6,9 +6,9 @@ of one stage (attribute-based access: the key ARNs do not exist when the stack i
 
 from typing import TYPE_CHECKING, Final, Literal
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from echo_shared import aws
 from echo_shared.identity.errors import SigningUnavailable
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class KmsKeyVault:
     ) -> None:
         self._stage = stage
         self._deletion_window_days = max(MIN_DELETION_WINDOW_DAYS, deletion_window_days)
-        self._client = client or boto3.client("kms")
+        self._client = client or aws.client("kms")
 
     def sign(self, key_ref: str, message: bytes) -> bytes:
         try:

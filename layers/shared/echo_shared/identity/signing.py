@@ -1,9 +1,11 @@
 """JWT signing with keys that never leave their vault (KMS in AWS, an in-memory vault in tests).
 
-joserfc serializes and verifies; only the compact-JWS assembly around an external signer is ours:
+The compact-JWS assembly around an external signer is ours, on `cryptography` alone (ADR 0015):
 the vault returns a DER ECDSA signature, which JOSE wants as the raw 64-byte r||s (RFC 7518 §3.4).
 """
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,8 +14,6 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from joserfc.jwk import ECKey
-from joserfc.util import urlsafe_b64encode
 
 from echo_shared.identity.claims import SIGNING_ALGORITHM
 from echo_shared.identity.errors import SigningUnavailable
@@ -38,6 +38,11 @@ class KeyVault(SignatureService, Protocol):
     def schedule_deletion(self, key_ref: str) -> None: ...
 
 
+def urlsafe_b64encode(data: bytes) -> bytes:
+    """base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 def der_to_jose_signature(der: bytes) -> bytes:
     r, s = decode_dss_signature(der)
     return r.to_bytes(P256_COORDINATE_BYTES, "big") + s.to_bytes(P256_COORDINATE_BYTES, "big")
@@ -48,17 +53,17 @@ def public_jwk(public_der: bytes) -> dict[str, Any]:
     public = serialization.load_der_public_key(public_der)
     if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(public.curve, ec.SECP256R1):
         raise SigningUnavailable("signing keys must be ECC P-256")
-    key = ECKey.import_key(public)
-    jwk = key.as_dict(private=False)
-    return {
-        "kty": jwk["kty"],
-        "crv": jwk["crv"],
-        "x": jwk["x"],
-        "y": jwk["y"],
-        "kid": key.thumbprint(),
-        "use": "sig",
-        "alg": SIGNING_ALGORITHM,
+    numbers = public.public_numbers()
+    members = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": urlsafe_b64encode(numbers.x.to_bytes(P256_COORDINATE_BYTES, "big")).decode("ascii"),
+        "y": urlsafe_b64encode(numbers.y.to_bytes(P256_COORDINATE_BYTES, "big")).decode("ascii"),
     }
+    # RFC 7638 §3.2: the required members, sorted, without whitespace.
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    thumbprint = urlsafe_b64encode(hashlib.sha256(canonical).digest()).decode("ascii")
+    return {**members, "kid": thumbprint, "use": "sig", "alg": SIGNING_ALGORITHM}
 
 
 def _b64_json(value: dict[str, Any]) -> bytes:

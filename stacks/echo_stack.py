@@ -78,6 +78,7 @@ class EchoStack(cdk.Stack):
         )
         self.authz = AuthzService(self, "Authz", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.authz.add_routes(self.api, authorizer=self.identity.authorizer)
+        self.outbox.grant_write(self.authz.function)  # policy changes and their events
         self.functions: dict[str, EchoFunction] = {
             "audit_ingest": self.audit.ingest,
             "audit_notary": self.audit.notary,

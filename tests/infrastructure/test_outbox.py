@@ -8,8 +8,8 @@ from aws_cdk.assertions import Template
 
 from tests.infrastructure.test_identity import _actions, _function, _statements
 
-OUTBOX_PRODUCERS = ("login", "token_service", "users")
-# The users API still publishes its in-process authz decisions (request-scoped audit, ADR 0014).
+OUTBOX_PRODUCERS = ("login", "token_service", "users", "authz")
+# The users API and the authz API still publish their authz decisions (request-scoped audit, ADR 0014).
 DIRECT_PUBLISHERS_NO_MORE = ("login", "token_service")
 
 

@@ -165,6 +165,39 @@ def ensure_api_stage(log: Path) -> str:
     return f" (stage {outputs['ApiStage']} restored)"
 
 
+def wait_for_streams(log: Path, *, timeout: float = 60.0) -> str:
+    """Writes to a table made before its stream reports ENABLED are silently lost on LocalStack
+    (LOCALSTACK_OFFLINE.md): wait for every stream of the stack (the outbox's) before the first write."""
+    dynamodb, streams = client("dynamodb"), client("dynamodbstreams")
+    tables = [
+        resource["PhysicalResourceId"]
+        for resource in client("cloudformation").list_stack_resources(StackName=STACK_NAME)[
+            "StackResourceSummaries"
+        ]
+        if resource["ResourceType"] == "AWS::DynamoDB::Table"
+    ]
+    stream_arns = [
+        arn
+        for table in tables
+        if (arn := dynamodb.describe_table(TableName=table)["Table"].get("LatestStreamArn"))
+    ]
+    deadline = time.monotonic() + timeout
+    pending = list(stream_arns)
+    while pending:
+        pending = [
+            arn
+            for arn in pending
+            if streams.describe_stream(StreamArn=arn)["StreamDescription"]["StreamStatus"] != "ENABLED"
+        ]
+        if pending and time.monotonic() > deadline:
+            raise StepFailed(f"streams not enabled after {timeout:.0f} s: {pending}")
+        if pending:
+            time.sleep(0.2)
+    with log.open("a") as out:
+        out.write("".join(f"{arn} ENABLED\n" for arn in stream_arns))
+    return f"{len(stream_arns)} enabled"
+
+
 def stack_outputs() -> dict[str, str]:
     stack = client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
@@ -343,6 +376,7 @@ def main() -> None:
         progress.step("cdk bootstrap", bootstrap)
     if command in ("up", "deploy"):
         progress.step("cdk deploy", deploy)
+        progress.step("wait for table streams", wait_for_streams)
     if command in ("up", "deploy", "contract"):
         progress.step("write stack.json", write_contract)
     if command in ("up", "seed"):

@@ -20,6 +20,7 @@ from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
 from stacks.identity import IdentityService
 from stacks.log_sink import LogSink
+from stacks.outbox import Outbox
 from stacks.settings import StageSettings
 from stacks.storage import bucket
 from stacks.web import WebApp
@@ -65,16 +66,25 @@ class EchoStack(cdk.Stack):
         )
         self.log_sink = LogSink(self, "LogSink", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.api = EchoApi(self, "Api", settings=settings)
+        self.outbox = Outbox(self, "Outbox", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.identity = IdentityService(
-            self, "Identity", settings=settings, api=self.api, bus=self.bus, layer=self.shared_layer
+            self,
+            "Identity",
+            settings=settings,
+            api=self.api,
+            bus=self.bus,
+            outbox=self.outbox,
+            layer=self.shared_layer,
         )
         self.authz = AuthzService(self, "Authz", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.authz.add_routes(self.api, authorizer=self.identity.authorizer)
+        self.outbox.grant_write(self.authz.function)  # policy changes and their events
         self.functions: dict[str, EchoFunction] = {
             "audit_ingest": self.audit.ingest,
             "audit_notary": self.audit.notary,
             "audit_verification": self.verifications.function,
             "log_sink": self.log_sink.function,
+            "outbox_relay": self.outbox.relay,
             "authz": self.authz.function,
             **self.identity.functions,
         }
@@ -115,6 +125,7 @@ class EchoStack(cdk.Stack):
             "parse": self.documents.parse_dead_letters,
             "key-rotation": self.identity.rotation_dlq,
             "audit-verification": self.verifications.dead_letters,
+            "outbox-relay": self.outbox.dead_letters,
         }
 
     def _add_audit_api(self) -> None:
@@ -159,6 +170,8 @@ class EchoStack(cdk.Stack):
             "TableAuthzPolicies": self.authz.policy_table.table_name,
             "TableDocuments": self.authz.documents_table.table_name,
             "TableIdentity": self.identity.identity_table.table_name,
+            "TableOutbox": self.outbox.table.table_name,
+            "QueueOutboxRelayDlq": self.outbox.dead_letters.queue_url,
             "TableSigningKeys": self.identity.signing_keys_table.table_name,
             "IdentityIssuer": self.identity.issuer,
             "BucketAuditCheckpoints": self.audit.checkpoint_bucket.bucket_name,

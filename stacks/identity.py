@@ -27,6 +27,7 @@ from stacks.api import API_STAGE, EchoApi
 from stacks.event_bus import NOTIFICATION_PREFIX, EventBus
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
+from stacks.outbox import Outbox
 from stacks.settings import StageSettings
 from stacks.storage import table
 
@@ -114,6 +115,7 @@ class IdentityService(Construct):
         settings: StageSettings,
         api: EchoApi,
         bus: EventBus,
+        outbox: Outbox,
         layer: lambda_.ILayerVersion,
         issuer: str | None = None,
     ) -> None:
@@ -145,7 +147,6 @@ class IdentityService(Construct):
             "Hosted sign-in, registration and sign-out pages; the OIDC authorization endpoint",
             layer,
             memory_size=1024,
-            events=True,
         )
         self.token = self._function(
             "Token",
@@ -153,7 +154,6 @@ class IdentityService(Construct):
             "OIDC token service: /token, JWKS, discovery, userinfo, revocation, introspection",
             layer,
             memory_size=1024,
-            events=True,
         )
         self.authorizer_function = self._function(
             "Authorizer",
@@ -163,7 +163,7 @@ class IdentityService(Construct):
             memory_size=512,
         )
         self.users = self._function(
-            "Users", "users", "Users API: profile, admin listing, disable, delete", layer, events=True
+            "Users", "users", "Users API: profile, admin listing, disable, delete", layer
         )
         self.key_rotation = self._function(
             "KeyRotation",
@@ -174,10 +174,13 @@ class IdentityService(Construct):
             timeout=cdk.Duration.seconds(30),
             events=True,
         )
-        for function in (self.login, self.token, self.users, self.key_rotation):
-            # Explicit actions (not topic.grant_publish): the topic key needs no wildcard data-key action.
-            function.grant(["sns:Publish"], [bus.topic.topic_arn])
-            function.grant(["kms:GenerateDataKey", "kms:Decrypt"], [bus.key.key_arn])
+        # Their events go to the outbox in the transaction of the state change; the relay publishes.
+        for function in (self.login, self.token, self.users):
+            outbox.grant_write(function)
+        # Key rotation still publishes key.rotated itself. Explicit actions (not topic.grant_publish):
+        # the topic key needs no wildcard data-key action.
+        self.key_rotation.grant(["sns:Publish"], [bus.topic.topic_arn])
+        self.key_rotation.grant(["kms:GenerateDataKey", "kms:Decrypt"], [bus.key.key_arn])
         self._grant_data_access()
         self._grant_signing_keys()
         self._schedule_rotation()

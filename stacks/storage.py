@@ -19,6 +19,7 @@ def table(
     partition_key: dynamodb.Attribute,
     sort_key: dynamodb.Attribute | None = None,
     time_to_live_attribute: str | None = None,
+    stream: dynamodb.StreamViewType | None = None,
 ) -> dynamodb.Table:
     return dynamodb.Table(
         scope,
@@ -33,6 +34,7 @@ def table(
         ),
         deletion_protection=settings.is_production_like,
         time_to_live_attribute=time_to_live_attribute,
+        stream=stream,
         removal_policy=settings.removal_policy,
     )
 

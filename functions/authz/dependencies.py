@@ -13,6 +13,7 @@ from echo_shared.authz.dynamodb import DynamoEntityProvider, DynamoPolicyStore
 from echo_shared.authz.entities import EntityProvider
 from echo_shared.authz.validation import PolicyValidator
 from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.lazy import cached_resource
 from fastapi import Depends, Request
 
@@ -27,8 +28,14 @@ def get_settings() -> AuthzApiSettings:
 
 
 @cached_resource
+def _outbox() -> DynamoOutbox:
+    return DynamoOutbox(get_settings().outbox_table)
+
+
+@cached_resource
 def _policy_store() -> DynamoPolicyStore:
-    return DynamoPolicyStore(get_settings().authz_policy_table)
+    # Policy changes commit with their events in the outbox (ADR 0014).
+    return DynamoPolicyStore(get_settings().authz_policy_table, outbox=_outbox())
 
 
 @cached_resource
@@ -58,7 +65,7 @@ def _administration() -> PolicyAdministration:
     return PolicyAdministration(
         store=_policy_store(),
         validator=PolicyValidator(client.engine),
-        publisher=_publisher(),
+        publisher=_outbox(),
         baseline_version=client.catalog.baseline_version,
     )
 

@@ -179,15 +179,7 @@ def register(service: LoginService, *, tenant: str, email: str, password: str, r
         created_at=now,
         updated_at=now,
     )
-    try:
-        service.users.create(user)
-    except EmailTaken:
-        # Registration necessarily tells whether an email is taken; the IP counter slows harvesting.
-        # A spent budget is already locked: the next request is refused anyway.
-        with suppress(AttemptBudgetSpent):
-            service.attempts.reserve(source_key(request.source_ip), now=now, policy=SOURCE_POLICY)
-        raise RegistrationRefused("An account with this email already exists. Sign in instead.") from None
-    service.events.emit(
+    registered = service.events.build(
         IdentityEvent.USER_REGISTERED,
         tenant=tenant,
         actor=user_actor(user.user_id),
@@ -195,5 +187,13 @@ def register(service: LoginService, *, tenant: str, email: str, password: str, r
         request_id=request.request_id,
         data={"roles": list(user.role_names)},
     )
+    try:
+        service.users.create(user, events=[registered])
+    except EmailTaken:
+        # Registration necessarily tells whether an email is taken; the IP counter slows harvesting.
+        # A spent budget is already locked: the next request is refused anyway.
+        with suppress(AttemptBudgetSpent):
+            service.attempts.reserve(source_key(request.source_ip), now=now, policy=SOURCE_POLICY)
+        raise RegistrationRefused("An account with this email already exists. Sign in instead.") from None
     send_verification(service, user, request_id=request.request_id)
     return replace(user, password_hash="")

@@ -1,6 +1,6 @@
 """Settings and adapters for the login function, built once per process on first use."""
 
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.dynamodb import (
     DynamoAttemptStore,
     DynamoClientRepository,
@@ -30,16 +30,17 @@ def get_settings() -> LoginSettings:
 def get_service() -> LoginService:
     settings = get_settings()
     grants = DynamoGrantStore(settings.identity_table)
+    outbox = DynamoOutbox(settings.outbox_table)
     return LoginService(
         issuer_url=settings.issuer,
         clients=DynamoClientRepository(settings.identity_table),
-        users=DynamoUserRepository(settings.identity_table),
+        users=DynamoUserRepository(settings.identity_table, outbox=outbox),
         transactions=grants,
         sessions=grants,
         codes=grants,
         attempts=DynamoAttemptStore(settings.identity_table),
         hasher=PasswordHasher(),
-        events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
+        events=IdentityEvents(outbox),
         verifier=TokenVerifier(
             issuer=settings.issuer,
             audience=settings.access_token_audience,
@@ -50,7 +51,7 @@ def get_service() -> LoginService:
         auth_code_ttl=settings.auth_code_ttl_seconds,
         session_ttl=settings.session_ttl_seconds,
         login_ttl=settings.login_transaction_ttl_seconds,
-        verifications=DynamoEmailVerificationStore(settings.identity_table),
+        verifications=DynamoEmailVerificationStore(settings.identity_table, outbox=outbox),
         consents=DynamoConsentStore(settings.identity_table),
         member_domains=settings.member_domains,
         verification_ttl=settings.email_verification_ttl_seconds,

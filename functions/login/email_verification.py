@@ -24,8 +24,7 @@ def send_verification(service: LoginService, user: User, *, request_id: str) -> 
     issued = issue_verification(
         user, issuer_url=service.issuer_url, now=service.now(), ttl=service.verification_ttl
     )
-    service.verifications.put_verification(issued.record)
-    service.events.emit(
+    notification = service.events.build(
         IdentityEvent.EMAIL_VERIFICATION_REQUESTED,
         tenant=user.tenant,
         actor=SYSTEM,
@@ -33,6 +32,7 @@ def send_verification(service: LoginService, user: User, *, request_id: str) -> 
         request_id=request_id,
         data={"to": user.email, "link": issued.link, "expires_at": issued.record.expires_at},
     )
+    service.verifications.put_verification(issued.record, events=[notification])
 
 
 def verify_email(service: LoginService, token: str, *, request_id: str) -> User:
@@ -46,16 +46,22 @@ def verify_email(service: LoginService, token: str, *, request_id: str) -> User:
         or not hmac.compare_digest(email_digest(user.email), record.email_digest)
     ):
         raise VerificationTokenInvalid("this verification link is not valid")
-    user = service.users.mark_email_verified(user.tenant, user.user_id, now=now)
     promoted = promotion_for(user, service.member_domains)
-    if promoted is not None:
-        user = service.users.set_roles(user.tenant, user.user_id, promoted, now=now)
-    service.events.emit(
+    verified = service.events.build(
         IdentityEvent.USER_EMAIL_VERIFIED,
         tenant=user.tenant,
         actor=user_actor(user.user_id),
         resource=f"user/{user.user_id}",
         request_id=request_id,
-        data={"roles": list(user.role_names), "promoted": promoted is not None},
+        data={
+            "roles": [role.value for role in promoted] if promoted is not None else list(user.role_names),
+            "promoted": promoted is not None,
+        },
     )
+    # The event goes with the last change it reports: the promotion if there is one.
+    user = service.users.mark_email_verified(
+        user.tenant, user.user_id, now=now, events=[] if promoted is not None else [verified]
+    )
+    if promoted is not None:
+        user = service.users.set_roles(user.tenant, user.user_id, promoted, now=now, events=[verified])
     return user

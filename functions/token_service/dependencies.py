@@ -1,6 +1,6 @@
 """Settings and adapters for the token service, built once per process on first use."""
 
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.client_secrets import ClientSecretHasher, key_from_secrets_manager
 from echo_shared.identity.dynamodb import (
     DynamoClientRepository,
@@ -61,7 +61,7 @@ def get_service() -> TokenService:
             revocations=grants,
         ),
         client_secrets=ClientSecretHasher(key_from_secrets_manager(settings.client_secret_key_arn)),
-        events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
+        events=IdentityEvents(DynamoOutbox(settings.outbox_table)),
         clock=utc_now,
         refresh_token_ttl=settings.refresh_token_ttl_seconds,
         consents=DynamoConsentStore(settings.identity_table),

@@ -1,7 +1,7 @@
 """Settings and adapters for the users API, built once per process on first use."""
 
 from echo_shared.authz.runtime import default_client
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.dynamodb import DynamoAttemptStore, DynamoConsentStore, DynamoUserRepository
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.lazy import cached_resource
@@ -19,11 +19,12 @@ def get_settings() -> UsersSettings:
 @cached_resource
 def get_service() -> UsersService:
     settings = get_settings()
+    outbox = DynamoOutbox(settings.outbox_table)
     return UsersService(
-        users=DynamoUserRepository(settings.identity_table),
+        users=DynamoUserRepository(settings.identity_table, outbox=outbox),
         attempts=DynamoAttemptStore(settings.identity_table),
         consents=DynamoConsentStore(settings.identity_table),
-        events=IdentityEvents(SnsEventPublisher(settings.event_topic_arn)),
+        events=IdentityEvents(outbox),
         clock=utc_now,
         authz=default_client(),
     )

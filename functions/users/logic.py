@@ -57,15 +57,16 @@ def _other_user(service: UsersService, caller: Caller, user_id: str, request_id:
 
 def disable_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> User:
     _other_user(service, caller, user_id, request_id)
-    user = service.users.set_status(caller.tenant, user_id, UserStatus.DISABLED, now=service.now())
-    service.events.emit(
+    disabled = service.events.build(
         IdentityEvent.USER_DISABLED,
         tenant=caller.tenant,
         actor=caller.actor,
         resource=f"user/{user_id}",
         request_id=request_id,
     )
-    return user
+    return service.users.set_status(
+        caller.tenant, user_id, UserStatus.DISABLED, now=service.now(), events=[disabled]
+    )
 
 
 def requested_roles(values: list[str]) -> tuple[Role, ...]:
@@ -86,32 +87,31 @@ def change_roles(
     take effect with the user's next token (the token service reads them at every issuance)."""
     user = _other_user(service, caller, user_id, request_id)
     roles = requested_roles(values)
-    updated = service.users.set_roles(caller.tenant, user_id, roles, now=service.now())
-    service.events.emit(
+    changed = service.events.build(
         IdentityEvent.USER_ROLES_CHANGED,
         tenant=caller.tenant,
         actor=caller.actor,
         resource=f"user/{user_id}",
         request_id=request_id,
-        data={"roles": list(updated.role_names), "previous_roles": list(user.role_names)},
+        data={"roles": [role.value for role in roles], "previous_roles": list(user.role_names)},
     )
-    return updated
+    return service.users.set_roles(caller.tenant, user_id, roles, now=service.now(), events=[changed])
 
 
 def delete_user(service: UsersService, caller: Caller, user_id: str, request_id: str) -> None:
-    """Removes the user's personal data (profile, email claim, lockout counter, consents). The audit chain
-    keeps only `user/<id>` references, so it still verifies and holds nothing personal."""
+    """Removes the user's personal data (profile, email claim, lockout counter, consents). The audit
+    chain keeps only `user/<id>` references, so it still verifies and holds nothing personal."""
     _other_user(service, caller, user_id, request_id)
-    deleted = service.users.delete(caller.tenant, user_id)
-    service.attempts.reset(account_key(caller.tenant, deleted.email))
-    service.consents.delete_user_consents(caller.tenant, user_id)
-    service.events.emit(
+    event = service.events.build(
         IdentityEvent.USER_DELETED,
         tenant=caller.tenant,
         actor=caller.actor,
         resource=f"user/{user_id}",
         request_id=request_id,
     )
+    deleted = service.users.delete(caller.tenant, user_id, events=[event])
+    service.attempts.reset(account_key(caller.tenant, deleted.email))
+    service.consents.delete_user_consents(caller.tenant, user_id)
 
 
 def lockout(service: UsersService, caller: Caller, user_id: str, request_id: str) -> Lockout:

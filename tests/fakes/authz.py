@@ -13,7 +13,10 @@ from echo_shared.authz.store import (
     ActivePointer,
     NewPolicyVersion,
     PolicyVersion,
+    Report,
 )
+
+from tests.fakes.events import InMemoryEventPublisher
 
 
 @dataclass
@@ -26,9 +29,10 @@ class _TenantState:
 class InMemoryPolicyStore:
     """Test fake with the same conditional semantics as the DynamoDB adapter."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: InMemoryEventPublisher | None = None) -> None:
         self._tenants: dict[str, _TenantState] = {}
         self.active_reads = 0
+        self._outbox = outbox
 
     def _state(self, tenant: str) -> _TenantState:
         return self._tenants.setdefault(tenant, _TenantState())
@@ -43,7 +47,9 @@ class InMemoryPolicyStore:
     def versions(self, tenant: str) -> list[PolicyVersion]:
         return sorted(self._state(tenant).versions.values(), key=lambda v: v.number, reverse=True)
 
-    def create(self, version: NewPolicyVersion) -> PolicyVersion:
+    def create(
+        self, version: NewPolicyVersion, *, reported_by: Report[PolicyVersion] | None = None
+    ) -> PolicyVersion:
         state = self._state(version.tenant)
         number = max(state.versions, default=0) + 1
         stored = PolicyVersion(
@@ -57,6 +63,7 @@ class InMemoryPolicyStore:
             created_by=version.created_by,
         )
         state.versions[number] = stored
+        self._commit(reported_by, stored)
         return stored
 
     def activate(
@@ -68,6 +75,7 @@ class InMemoryPolicyStore:
         kind: ActivationKind,
         at: datetime,
         by: str,
+        reported_by: Report[Activation] | None = None,
     ) -> Activation:
         state = self._state(tenant)
         current = state.pointer.revision if state.pointer else 0
@@ -80,7 +88,15 @@ class InMemoryPolicyStore:
         state.pointer = ActivePointer(tenant, number, revision, at, by)
         activation = Activation(tenant, revision, number, previous, kind, at, by)
         state.log.append(activation)
+        self._commit(reported_by, activation)
         return activation
+
+    def _commit[T](self, reported_by: Report[T] | None, change: T) -> None:
+        events = () if reported_by is None else reported_by(change)
+        if events and self._outbox is None:
+            raise ValueError("events given to a store built without an outbox")
+        if self._outbox is not None:
+            self._outbox.published.extend(events)
 
     def history(self, tenant: str) -> list[Activation]:
         return list(reversed(self._state(tenant).log))

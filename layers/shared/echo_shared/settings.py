@@ -65,6 +65,12 @@ class EventBusSettings(EnvSettings):
     event_topic_arn: ResourceName = Field(validation_alias="EVENT_TOPIC_ARN")
 
 
+class OutboxSettings(EnvSettings):
+    """Functions that write their events to the transactional outbox (ADR 0014)."""
+
+    outbox_table: ResourceName = Field(validation_alias="OUTBOX_TABLE")
+
+
 class AuditStoreSettings(EnvSettings):
     audit_chain_table: ResourceName = Field(validation_alias="AUDIT_CHAIN_TABLE")
     audit_event_ids_table: ResourceName = Field(validation_alias="AUDIT_EVENT_IDS_TABLE")

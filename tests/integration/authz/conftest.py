@@ -11,9 +11,11 @@ import pytest
 from authz.handler import lambda_handler
 from moto import mock_aws
 
-from tests.integration.authz.stack_template import table_definitions
+from tests.integration.authz.stack_template import table_definitions, template
+from tests.integration.outbox_relay import outbox_stream
 
 POLICY_TABLE = "echo-local-authz-policies"
+OUTBOX_TABLE = "echo-local-outbox"
 DOCUMENTS_TABLE = "echo-local-documents"
 TENANT = "acme"
 _CREATE_TABLE_KEYS = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode")
@@ -24,6 +26,7 @@ def authz_env(monkeypatch: pytest.MonkeyPatch, echo_env: dict[str, str]) -> dict
     values = {
         "AUTHZ_POLICY_TABLE": POLICY_TABLE,
         "AUTHZ_DOCUMENTS_TABLE": DOCUMENTS_TABLE,
+        "OUTBOX_TABLE": OUTBOX_TABLE,
         # Every request re-reads the active version, so activation shows in the very next decision.
         "AUTHZ_REFRESH_SECONDS": "0",
         "POWERTOOLS_SERVICE_NAME": "authz",
@@ -35,11 +38,13 @@ def authz_env(monkeypatch: pytest.MonkeyPatch, echo_env: dict[str, str]) -> dict
 
 @dataclass
 class Bus:
-    """The event topic and a queue subscribed to everything on it."""
+    """The event topic and a queue subscribed to everything on it; the outbox is relayed to it."""
 
     queue_url: str
+    relay: Callable[[], None]
 
     def drain(self) -> list[dict[str, Any]]:
+        self.relay()
         sqs = boto3.client("sqs")
         events: list[dict[str, Any]] = []
         while True:
@@ -54,10 +59,15 @@ class Bus:
 
 
 @pytest.fixture
-def aws(authz_env: dict[str, str]) -> Iterator[Bus]:
+def aws(authz_env: dict[str, str], lambda_context: Any) -> Iterator[Bus]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        for properties in table_definitions("local").values():
+        (outbox,) = [
+            resource["Properties"]
+            for logical_id, resource in template("local").find_resources("AWS::DynamoDB::Table").items()
+            if logical_id.startswith("Outbox")
+        ]
+        for properties in [*table_definitions("local").values(), outbox]:
             dynamodb.create_table(**{key: properties[key] for key in _CREATE_TABLE_KEYS})  # type: ignore[arg-type]
         topic_name = authz_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1]
         topic_arn = boto3.client("sns").create_topic(Name=topic_name)["TopicArn"]
@@ -70,7 +80,7 @@ def aws(authz_env: dict[str, str]) -> Iterator[Bus]:
         boto3.client("sns").subscribe(
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
-        yield Bus(queue_url)
+        yield Bus(queue_url, outbox_stream(dynamodb, OUTBOX_TABLE, lambda_context))
 
 
 def identity(

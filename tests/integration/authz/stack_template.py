@@ -19,6 +19,7 @@ from stacks.bundling import layer_code
 from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge_rules, attach_nag_packs
+from stacks.outbox import Outbox
 from stacks.settings import StageSettings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -53,6 +54,7 @@ def build_app(stage: str) -> tuple[cdk.App, cdk.Stack]:
     )
     authz = AuthzService(stack, "Authz", settings=settings, bus=bus, layer=layer)
     authz.add_routes(api, authorizer=authorizer)
+    Outbox(stack, "Outbox", settings=settings, bus=bus, layer=layer).grant_write(authz.function)
     # Any other function deciding in-process (a stand-in package: only its grants matter here).
     consumer = EchoFunction(
         stack,

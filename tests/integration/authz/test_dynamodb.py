@@ -1,5 +1,9 @@
 """The DynamoDB adapters on moto: conditional activation, immutable versions, documents metadata."""
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import boto3
 import pytest
 from echo_shared.authz.dynamodb import DynamoEntityProvider, DynamoPolicyStore
@@ -12,9 +16,18 @@ from echo_shared.authz.errors import (
 from echo_shared.authz.golden import GoldenDecision
 from echo_shared.authz.model import Classification, DocumentMetadata
 from echo_shared.authz.store import ActivationKind, NewPolicyVersion
+from echo_shared.events import EventEnvelope, new_event
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.timeutil import utc_now
 
-from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE, TENANT, Bus, put_document
+from tests.integration.authz.conftest import (
+    DOCUMENTS_TABLE,
+    OUTBOX_TABLE,
+    POLICY_TABLE,
+    TENANT,
+    Bus,
+    put_document,
+)
 
 GOLDEN = GoldenDecision.model_validate(
     {
@@ -70,6 +83,54 @@ def test_a_missing_version_cannot_be_activated(aws: Bus) -> None:
         store.activate(TENANT, 5, expected_revision=0, kind=ActivationKind.ACTIVATE, at=utc_now(), by="a")
     assert store.active(TENANT) is None
     assert store.history(TENANT) == []
+
+
+def _reporting(type_: str) -> Callable[[Any], list[EventEnvelope]]:
+    return lambda change: [
+        new_event(
+            type=type_,
+            tenant=TENANT,
+            actor='User::"root"',
+            action=type_.split(".")[1],
+            resource=f"policy:v{getattr(change, 'number', getattr(change, 'version', 0))}",
+            outcome="success",
+            request_id="req-1",
+        )
+    ]
+
+
+def _outbox_types() -> list[str]:
+    items = boto3.client("dynamodb").scan(TableName=OUTBOX_TABLE, ConsistentRead=True)["Items"]
+    return sorted(json.loads(item["event"]["S"])["type"] for item in items)
+
+
+def test_a_policy_change_and_its_event_commit_together_or_not_at_all(aws: Bus) -> None:
+    # Given a store writing its events to the outbox
+    store = DynamoPolicyStore(POLICY_TABLE, outbox=DynamoOutbox(OUTBOX_TABLE))
+    # When a version is created and activated, each with its event
+    version = store.create(_new(), reported_by=_reporting("authz.policy_proposed"))
+    store.activate(
+        TENANT, version.number, expected_revision=0, kind=ActivationKind.ACTIVATE, at=utc_now(), by="x",
+        reported_by=_reporting("authz.policy_activated"),
+    )  # fmt: skip
+    # Then both changes and both events are stored
+    pointer = store.active(TENANT)
+    assert pointer is not None
+    assert pointer.version == version.number
+    assert _outbox_types() == ["authz.policy_activated", "authz.policy_proposed"]
+    # When an activation is refused (a stale revision, a missing version), neither state nor event is written
+    with pytest.raises(ConcurrentPolicyChange):
+        store.activate(
+            TENANT, version.number, expected_revision=0, kind=ActivationKind.ACTIVATE, at=utc_now(), by="x",
+            reported_by=_reporting("authz.policy_activated"),
+        )  # fmt: skip
+    with pytest.raises(PolicyVersionNotFound):
+        store.activate(
+            TENANT, 99, expected_revision=1, kind=ActivationKind.ACTIVATE, at=utc_now(), by="x",
+            reported_by=_reporting("authz.policy_activated"),
+        )  # fmt: skip
+    assert len(store.history(TENANT)) == 1
+    assert _outbox_types() == ["authz.policy_activated", "authz.policy_proposed"]
 
 
 def test_tenants_are_separate_partitions(aws: Bus) -> None:

@@ -22,6 +22,7 @@ from tests.integration.authz.stack_template import table_definitions as authz_ta
 from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local
 from tests.integration.identity.gateway import ISSUER, ApiGateway
 from tests.integration.identity.stack_template import table_definitions
+from tests.integration.outbox_relay import outbox_stream
 
 AUDIENCE = "urn:echo:api:local"
 
@@ -37,8 +38,12 @@ class IdentityWorld:
     queue_url: str
     tables: dict[str, str]
 
+    relay: Callable[[], None]
+
     def published_events(self) -> list[dict[str, Any]]:
-        """Drain the bus capture queue (raw delivery: each body is an envelope)."""
+        """Relay the outbox (its stream, through the relay's handler), then drain the bus capture
+        queue (raw delivery: each body is an envelope)."""
+        self.relay()
         events: list[dict[str, Any]] = []
         while True:
             messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
@@ -54,7 +59,13 @@ class IdentityWorld:
 def _table_names() -> dict[str, str]:
     names: dict[str, str] = {}
     for logical_id, properties in table_definitions("local").items():
-        env = "IDENTITY_TABLE" if logical_id.startswith("IdentityIdentityTable") else "SIGNING_KEYS_TABLE"
+        env = (
+            "IDENTITY_TABLE"
+            if logical_id.startswith("IdentityIdentityTable")
+            else "OUTBOX_TABLE"
+            if logical_id.startswith("Outbox")
+            else "SIGNING_KEYS_TABLE"
+        )
         names[env] = properties["TableName"]
     return names
 
@@ -90,6 +101,11 @@ def identity(
                 KeySchema=properties["KeySchema"],
                 AttributeDefinitions=properties["AttributeDefinitions"],
                 BillingMode=properties["BillingMode"],
+                **(
+                    {"StreamSpecification": {"StreamEnabled": True, **properties["StreamSpecification"]}}
+                    if "StreamSpecification" in properties
+                    else {}
+                ),
             )
             if "TimeToLiveSpecification" in properties:
                 dynamodb.update_time_to_live(
@@ -139,6 +155,7 @@ def identity(
             sqs=sqs,
             queue_url=queue_url,
             tables={k: v for k, v in identity_env.items() if k.endswith("_TABLE")},
+            relay=outbox_stream(dynamodb, identity_env["OUTBOX_TABLE"], lambda_context),
         )
         reset_cached_resources()
 

@@ -18,6 +18,7 @@ from stacks.bundling import layer_code
 from stacks.event_bus import EventBus
 from stacks.identity import IdentityService
 from stacks.nag import acknowledge_rules, attach_nag_packs
+from stacks.outbox import Outbox
 from stacks.settings import StageSettings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,7 +36,8 @@ def build_app(stage: str) -> tuple[cdk.App, cdk.Stack]:
         stack, "SharedLayer", code=layer_code("shared"), compatible_runtimes=[lambda_.Runtime.PYTHON_3_13]
     )
     api = EchoApi(stack, "Api", settings=settings)
-    IdentityService(stack, "Identity", settings=settings, api=api, bus=bus, layer=layer)
+    outbox = Outbox(stack, "Outbox", settings=settings, bus=bus, layer=layer)
+    IdentityService(stack, "Identity", settings=settings, api=api, bus=bus, outbox=outbox, layer=layer)
     acknowledge_rules(stack)
     attach_nag_packs(app)
     return app, stack
@@ -52,5 +54,5 @@ def table_definitions(stage: str = "local") -> dict[str, dict[str, Any]]:
     return {
         logical_id: resource["Properties"]
         for logical_id, resource in template(stage).find_resources("AWS::DynamoDB::Table").items()
-        if logical_id.startswith("Identity")
+        if logical_id.startswith(("Identity", "Outbox"))
     }

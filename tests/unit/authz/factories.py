@@ -64,9 +64,9 @@ class AuthzWorld:
 
 
 def build_world(catalog: PolicyCatalog, *, refresh_seconds: float = 5) -> AuthzWorld:
-    store = InMemoryPolicyStore()
+    publisher = InMemoryEventPublisher()  # the bus and the outbox: one record of every event, in order
+    store = InMemoryPolicyStore(publisher)
     entities = InMemoryEntityProvider()
-    publisher = InMemoryEventPublisher()
     monotonic = FakeMonotonic()
     client = AuthzClient(
         store=store,

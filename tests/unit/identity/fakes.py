@@ -309,13 +309,13 @@ class SpyHasher(PasswordHasher):
 def login_world(clock: FakeClock | None = None) -> LoginWorld:
     clock = clock or FakeClock()
     ring = KeyRing(clock)
-    users = InMemoryUserRepository()
+    published = InMemoryEventPublisher()  # the outbox: standalone events and state changes' events
+    users = InMemoryUserRepository(published)
     users.create(user())
     grants = InMemoryGrantStore()
     attempts = InMemoryAttemptStore()
-    published = InMemoryEventPublisher()
     spy = SpyHasher()
-    verifications = InMemoryEmailVerificationStore()
+    verifications = InMemoryEmailVerificationStore(published)
     consents = InMemoryConsentStore()
     service = LoginService(
         issuer_url=ISSUER,

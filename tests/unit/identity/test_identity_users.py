@@ -39,10 +39,10 @@ class UsersWorld:
 
 @pytest.fixture
 def world() -> UsersWorld:
-    users = InMemoryUserRepository()
+    published = InMemoryEventPublisher()  # the outbox
+    users = InMemoryUserRepository(published)
     users.create(make_user(TENANT, user_id="usr_root", email="root@acme.test", roles=(Role.ADMIN,)))
     users.create(make_user(TENANT, user_id="usr_gus", email="gus@acme.test", roles=(Role.GUEST,)))
-    published = InMemoryEventPublisher()
     authz = build_world(packaged_catalog())
     service = UsersService(
         users=users,

@@ -2,7 +2,9 @@
 
 A proposal is validated (see validation.py) and stored as a new, inactive version. Activation
 validates it again (the baseline may have changed since) and then moves the active pointer with a
-conditional write. Every change and every refused proposal is published as an audit event.
+conditional write. Every change is written with its audit event in one transaction (the outbox,
+ADR 0014: the store's `reported_by`); a refused proposal changes nothing, and its event is written
+on its own through the publisher.
 Who may do this is decided by the caller, through an `policy:admin` decision.
 """
 
@@ -27,7 +29,7 @@ from echo_shared.authz.store import (
     PolicyVersion,
 )
 from echo_shared.authz.validation import PolicyValidator, ValidatedPolicies
-from echo_shared.events import EventPublisher, Outcome, new_event
+from echo_shared.events import EventEnvelope, EventPublisher, Outcome, new_event
 from echo_shared.timeutil import Clock, utc_now
 
 POLICY_PROPOSED = "authz.policy_proposed"
@@ -111,21 +113,23 @@ class PolicyAdministration:
                 description=description,
                 created_at=self._clock(),
                 created_by=actor,
-            )
-        )
-        self._publish(
-            POLICY_PROPOSED,
-            tenant,
-            actor,
-            request_id,
-            resource=f"policy:{stored.label}",
-            outcome=Outcome.SUCCESS,
-            data={
-                "version": stored.label,
-                "digest": stored.digest,
-                "policy_ids": list(validated.policy_ids),
-                "golden_checked": validated.golden_checked,
-            },
+            ),
+            reported_by=lambda stored: [
+                self._event(
+                    POLICY_PROPOSED,
+                    tenant,
+                    actor,
+                    request_id,
+                    resource=f"policy:{stored.label}",
+                    outcome=Outcome.SUCCESS,
+                    data={
+                        "version": stored.label,
+                        "digest": stored.digest,
+                        "policy_ids": list(validated.policy_ids),
+                        "golden_checked": validated.golden_checked,
+                    },
+                )
+            ],
         )
         return Proposal(stored, validated.golden_checked)
 
@@ -158,30 +162,31 @@ class PolicyAdministration:
                 tenant, version.policies, version.golden, actor=actor, request_id=request_id, version=version
             )
             digest = validated.digest
-        activation = self._store.activate(
+        return self._store.activate(
             tenant,
             number,
             expected_revision=pointer.revision if pointer else 0,
             kind=kind,
             at=self._clock(),
             by=actor,
+            reported_by=lambda activation: [
+                self._event(
+                    POLICY_ROLLED_BACK if kind is ActivationKind.ROLLBACK else POLICY_ACTIVATED,
+                    tenant,
+                    actor,
+                    request_id,
+                    resource=f"policy:v{number}",
+                    outcome=Outcome.SUCCESS,
+                    data={
+                        "version": f"v{number}",
+                        "previous_version": f"v{activation.previous_version}",
+                        "revision": activation.revision,
+                        "digest": digest,
+                        "baseline_version": self._baseline_version,
+                    },
+                )
+            ],
         )
-        self._publish(
-            POLICY_ROLLED_BACK if kind is ActivationKind.ROLLBACK else POLICY_ACTIVATED,
-            tenant,
-            actor,
-            request_id,
-            resource=f"policy:v{number}",
-            outcome=Outcome.SUCCESS,
-            data={
-                "version": f"v{number}",
-                "previous_version": f"v{activation.previous_version}",
-                "revision": activation.revision,
-                "digest": digest,
-                "baseline_version": self._baseline_version,
-            },
-        )
-        return activation
 
     def _validated(
         self,
@@ -196,23 +201,30 @@ class PolicyAdministration:
         try:
             return self._validator.validate(tenant, policies, golden)
         except PolicyRejected as exc:
-            self._publish(
-                POLICY_REJECTED,
-                tenant,
-                actor,
-                request_id,
-                resource=f"policy:{version.label}" if version else "policy:proposal",
-                outcome=Outcome.FAILURE,
-                data={
-                    "stage": "activation" if version else "proposal",
-                    "reason": type(exc).__name__,
-                    "message": str(exc)[:500],
-                    "problems": [problem[:300] for problem in exc.problems[:10]],
-                },
+            # A refusal changes nothing: its event is written on its own.
+            publish_all(
+                self._publisher,
+                [
+                    self._event(
+                        POLICY_REJECTED,
+                        tenant,
+                        actor,
+                        request_id,
+                        resource=f"policy:{version.label}" if version else "policy:proposal",
+                        outcome=Outcome.FAILURE,
+                        data={
+                            "stage": "activation" if version else "proposal",
+                            "reason": type(exc).__name__,
+                            "message": str(exc)[:500],
+                            "problems": [problem[:300] for problem in exc.problems[:10]],
+                        },
+                    )
+                ],
+                failure=AuditNotRecorded,
             )
             raise
 
-    def _publish(
+    def _event(
         self,
         type_: str,
         tenant: str,
@@ -222,8 +234,8 @@ class PolicyAdministration:
         resource: str,
         outcome: Outcome,
         data: dict[str, Any],
-    ) -> None:
-        event = new_event(
+    ) -> EventEnvelope:
+        return new_event(
             type=type_,
             tenant=tenant,
             actor=actor[:512],
@@ -234,4 +246,3 @@ class PolicyAdministration:
             data=data,
             clock=self._clock,
         )
-        publish_all(self._publisher, [event], failure=AuditNotRecorded)

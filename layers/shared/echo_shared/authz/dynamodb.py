@@ -10,7 +10,7 @@ Documents metadata table (`tenant`, `document_id`), owned by the document servic
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
@@ -27,8 +27,17 @@ from echo_shared.authz.errors import (
 )
 from echo_shared.authz.golden import GoldenDecision
 from echo_shared.authz.model import Classification, DocumentMetadata, EntityRef, Principal
-from echo_shared.authz.store import Activation, ActivationKind, ActivePointer, NewPolicyVersion, PolicyVersion
+from echo_shared.authz.store import (
+    Activation,
+    ActivationKind,
+    ActivePointer,
+    NewPolicyVersion,
+    PolicyVersion,
+    Report,
+)
 from echo_shared.dynamodb import bind_table
+from echo_shared.events import EventEnvelope
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.timeutil import format_rfc3339, parse_rfc3339
 
 VERSION_PREFIX = "version#"
@@ -81,11 +90,21 @@ class ActivationItem(Model):
 
 
 class DynamoPolicyStore:
-    def __init__(self, table_name: str) -> None:
+    """Changes commit with their events in the outbox (ADR 0014) when the store has one."""
+
+    def __init__(self, table_name: str, *, outbox: DynamoOutbox | None = None) -> None:
         self._versions = bind_table(PolicyVersionItem, table_name)
         self._pointers = bind_table(ActivePointerItem, table_name)
         self._log = bind_table(ActivationItem, table_name)
         self._connection = Connection()
+        self._outbox = outbox
+
+    def _add_events(self, transaction: TransactWrite, events: Sequence[EventEnvelope]) -> None:
+        if not events:
+            return
+        if self._outbox is None:
+            raise ValueError("events given to a store built without an outbox")
+        self._outbox.add_to(transaction, events)
 
     def active(self, tenant: str) -> ActivePointer | None:
         try:
@@ -124,7 +143,9 @@ class DynamoPolicyStore:
         except PynamoDBException as exc:
             raise PolicyStoreUnavailable("policy versions cannot be read") from exc
 
-    def create(self, version: NewPolicyVersion) -> PolicyVersion:
+    def create(
+        self, version: NewPolicyVersion, *, reported_by: Report[PolicyVersion] | None = None
+    ) -> PolicyVersion:
         for _ in range(_CREATE_ATTEMPTS):
             number = self._latest_number(version.tenant) + 1
             item = self._versions(
@@ -138,13 +159,26 @@ class DynamoPolicyStore:
                 created_at=format_rfc3339(version.created_at),
                 created_by=version.created_by,
             )
+            stored = _to_version(item)
+            events = () if reported_by is None else reported_by(stored)
             try:
-                item.save(condition=self._versions.item.does_not_exist())
+                if not events:
+                    item.save(condition=self._versions.item.does_not_exist())
+                else:
+                    with TransactWrite(connection=self._connection) as transaction:
+                        # The version's put comes first: reason 0 says whether its number was taken.
+                        transaction.save(item, condition=self._versions.item.does_not_exist())
+                        self._add_events(transaction, events)
             except PutError as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
                     continue
                 raise PolicyStoreUnavailable("policy version cannot be stored") from exc
-            return _to_version(item)
+            except TransactWriteError as exc:
+                reasons = [reason.code if reason else None for reason in exc.cancellation_reasons]
+                if reasons[:1] == [_CONDITION_FAILED]:
+                    continue
+                raise PolicyStoreUnavailable("policy version cannot be stored") from exc
+            return stored
         raise ConcurrentPolicyChange("other versions are being created concurrently; retry")
 
     def activate(
@@ -156,6 +190,7 @@ class DynamoPolicyStore:
         kind: ActivationKind,
         at: datetime,
         by: str,
+        reported_by: Report[Activation] | None = None,
     ) -> Activation:
         pointer = self.active(tenant)
         if (pointer.revision if pointer else 0) != expected_revision:
@@ -163,6 +198,8 @@ class DynamoPolicyStore:
         previous = pointer.version if pointer else 0
         revision = expected_revision + 1
         when = format_rfc3339(at)
+        activation = Activation(tenant, revision, number, previous, kind, at, by)
+        events = () if reported_by is None else reported_by(activation)
         condition = (
             self._pointers.item.does_not_exist()
             if expected_revision == 0
@@ -195,9 +232,10 @@ class DynamoPolicyStore:
                     transaction.condition_check(
                         self._versions, tenant, version_key(number), condition=self._versions.item.exists()
                     )
+                self._add_events(transaction, events)
         except TransactWriteError as exc:
             raise _classify(exc, number, checks_version=number != 0) from exc
-        return Activation(tenant, revision, number, previous, kind, at, by)
+        return activation
 
     def history(self, tenant: str) -> list[Activation]:
         try:

@@ -5,12 +5,17 @@ deleted, so any earlier one can be activated again (rollback). Moving the active
 conditional write on the pointer's revision, recorded in the activation log in the same write.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from echo_shared.authz.golden import GoldenDecision
+from echo_shared.events import EventEnvelope
+
+# The events that report a change, built from what the store is about to commit.
+type Report[T] = Callable[[T], Sequence[EventEnvelope]]
 
 
 class ActivationKind(StrEnum):
@@ -78,8 +83,13 @@ class PolicyStore(Protocol):
         """Every stored version, newest first."""
         ...
 
-    def create(self, version: NewPolicyVersion) -> PolicyVersion:
-        """Store under the next number; raises ConcurrentPolicyChange if it keeps being taken."""
+    def create(
+        self, version: NewPolicyVersion, *, reported_by: Report[PolicyVersion] | None = None
+    ) -> PolicyVersion:
+        """Store under the next number; raises ConcurrentPolicyChange if it keeps being taken.
+
+        `reported_by` builds the events of the stored version (it learns its number); they are
+        written with it in one transaction (the outbox, ADR 0014), or neither is."""
         ...
 
     def activate(
@@ -91,9 +101,10 @@ class PolicyStore(Protocol):
         kind: ActivationKind,
         at: datetime,
         by: str,
+        reported_by: Report[Activation] | None = None,
     ) -> Activation:
         """Point at `number` if the pointer is still at `expected_revision` (0: never activated)
-        and the version exists, and log the change, atomically."""
+        and the version exists, and log the change and its events (`reported_by`), atomically."""
         ...
 
     def history(self, tenant: str) -> list[Activation]:

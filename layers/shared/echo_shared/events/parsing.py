@@ -23,6 +23,11 @@ def parse_envelope(document: Any) -> EventEnvelope:
         raise InvalidEvent(f"invalid envelope: {_describe(exc)}") from None
 
 
+def parse_envelope_json(text: str) -> EventEnvelope:
+    """An envelope stored as JSON (the outbox's `event` attribute)."""
+    return parse_envelope(_load_json_object(text, what="event"))
+
+
 def parse_sqs_body(body: str) -> EventEnvelope:
     """Accept a raw-delivery body (the envelope JSON) or an SNS notification wrapping it."""
     document = _load_json_object(body, what="body")

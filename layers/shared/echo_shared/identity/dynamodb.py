@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -61,6 +62,10 @@ from echo_shared.identity.grants import (
 )
 from echo_shared.identity.keys import KeyState, KeyTransition, SigningKey
 from echo_shared.identity.users import User, UserPage, UserStatus
+
+if TYPE_CHECKING:  # annotations only: the authorizer imports this module and never writes events
+    from echo_shared.events.envelope import EventEnvelope
+    from echo_shared.events.outbox import DynamoOutbox
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _CANCELLED_CONDITION = "ConditionalCheckFailed"
@@ -216,11 +221,20 @@ def _user_key(tenant: str) -> str:
     return f"TENANT#{tenant}"
 
 
+def _outbox_of(outbox: "DynamoOutbox | None", events: Sequence["EventEnvelope"]) -> "DynamoOutbox | None":
+    if events and outbox is None:
+        raise ValueError("events given to a store built without an outbox")
+    return outbox
+
+
 class DynamoUserRepository:
-    def __init__(self, table_name: str) -> None:
+    """Every state change writes its events to the outbox in the same transaction (ADR 0014)."""
+
+    def __init__(self, table_name: str, *, outbox: "DynamoOutbox | None" = None) -> None:
         self._users = bind_table(UserItem, table_name)
         self._emails = bind_table(EmailClaimItem, table_name)
         self._connection = Connection()
+        self._outbox = outbox
 
     def get(self, tenant: str, user_id: str) -> User | None:
         with _store_errors():
@@ -238,7 +252,8 @@ class DynamoUserRepository:
                 return None
         return self.get(tenant, claim.user_id)
 
-    def create(self, user: User) -> None:
+    def create(self, user: User, *, events: Sequence["EventEnvelope"] = ()) -> None:
+        outbox = _outbox_of(self._outbox, events)
         claim = self._emails(_user_key(user.tenant), f"EMAIL#{user.email}", user_id=user.user_id)
         item = self._users(
             _user_key(user.tenant),
@@ -257,6 +272,8 @@ class DynamoUserRepository:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.save(claim, condition=self._emails.pk.does_not_exist())
                 transaction.save(item, condition=self._users.pk.does_not_exist())
+                if outbox is not None:
+                    outbox.add_to(transaction, events)
         except TransactWriteError as exc:
             codes = _cancellation_codes(exc)
             if codes and codes[0] == _CANCELLED_CONDITION:
@@ -270,27 +287,44 @@ class DynamoUserRepository:
             tenant, user_id, [self._users.password_hash.set(password_hash), self._users.updated_at.set(now)]
         )
 
-    def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
-        item = self._update(
-            tenant, user_id, [self._users.status.set(status.value), self._users.updated_at.set(now)]
+    def set_status(
+        self,
+        tenant: str,
+        user_id: str,
+        status: UserStatus,
+        *,
+        now: int,
+        events: Sequence["EventEnvelope"] = (),
+    ) -> User:
+        return self._change(
+            tenant, user_id, [self._users.status.set(status.value), self._users.updated_at.set(now)], events
         )
-        return _to_user(item)
 
-    def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
-        item = self._update(
+    def set_roles(
+        self,
+        tenant: str,
+        user_id: str,
+        roles: tuple[Role, ...],
+        *,
+        now: int,
+        events: Sequence["EventEnvelope"] = (),
+    ) -> User:
+        return self._change(
             tenant,
             user_id,
             [self._users.roles.set([role.value for role in roles]), self._users.updated_at.set(now)],
+            events,
         )
-        return _to_user(item)
 
-    def mark_email_verified(self, tenant: str, user_id: str, *, now: int) -> User:
-        item = self._update(
-            tenant, user_id, [self._users.email_verified.set(True), self._users.updated_at.set(now)]
+    def mark_email_verified(
+        self, tenant: str, user_id: str, *, now: int, events: Sequence["EventEnvelope"] = ()
+    ) -> User:
+        return self._change(
+            tenant, user_id, [self._users.email_verified.set(True), self._users.updated_at.set(now)], events
         )
-        return _to_user(item)
 
-    def delete(self, tenant: str, user_id: str) -> User:
+    def delete(self, tenant: str, user_id: str, *, events: Sequence["EventEnvelope"] = ()) -> User:
+        outbox = _outbox_of(self._outbox, events)
         user = self.get(tenant, user_id)
         if user is None:
             raise NotFound("no such user")
@@ -303,6 +337,8 @@ class DynamoUserRepository:
                     self._emails(_user_key(tenant), f"EMAIL#{user.email}"),
                     condition=self._emails.user_id == user_id,
                 )
+                if outbox is not None:
+                    outbox.add_to(transaction, events)
         except TransactWriteError as exc:
             if _CANCELLED_CONDITION in _cancellation_codes(exc):
                 raise NotFound("no such user") from exc
@@ -332,6 +368,32 @@ class DynamoUserRepository:
                 raise NotFound("no such user") from exc
             raise IdentityStoreUnavailable("identity store failed") from exc
         return item
+
+    def _change(
+        self, tenant: str, user_id: str, actions: list[Action], events: Sequence["EventEnvelope"]
+    ) -> User:
+        """An update of the user and its events in one transaction (a plain update without events)."""
+        outbox = _outbox_of(self._outbox, events)
+        if outbox is None:
+            return _to_user(self._update(tenant, user_id, actions))
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.update(
+                    self._users(_user_key(tenant), f"USER#{user_id}"),
+                    actions=actions,
+                    condition=self._users.pk.exists(),
+                )
+                outbox.add_to(transaction, events)
+        except TransactWriteError as exc:
+            # Puts (the events) come before updates: the user's reason is the last one.
+            codes = _cancellation_codes(exc)
+            if codes and codes[-1] == _CANCELLED_CONDITION:
+                raise NotFound("no such user") from exc
+            raise IdentityStoreUnavailable("identity store failed") from exc
+        user = self.get(tenant, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
 
 
 def _to_user(item: UserItem) -> User:
@@ -476,10 +538,15 @@ def _get_live[M: _ExpiringItem](model: type[M], pk: str, sk: str) -> M | None:
 class DynamoEmailVerificationStore:
     """Email verifications (`VERIFY#<id>`): digests only; used once, by one conditional update."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, *, outbox: "DynamoOutbox | None" = None) -> None:
         self._items = bind_table(VerificationItem, table_name)
+        self._outbox = outbox
+        self._connection = Connection()
 
-    def put_verification(self, verification: EmailVerification) -> None:
+    def put_verification(
+        self, verification: EmailVerification, *, events: Sequence["EventEnvelope"] = ()
+    ) -> None:
+        outbox = _outbox_of(self._outbox, events)
         item = self._items(
             f"VERIFY#{verification.verification_id}",
             "VERIFY",
@@ -489,8 +556,16 @@ class DynamoEmailVerificationStore:
             secret_digest=verification.secret_digest,
             expires_at=verification.expires_at,
         )
-        with _store_errors():
-            item.save()
+        if outbox is None:
+            with _store_errors():
+                item.save()
+            return
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(item)
+                outbox.add_to(transaction, events)
+        except TransactWriteError as exc:
+            raise IdentityStoreUnavailable("identity store failed") from exc
 
     def get_verification(self, verification_id: str) -> EmailVerification | None:
         with _store_errors():

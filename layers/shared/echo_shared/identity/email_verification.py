@@ -13,9 +13,9 @@ email is verified; everyone else keeps their roles, and an admin promotes them (
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from echo_shared.identity.claims import Role
 from echo_shared.identity.errors import (
@@ -33,6 +33,9 @@ _SECRET_BYTES = 32
 _ID_LENGTH = 22  # base64url of 16 bytes, unpadded
 _SECRET_LENGTH = 43  # base64url of 32 bytes, unpadded
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+if TYPE_CHECKING:
+    from echo_shared.events.envelope import EventEnvelope  # annotations only: no pydantic import here
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,11 @@ class IssuedVerification:
 
 
 class EmailVerificationStore(Protocol):
-    def put_verification(self, verification: EmailVerification) -> None: ...
+    def put_verification(
+        self, verification: EmailVerification, *, events: Sequence["EventEnvelope"] = ()
+    ) -> None:
+        """Store it together with `events` (the notification that carries its link), atomically."""
+        ...
 
     def get_verification(self, verification_id: str) -> EmailVerification | None: ...
 

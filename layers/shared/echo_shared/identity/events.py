@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import JsonValue
 
-from echo_shared.events import EventPublisher, Outcome, PublishFailed, new_event
+from echo_shared.events import EventEnvelope, EventPublisher, Outcome, PublishFailed, new_event
 from echo_shared.observability import count, get_logger
 from echo_shared.timeutil import Clock, utc_now
 
@@ -47,11 +47,38 @@ SYSTEM = "system:identity"
 
 @dataclass(frozen=True, slots=True)
 class IdentityEvents:
-    """Builds envelopes and publishes them. A bus outage does not fail a sign-in: the failure is
-    logged (without payload) and counted (`IdentityEventsNotPublished`) for alarms."""
+    """Builds envelopes and emits them. The login, token and users functions emit into the outbox
+    (ADR 0014): an event that reports a state change is built with `build` and handed to the store
+    method that makes the change, which writes both in one transaction; `emit` writes a standalone
+    event (one PutItem). A bus outage then only delays events; an outbox the store cannot write
+    fails the request (503) like the state change would. Key rotation still publishes to the bus:
+    there a refused event is logged (without payload) and counted (`IdentityEventsNotPublished`)."""
 
     publisher: EventPublisher
     clock: Clock = utc_now
+
+    def build(
+        self,
+        event: IdentityEvent,
+        *,
+        tenant: str,
+        actor: str,
+        resource: str,
+        request_id: str,
+        outcome: Outcome = Outcome.SUCCESS,
+        data: dict[str, JsonValue] | None = None,
+    ) -> EventEnvelope:
+        return new_event(
+            type=event.value,
+            tenant=tenant,
+            actor=actor,
+            action=event.action,
+            resource=resource,
+            outcome=outcome,
+            request_id=request_id or "unknown",
+            data=data,
+            clock=self.clock,
+        )
 
     def emit(
         self,
@@ -64,16 +91,14 @@ class IdentityEvents:
         outcome: Outcome = Outcome.SUCCESS,
         data: dict[str, JsonValue] | None = None,
     ) -> None:
-        envelope = new_event(
-            type=event.value,
+        envelope = self.build(
+            event,
             tenant=tenant,
             actor=actor,
-            action=event.action,
             resource=resource,
+            request_id=request_id,
             outcome=outcome,
-            request_id=request_id or "unknown",
             data=data,
-            clock=self.clock,
         )
         try:
             self.publisher.publish(envelope)

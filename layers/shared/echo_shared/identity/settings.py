@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from echo_shared.settings import EnvSettings, EventBusSettings, ResourceName
+from echo_shared.settings import EnvSettings, OutboxSettings, ResourceName
 
 
 def _issuer_url(value: str) -> str:
@@ -46,8 +46,8 @@ class IdentitySettings(EnvSettings):
         return self
 
 
-class IdentityServiceSettings(IdentitySettings, EventBusSettings):
-    """Login, token and users functions: plus the bus and grant lifetimes."""
+class IdentityServiceSettings(IdentitySettings, OutboxSettings):
+    """Login, token and users functions: plus the outbox their events go to, and grant lifetimes."""
 
     auth_code_ttl_seconds: int = Field(default=60, ge=10, le=60, validation_alias="AUTH_CODE_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(

@@ -2,16 +2,19 @@
 
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from echo_shared.identity.claims import Role
 from echo_shared.identity.errors import InvalidInput
 
 MAX_EMAIL_LENGTH = 254
 MAX_LOCAL_PART_LENGTH = 64
+
+if TYPE_CHECKING:
+    from echo_shared.events.envelope import EventEnvelope  # annotations only: no pydantic import here
 
 
 class UserStatus(StrEnum):
@@ -85,25 +88,46 @@ class UserRepository(Protocol):
         """`email` must already be normalized."""
         ...
 
-    def create(self, user: User) -> None:
-        """Raises EmailTaken if the tenant already has a user with this email (atomic)."""
+    def create(self, user: User, *, events: Sequence["EventEnvelope"] = ()) -> None:
+        """Raises EmailTaken if the tenant already has a user with this email (atomic).
+
+        Every state change takes the `events` that report it: they are written with the change,
+        in one transaction (the outbox, ADR 0014), or neither is."""
         ...
 
     def update_password_hash(self, tenant: str, user_id: str, password_hash: str, *, now: int) -> None: ...
 
-    def set_status(self, tenant: str, user_id: str, status: UserStatus, *, now: int) -> User:
+    def set_status(
+        self,
+        tenant: str,
+        user_id: str,
+        status: UserStatus,
+        *,
+        now: int,
+        events: Sequence["EventEnvelope"] = (),
+    ) -> User:
         """Raises NotFound."""
         ...
 
-    def set_roles(self, tenant: str, user_id: str, roles: tuple[Role, ...], *, now: int) -> User:
+    def set_roles(
+        self,
+        tenant: str,
+        user_id: str,
+        roles: tuple[Role, ...],
+        *,
+        now: int,
+        events: Sequence["EventEnvelope"] = (),
+    ) -> User:
         """Replace the user's roles; raises NotFound."""
         ...
 
-    def mark_email_verified(self, tenant: str, user_id: str, *, now: int) -> User:
+    def mark_email_verified(
+        self, tenant: str, user_id: str, *, now: int, events: Sequence["EventEnvelope"] = ()
+    ) -> User:
         """Record that the user proved they receive mail at their email; raises NotFound."""
         ...
 
-    def delete(self, tenant: str, user_id: str) -> User:
+    def delete(self, tenant: str, user_id: str, *, events: Sequence["EventEnvelope"] = ()) -> User:
         """Removes the user and its email claim (personal data); raises NotFound."""
         ...
 

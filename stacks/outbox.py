@@ -1,0 +1,111 @@
+"""The transactional outbox (ADR 0014): the `outbox` table, whose stream feeds the relay that
+publishes each event to the bus, and the relay's DLQ.
+
+Producers put their events into the outbox in the same DynamoDB transaction as the state change
+(`grant_write`); only the relay publishes them. A bus outage only delays events: the relay's event
+source mapping retries a shard from the first record not relayed until the record is a day old
+(the stream's retention), then sends the batch's description to the DLQ; the items themselves stay
+in the table until relayed (the runbook redrives them).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.event_bus import EventBus
+from stacks.function import EchoFunction
+from stacks.nag import acknowledge
+from stacks.settings import StageSettings
+from stacks.storage import table
+
+RELAY_BATCH_SIZE = 100
+RELAY_TIMEOUT = cdk.Duration.seconds(30)
+# Retried until the stream itself forgets the records (24 h): an outage of the bus delays, and a
+# shard never skips ahead of a record it could not relay (that would break the tenant's order).
+RELAY_MAX_RECORD_AGE = cdk.Duration.days(1)
+RELAY_RETRY_ATTEMPTS = 10000
+
+
+class Outbox(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StageSettings,
+        bus: EventBus,
+        layer: lambda_.ILayerVersion,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.table = table(
+            self,
+            "Table",
+            settings=settings,
+            name="outbox",
+            partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="position", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expires_at",
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "RelayDlq",
+            queue_name=settings.resource_name("outbox-relay-dlq"),
+            retention_period=cdk.Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            removal_policy=settings.removal_policy,
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions::AwsSolutions-SQS3",
+            "This queue is the dead-letter queue (on-failure destination) of the outbox relay.",
+        )
+        self.relay = EchoFunction(
+            self,
+            "Relay",
+            settings=settings,
+            package="outbox_relay",
+            description="Publishes the outbox table's new events to the event bus (DynamoDB Streams)",
+            layers=[layer],
+            timeout=RELAY_TIMEOUT,
+            environment={
+                **self.environment,
+                "EVENT_TOPIC_ARN": bus.topic.topic_arn,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
+            },
+        )
+        # The only publisher for every outbox'ed producer.
+        self.relay.grant(["sns:Publish"], [bus.topic.topic_arn])
+        self.relay.grant(["kms:GenerateDataKey", "kms:Decrypt"], [bus.key.key_arn])
+        self.relay.grant(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], [self.table.table_arn])
+        self.relay.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
+        self.relay.function.add_event_source(
+            sources.DynamoEventSource(
+                self.table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=RELAY_BATCH_SIZE,
+                bisect_batch_on_error=True,
+                retry_attempts=RELAY_RETRY_ATTEMPTS,
+                max_record_age=RELAY_MAX_RECORD_AGE,
+                parallelization_factor=1,
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.dead_letters),
+            )
+        )
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {"OUTBOX_TABLE": self.table.table_name}
+
+    def grant_write(self, function: EchoFunction) -> None:
+        """A producer may add events (PutItem, also inside its TransactWriteItems), never read or
+        delete them, and needs no sns:Publish."""
+        function.grant(["dynamodb:PutItem"], [self.table.table_arn])
+        for name, value in self.environment.items():
+            function.function.add_environment(name, value)

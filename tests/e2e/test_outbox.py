@@ -1,0 +1,187 @@
+"""Nothing lost (issue 9, ADR 0014) on the deployed stack: with the bus taken away from the outboxed
+producers (the relay's event source mapping disabled, which LocalStack enforces: no record reaches
+the relay), users sign in, a sign-in fails, an admin changes a user's roles and activates and rolls
+back a policy version. Every request succeeds and its state changes, and none of these events is in
+the audit chain. Once the relay runs again, every event written meanwhile is chained exactly once.
+
+The relay is paused for the whole stack for a few seconds: other producers' events wait too (they
+are delayed, never lost), so tests running beside this one only see them later."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from echo_shared.identity.claims import Role
+from echo_shared.identity.dynamodb import DynamoUserRepository
+from echo_shared.identity.passwords import PasswordHasher, generate_secret
+from echo_shared.identity.users import User
+
+from tests.e2e.conftest import wait_for
+from tests.e2e.oidc import ADMIN_TOOL_SCOPES, RelyingParty
+from tests.e2e.test_authz import MEMBERS_READ_LOGS
+
+# Longer than the relay's poll interval and the ingest's batch window together: had the relay run,
+# the events would be chained by then.
+QUIET_SECONDS = 8
+
+
+def _mapping_id(stack: dict[str, Any], aws: Callable[[str], Any]) -> str:
+    mappings = aws("lambda").list_event_source_mappings(FunctionName=stack["functions"]["outbox_relay"])
+    (mapping,) = mappings["EventSourceMappings"]
+    return str(mapping["UUID"])
+
+
+def _set_relay(aws: Callable[[str], Any], mapping_id: str, *, enabled: bool) -> None:
+    client = aws("lambda")
+    client.update_event_source_mapping(UUID=mapping_id, Enabled=enabled)
+    state = "Enabled" if enabled else "Disabled"
+    wait_for(lambda: client.get_event_source_mapping(UUID=mapping_id)["State"] == state, timeout=60)
+
+
+@pytest.fixture
+def paused_relay(stack: dict[str, Any], aws: Callable[[str], Any]) -> Iterator[Callable[[], None]]:
+    """Disable the relay's event source mapping; the returned function (and teardown) enables it."""
+    mapping_id = _mapping_id(stack, aws)
+    _set_relay(aws, mapping_id, enabled=False)
+    resumed = False
+
+    def resume() -> None:
+        nonlocal resumed
+        if not resumed:
+            _set_relay(aws, mapping_id, enabled=True)
+            resumed = True
+
+    try:
+        yield resume
+    finally:
+        resume()
+
+
+def _admin(stack: dict[str, Any]) -> httpx.Client:
+    user = stack["demo"]["users"]["admin"]
+    tokens = RelyingParty(stack, ADMIN_TOOL_SCOPES).tokens_for(user["email"], user["password"])
+    return httpx.Client(
+        base_url=stack["api_url"], headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=30
+    )
+
+
+def _guest(stack: dict[str, Any]) -> User:
+    now = int(time.time())
+    user = User(
+        stack["demo"]["tenant"],
+        f"usr_e2e_{uuid.uuid4().hex[:10]}",
+        f"outbox-{uuid.uuid4().hex[:8]}@demo.echo.test",
+        PasswordHasher().hash(generate_secret(18)),
+        (Role.GUEST,),
+        created_at=now,
+        updated_at=now,
+    )
+    DynamoUserRepository(stack["tables"]["identity"]).create(user)
+    return user
+
+
+def _outbox_events(stack: dict[str, Any], aws: Callable[[str], Any], since: str) -> list[dict[str, Any]]:
+    """The events waiting in the outbox that occurred at or after `since` (RFC 3339), in outbox order."""
+    dynamodb = aws("dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": stack["tables"]["outbox"], "ConsistentRead": True}
+    while True:
+        page = dynamodb.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items.sort(key=lambda item: (item["tenant"]["S"], item["position"]["S"]))
+    return [json.loads(item["event"]["S"]) for item in items if item["position"]["S"] >= since]
+
+
+def _chained(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, event_ids: set[str]) -> list[str]:
+    """The chain's event ids among `event_ids`, in seq order, once per record."""
+    dynamodb = aws("dynamodb")
+    found: list[str] = []
+    kwargs: dict[str, Any] = {
+        "TableName": stack["tables"]["audit_chain"],
+        "KeyConditionExpression": "tenant = :t",
+        "ExpressionAttributeValues": {":t": {"S": tenant}},
+        "ProjectionExpression": "seq, event_id",
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb.query(**kwargs)
+        found += [item["event_id"]["S"] for item in page["Items"] if item["event_id"]["S"] in event_ids]
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
+    stack: dict[str, Any], aws: Callable[[str], Any], paused_relay: Callable[[], None]
+) -> None:
+    tenant = stack["demo"]["tenant"]
+    admin = _admin(stack)  # signed in before the outage: its events are not counted below
+    guest = _guest(stack)
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    # Given the relay is stopped (the fixture), when requests that change state and sign-ins happen
+    member = stack["demo"]["users"]["member"]
+    rp = RelyingParty(stack)
+    assert "access_token" in rp.tokens_for(member["email"], member["password"])
+    failed = RelyingParty(stack).sign_in(f"nobody-{uuid.uuid4().hex[:8]}@demo.echo.test", "not the password")
+    assert failed.status_code == 401
+    assert "Incorrect email or password" in failed.text
+    roles = admin.put(f"users/{guest.user_id}/roles", json={"roles": ["member"]})
+    assert roles.status_code == 200, roles.text
+    proposal = admin.put(
+        "authz/policies",
+        json={"policies": MEMBERS_READ_LOGS.format(run=uuid.uuid4().hex[:8]), "description": "e2e: outbox"},
+    )
+    assert proposal.status_code == 201, proposal.text
+    version = proposal.json()["version"]
+    active_before = admin.get("authz/policies").json()["active_version"]
+    assert admin.post(f"authz/policies/{version}/activate").status_code == 200
+    assert admin.post(f"authz/policies/{active_before}/rollback").status_code == 200
+
+    # Then every request succeeded and its state changed
+    stored = DynamoUserRepository(stack["tables"]["identity"]).get(tenant, guest.user_id)
+    assert stored is not None
+    assert stored.role_names == ("member",)
+    history = admin.get("authz/policies/history").json()["items"]
+    assert [(h["kind"], h["version"]) for h in history[:2]] == [
+        ("rollback", active_before),
+        ("activate", version),
+    ]
+
+    # And the events wait in the outbox; none of them reaches the chain while the relay is stopped
+    time.sleep(QUIET_SECONDS)
+    waiting = [e for e in _outbox_events(stack, aws, since) if e["tenant"] == tenant]
+    types = {e["type"] for e in waiting}
+    assert {
+        "user.logged_in",
+        "user.login_failed",
+        "token.issued",
+        "user.roles_changed",
+        "authz.policy_proposed",
+        "authz.policy_activated",
+        "authz.policy_rolled_back",
+    } <= types, types
+    ids = {e["event_id"] for e in waiting}
+    assert _chained(stack, aws, tenant, ids) == []
+
+    # When the relay runs again
+    paused_relay()
+
+    # Then every one of them is chained exactly once, and the outbox is drained of them
+    chained = wait_for(
+        lambda: (found := _chained(stack, aws, tenant, ids)) and set(found) == ids and found, timeout=120
+    )
+    assert sorted(chained) == sorted(ids)  # exactly once: no event_id twice in the chain
+    wait_for(lambda: not ({e["event_id"] for e in _outbox_events(stack, aws, since)} & ids), timeout=60)
+    verdict = admin.get("audit/verify").json()
+    assert verdict["ok"] is True, verdict

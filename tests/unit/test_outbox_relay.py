@@ -1,0 +1,178 @@
+"""The outbox relay's logic over fakes: stream order, groups of 10, the first failure named for
+Lambda to resume from, poison records to the DLQ with their reason, relayed items deleted."""
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from echo_shared.events import EventEnvelope
+from echo_shared.events.outbox import OutboxKey, outbox_position
+from outbox_relay.logic import OutboxRecord, RelayDependencies, relay
+
+from tests.fakes.dead_letters import InMemoryDeadLetterSink
+from tests.fakes.events import UnreliableEventPublisher
+from tests.fakes.outbox import InMemoryOutbox
+
+
+@pytest.fixture
+def stream_record(sample_event: Callable[[str], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A stream record shaped like the sample's INSERT, carrying `event` (sequence numbers rise)."""
+    template = sample_event("outbox_relay.ddbstream.json")["Records"][0]
+    sequence = iter(range(1000, 100000))
+
+    def build(event: EventEnvelope, *, change: str = "INSERT") -> dict[str, Any]:
+        record = copy.deepcopy(template)
+        keys = {"tenant": {"S": event.tenant}, "position": {"S": outbox_position(event)}}
+        record["eventName"] = change
+        record["dynamodb"]["Keys"] = keys
+        record["dynamodb"]["SequenceNumber"] = str(next(sequence))
+        record["dynamodb"]["NewImage"] = {**keys, "event": {"S": event.to_json()}, "expires_at": {"N": "1"}}
+        if change == "REMOVE":
+            del record["dynamodb"]["NewImage"]
+        return record
+
+    return build
+
+
+class World:
+    def __init__(self) -> None:
+        self.bus = UnreliableEventPublisher()
+        self.outbox = InMemoryOutbox()
+        self.dead_letters = InMemoryDeadLetterSink()
+        self.deps = RelayDependencies(bus=self.bus, outbox=self.outbox, dead_letters=self.dead_letters)
+
+    def relay(self, raws: list[dict[str, Any]]) -> Any:
+        return relay([OutboxRecord.from_stream(raw) for raw in raws], self.deps)
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_the_sample_record_is_relayed_and_its_remove_is_ignored(
+    world: World, sample_event: Callable[[str], dict[str, Any]]
+) -> None:
+    # Given the sample: an INSERT of a user.logged_in, then the REMOVE of that item
+    raws = sample_event("outbox_relay.ddbstream.json")["Records"]
+
+    # When relayed
+    report = world.relay(raws)
+
+    # Then the event is published once, its item deleted, and the REMOVE skipped
+    assert [event.type for event in world.bus.published] == ["user.logged_in"]
+    assert world.outbox.deleted == [OutboxKey("demo", raws[0]["dynamodb"]["Keys"]["position"]["S"])]
+    assert (report.published, report.skipped, report.failed_sequence_number) == (1, 1, None)
+
+
+def test_events_go_in_stream_order_ten_per_publish_batch(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    events = [make_event() for _ in range(23)]
+    report = world.relay([stream_record(event) for event in events])
+    assert world.bus.calls == [10, 10, 3]
+    assert world.bus.published == events
+    assert report.published == 23
+    assert len(world.outbox.deleted) == 23
+
+
+def test_an_outage_names_the_first_record_and_publishes_nothing_after_it(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    # Given a bus that refuses the 13th event of 25 (the second group)
+    events = [make_event() for _ in range(25)]
+    raws = [stream_record(event) for event in events]
+    world.bus.refused = {str(events[12].event_id)}
+
+    # When relayed
+    report = world.relay(raws)
+
+    # Then Lambda is told to resume at the 13th record; the third group was never sent
+    assert report.failed_sequence_number == raws[12]["dynamodb"]["SequenceNumber"]
+    assert world.bus.calls == [10, 10]
+    # what the bus accepted is deleted (the retry republishes it: at least once), the rest stays
+    assert str(events[12].event_id) not in {str(e.event_id) for e in world.bus.published}
+    assert len(world.outbox.deleted) == 19
+    assert OutboxKey(events[12].tenant, outbox_position(events[12])) not in world.outbox.deleted
+
+
+def test_a_bus_outage_fails_from_the_first_record_and_deletes_nothing(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    raws = [stream_record(make_event()) for _ in range(3)]
+    world.bus.down = True
+    report = world.relay(raws)
+    assert report.failed_sequence_number == raws[0]["dynamodb"]["SequenceNumber"]
+    assert report.failure_codes == ["InternalError"]
+    assert world.outbox.deleted == []
+
+
+def test_a_poison_record_goes_to_the_dlq_with_its_reason_and_does_not_block(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    # Given a record whose image holds no envelope between two good ones
+    first, last = make_event(), make_event()
+    poison = stream_record(make_event())
+    poison["dynamodb"]["NewImage"]["event"] = {"S": '{"type": "not an envelope"}'}
+
+    # When relayed
+    report = world.relay([stream_record(first), poison, stream_record(last)])
+
+    # Then the poison record is quarantined (whole record, with its reason), the others published
+    (quarantined,) = world.dead_letters.messages
+    assert quarantined["message_id"] == poison["dynamodb"]["SequenceNumber"]
+    assert quarantined["reason"].startswith("invalid envelope")
+    assert json.loads(quarantined["body"]) == poison
+    assert world.bus.published == [first, last]
+    assert (report.poison, report.failed_sequence_number) == (1, None)
+
+
+def test_a_poison_record_the_dlq_refuses_stops_the_shard_there(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    first, last = make_event(), make_event()
+    poison = stream_record(make_event())
+    del poison["dynamodb"]["NewImage"]
+    world.dead_letters.failing = True
+    report = world.relay([stream_record(first), poison, stream_record(last)])
+    assert world.bus.published == [first]
+    assert report.failed_sequence_number == poison["dynamodb"]["SequenceNumber"]
+
+
+def test_an_event_of_another_tenant_than_its_key_is_poison(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    record = stream_record(make_event(tenant="acme"))
+    record["dynamodb"]["Keys"]["tenant"] = {"S": "other"}
+    world.relay([record])
+    assert world.bus.published == []
+    assert world.dead_letters.messages[0]["reason"] == "event tenant does not match the outbox partition key"
+
+
+def test_a_redriven_item_in_the_same_batch_as_its_insert_is_published_once(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    event = make_event()
+    report = world.relay([stream_record(event), stream_record(event, change="MODIFY")])
+    assert world.bus.published == [event]
+    assert report.skipped == 1
+
+
+def test_a_failed_delete_is_reported_not_retried(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    world.outbox.failing_deletes = True
+    report = world.relay([stream_record(make_event())])
+    assert (report.published, report.not_deleted, report.failed_sequence_number) == (1, 1, None)
+
+
+def test_unknown_stream_changes_are_poison(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    record = stream_record(make_event())
+    record["eventName"] = "TRUNCATE"
+    assert OutboxRecord.from_stream(record).change is None
+    world.relay([record])
+    assert world.dead_letters.messages[0]["reason"] == "not an INSERT, MODIFY or REMOVE stream record"

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
     from types_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-# PynamoDB's defaults, which these reads had before: three attempts, a few seconds per call.
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=5)
+# What these reads had through PynamoDB's defaults: three attempts, 15 s to connect, 30 s to read.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=15, read_timeout=30)
 
 
 def dynamodb_client() -> "DynamoDBClient":

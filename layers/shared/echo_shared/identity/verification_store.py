@@ -22,8 +22,14 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
     from types_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-# PynamoDB's defaults, which these reads had before: three attempts, a few seconds per call.
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=5)
+# The client PynamoDB built for these reads, with its defaults: a first try and three retries
+# (standard mode), 15 s to connect, 30 s to read, no client-side parameter validation.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 4},
+    connect_timeout=15,
+    read_timeout=30,
+    parameter_validation=False,
+)
 
 
 def dynamodb_client() -> "DynamoDBClient":

@@ -169,11 +169,11 @@ def wait_for_streams(log: Path, *, timeout: float = 60.0) -> str:
     """Writes to a table made before its stream reports ENABLED are silently lost on LocalStack
     (LOCALSTACK_OFFLINE.md): wait for every stream of the stack (the outbox's) before the first write."""
     dynamodb, streams = client("dynamodb"), client("dynamodbstreams")
+    pages = client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=STACK_NAME)
     tables = [
         resource["PhysicalResourceId"]
-        for resource in client("cloudformation").list_stack_resources(StackName=STACK_NAME)[
-            "StackResourceSummaries"
-        ]
+        for page in pages
+        for resource in page["StackResourceSummaries"]
         if resource["ResourceType"] == "AWS::DynamoDB::Table"
     ]
     stream_arns = [

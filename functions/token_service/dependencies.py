@@ -33,7 +33,8 @@ def get_settings() -> TokenSettings:
 @cached_resource
 def get_service() -> TokenService:
     settings = get_settings()
-    grants = DynamoGrantStore(settings.identity_table)
+    outbox = DynamoOutbox(settings.outbox_table)
+    grants = DynamoGrantStore(settings.identity_table, outbox=outbox)
     keys = PublishedKeys(
         DynamoSigningKeyRepository(settings.signing_keys_table), ttl_seconds=KEYS_TTL_SECONDS
     )
@@ -61,7 +62,7 @@ def get_service() -> TokenService:
             revocations=grants,
         ),
         client_secrets=ClientSecretHasher(key_from_secrets_manager(settings.client_secret_key_arn)),
-        events=IdentityEvents(DynamoOutbox(settings.outbox_table)),
+        events=IdentityEvents(outbox),
         clock=utc_now,
         refresh_token_ttl=settings.refresh_token_ttl_seconds,
         consents=DynamoConsentStore(settings.identity_table),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from echo_shared.authz.caller import client_actor, user_actor
-from echo_shared.events import Outcome
+from echo_shared.events import EventEnvelope, Outcome
 from echo_shared.identity.claims import PrincipalType, format_scope, parse_scope
 from echo_shared.identity.clients import GrantType, OAuthClient
 from echo_shared.identity.consents import consent_still_given
@@ -233,7 +233,12 @@ def refresh(
     )
     salt = new_successor_salt()
     rotated = successor_handle(presented, salt)
+    refreshed = _token_event(
+        service, IdentityEvent.TOKEN_REFRESHED, client, access, scope, request,
+        tenant=family.tenant, actor=user_actor(family.user_id), family_id=family.family_id, grace=False,
+    )  # fmt: skip
     try:
+        # The rotation and its token.refreshed commit together (the outbox, ADR 0014).
         service.refresh_tokens.rotate(
             token.token_hash,
             RefreshToken(handle_digest(rotated), family.family_id, family.expires_at),
@@ -241,6 +246,7 @@ def refresh(
             access_jti=access.jti,
             access_exp=access.expires_at,
             successor_salt=salt,
+            events=[refreshed],
         )
     except RefreshTokenReused:
         # A concurrent refresh of the same token won the race: ours joins its rotation, within the
@@ -253,7 +259,7 @@ def refresh(
     except FamilyRevoked:
         service.revocations.revoke(access.jti, expires_at=access.expires_at)
         raise InvalidGrant("the refresh token is no longer valid") from None
-    return _refreshed(service, client, family, scope, (access, id_token), rotated, request, now, grace=False)
+    return TokenResponse(access.token, access.expires_at - now, scope, id_token, rotated)
 
 
 def _refresh_in_grace(
@@ -384,7 +390,24 @@ def _emit_token_event(
     actor: str,
     **data: JsonValue,
 ) -> None:
-    service.events.emit(
+    service.events.publish(
+        _token_event(service, event, client, access, scope, request, tenant=tenant, actor=actor, **data)
+    )
+
+
+def _token_event(
+    service: TokenService,
+    event: IdentityEvent,
+    client: OAuthClient,
+    access: AccessToken,
+    scope: tuple[str, ...],
+    request: RequestInfo,
+    *,
+    tenant: str,
+    actor: str,
+    **data: JsonValue,
+) -> EventEnvelope:
+    return service.events.build(
         event,
         tenant=tenant,
         actor=actor,

@@ -45,23 +45,31 @@ def _set_relay(aws: Callable[[str], Any], mapping_id: str, *, enabled: bool) -> 
     wait_for(lambda: client.get_event_source_mapping(UUID=mapping_id)["State"] == state, timeout=60)
 
 
+class RelaySwitch:
+    """The relay's event source mapping, switched off and on again (teardown always switches it on)."""
+
+    def __init__(self, stack: dict[str, Any], aws: Callable[[str], Any]) -> None:
+        self._aws = aws
+        self._mapping_id = _mapping_id(stack, aws)
+        self.paused = False
+
+    def pause(self) -> None:
+        _set_relay(self._aws, self._mapping_id, enabled=False)
+        self.paused = True
+
+    def resume(self) -> None:
+        _set_relay(self._aws, self._mapping_id, enabled=True)
+        self.paused = False
+
+
 @pytest.fixture
-def paused_relay(stack: dict[str, Any], aws: Callable[[str], Any]) -> Iterator[Callable[[], None]]:
-    """Disable the relay's event source mapping; the returned function (and teardown) enables it."""
-    mapping_id = _mapping_id(stack, aws)
-    _set_relay(aws, mapping_id, enabled=False)
-    resumed = False
-
-    def resume() -> None:
-        nonlocal resumed
-        if not resumed:
-            _set_relay(aws, mapping_id, enabled=True)
-            resumed = True
-
+def relay(stack: dict[str, Any], aws: Callable[[str], Any]) -> Iterator[RelaySwitch]:
+    switch = RelaySwitch(stack, aws)
     try:
-        yield resume
+        yield switch
     finally:
-        resume()
+        if switch.paused:
+            switch.resume()
 
 
 def _admin(stack: dict[str, Any]) -> httpx.Client:
@@ -122,14 +130,17 @@ def _chained(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, even
 
 
 def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
-    stack: dict[str, Any], aws: Callable[[str], Any], paused_relay: Callable[[], None]
+    stack: dict[str, Any], aws: Callable[[str], Any], relay: RelaySwitch
 ) -> None:
     tenant = stack["demo"]["tenant"]
     admin = _admin(stack)  # signed in before the outage: its events are not counted below
     guest = _guest(stack)
+
+    # Given the bus is taken away from the outboxed producers (the relay stopped)
+    relay.pause()
     since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-    # Given the relay is stopped (the fixture), when requests that change state and sign-ins happen
+    # When users sign in (one fails), an admin changes a user's roles and a policy version goes live
     member = stack["demo"]["users"]["member"]
     rp = RelyingParty(stack)
     assert "access_token" in rp.tokens_for(member["email"], member["password"])
@@ -175,7 +186,7 @@ def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
     assert _chained(stack, aws, tenant, ids) == []
 
     # When the relay runs again
-    paused_relay()
+    relay.resume()
 
     # Then every one of them is chained exactly once, and the outbox is drained of them
     chained = wait_for(

@@ -1,8 +1,10 @@
 """One in-memory fake for every grant port (transactions, sessions, codes, refresh families, revoked
 jtis), with the same atomicity semantics as the DynamoDB adapters."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 
+from echo_shared.events import EventEnvelope
 from echo_shared.identity.errors import CodeReplayed, FamilyRevoked, NotFound, RefreshTokenReused
 from echo_shared.identity.grants import (
     AuthorizationCode,
@@ -15,11 +17,14 @@ from echo_shared.identity.grants import (
     live_access_tokens,
 )
 
+from tests.fakes.events import InMemoryEventPublisher
+
 
 class InMemoryGrantStore:
     """One fake for every grant port, with the same atomicity semantics as the DynamoDB adapters."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: InMemoryEventPublisher | None = None) -> None:
+        self._outbox = outbox
         self.transactions: dict[str, LoginTransaction] = {}
         self.sessions: dict[str, Session] = {}
         self.codes: dict[str, tuple[AuthorizationCode, IssuedTokens | None]] = {}
@@ -82,7 +87,10 @@ class InMemoryGrantStore:
         access_jti: str,
         access_exp: int,
         successor_salt: str,
+        events: Sequence[EventEnvelope] = (),
     ) -> None:
+        if events and self._outbox is None:
+            raise ValueError("events given to a store built without an outbox")
         old = self.refresh_tokens[old_hash]
         family = self.families[old.family_id]
         if old.rotated_at is not None:
@@ -92,6 +100,8 @@ class InMemoryGrantStore:
         self.refresh_tokens[old_hash] = replace(old, rotated_at=now, successor_salt=successor_salt)
         self.refresh_tokens[new.token_hash] = new
         self.record_access_token(family.family_id, now=now, access_jti=access_jti, access_exp=access_exp)
+        if self._outbox is not None:
+            self._outbox.published.extend(events)
 
     def record_access_token(self, family_id: str, *, now: int, access_jti: str, access_exp: int) -> None:
         family = self.families[family_id]

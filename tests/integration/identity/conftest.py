@@ -171,12 +171,14 @@ def dynamodb_endpoint() -> Iterator[tuple[str, str]]:
         (properties,) = [
             p for lid, p in table_definitions("local").items() if lid.startswith("IdentityIdentityTable")
         ]
-        client.create_table(
-            TableName=properties["TableName"],
-            KeySchema=properties["KeySchema"],
-            AttributeDefinitions=properties["AttributeDefinitions"],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        (outbox,) = [p for lid, p in table_definitions("local").items() if lid.startswith("Outbox")]
+        for table in (properties, outbox):  # state changes and their events, in one transaction
+            client.create_table(
+                TableName=table["TableName"],
+                KeySchema=table["KeySchema"],
+                AttributeDefinitions=table["AttributeDefinitions"],
+                BillingMode="PAY_PER_REQUEST",
+            )
         yield endpoint, properties["TableName"]
 
 
@@ -189,3 +191,10 @@ def ddb_identity_table(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     return table
+
+
+@pytest.fixture
+def ddb_outbox_table(ddb_identity_table: str) -> str:
+    """The outbox beside `ddb_identity_table` in DynamoDB Local."""
+    (outbox,) = [p for lid, p in table_definitions("local").items() if lid.startswith("Outbox")]
+    return str(outbox["TableName"])

@@ -9,6 +9,7 @@ from threading import Barrier
 from typing import Any
 
 import pytest
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.dynamodb import DynamoGrantStore
 from echo_shared.identity.errors import InvalidGrant, TokenRejected
 from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
@@ -23,10 +24,11 @@ TABS = 6
 
 
 @pytest.fixture
-def world(ddb_identity_table: str) -> TokenWorld:
-    """The token service over the fakes, except its grants: those are in DynamoDB Local."""
+def world(ddb_identity_table: str, ddb_outbox_table: str) -> TokenWorld:
+    """The token service over the fakes, except its grants and the outbox their rotations write
+    to: those are in DynamoDB Local."""
     world = token_world()
-    grants = DynamoGrantStore(ddb_identity_table)
+    grants = DynamoGrantStore(ddb_identity_table, outbox=DynamoOutbox(ddb_outbox_table))
     service = replace(
         world.service,
         codes=grants,

@@ -249,8 +249,8 @@ def token_world(clock: FakeClock | None = None) -> TokenWorld:
     clients = InMemoryClientRepository(public_client(), service_client(), third_party_client())
     users = InMemoryUserRepository()
     users.create(user())
-    grants = InMemoryGrantStore()
-    published = InMemoryEventPublisher()
+    published = InMemoryEventPublisher()  # the outbox
+    grants = InMemoryGrantStore(published)
     consents = InMemoryConsentStore()
     service = TokenService(
         issuer_url=ISSUER,

@@ -598,7 +598,8 @@ class DynamoEmailVerificationStore:
 class DynamoGrantStore:
     """Login transactions, sessions, codes, refresh-token families and revoked jtis."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, *, outbox: "DynamoOutbox | None" = None) -> None:
+        self._outbox = outbox
         self._transactions = bind_table(LoginTransactionItem, table_name)
         self._sessions = bind_table(SessionItem, table_name)
         self._codes = bind_table(CodeItem, table_name)
@@ -752,7 +753,9 @@ class DynamoGrantStore:
         access_jti: str,
         access_exp: int,
         successor_salt: str,
+        events: Sequence["EventEnvelope"] = (),
     ) -> None:
+        outbox = _outbox_of(self._outbox, events)
         with _store_errors():
             family = _get_live(self._families, f"FAMILY#{new.family_id}", "FAMILY")
         if family is None:
@@ -770,6 +773,8 @@ class DynamoGrantStore:
                         condition=self._refresh.pk.exists() & self._refresh.rotated_at.does_not_exist(),
                     )
                     transaction.save(self._token_item(new), condition=self._refresh.pk.does_not_exist())
+                    if outbox is not None:
+                        outbox.add_to(transaction, events)
                     transaction.update(
                         self._families(f"FAMILY#{new.family_id}", "FAMILY"),
                         actions=[self._families.access_tokens.set(tokens)],
@@ -777,11 +782,12 @@ class DynamoGrantStore:
                     )
                 return
             except TransactWriteError as exc:
-                # PynamoDB sends puts before updates: [new token, old token, family].
+                # PynamoDB sends puts before updates: [new token, events..., old token, family].
                 codes = _cancellation_codes(exc)
-                if len(codes) > 1 and codes[1] == _CANCELLED_CONDITION:
+                old_token, family_update = 1 + len(events), 2 + len(events)
+                if len(codes) > old_token and codes[old_token] == _CANCELLED_CONDITION:
                     raise RefreshTokenReused(new.family_id) from exc
-                if len(codes) > 2 and codes[2] == _CANCELLED_CONDITION:
+                if len(codes) > family_update and codes[family_update] == _CANCELLED_CONDITION:
                     raise FamilyRevoked(new.family_id) from exc
                 if _TRANSACTION_CONFLICT not in codes:
                     raise IdentityStoreUnavailable("identity store failed") from exc

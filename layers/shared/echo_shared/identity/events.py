@@ -91,15 +91,20 @@ class IdentityEvents:
         outcome: Outcome = Outcome.SUCCESS,
         data: dict[str, JsonValue] | None = None,
     ) -> None:
-        envelope = self.build(
-            event,
-            tenant=tenant,
-            actor=actor,
-            resource=resource,
-            request_id=request_id,
-            outcome=outcome,
-            data=data,
+        self.publish(
+            self.build(
+                event,
+                tenant=tenant,
+                actor=actor,
+                resource=resource,
+                request_id=request_id,
+                outcome=outcome,
+                data=data,
+            )
         )
+
+    def publish(self, envelope: EventEnvelope) -> None:
+        """Write one event built with `build` on its own (no state change carries it)."""
         try:
             self.publisher.publish(envelope)
         except PublishFailed as exc:
@@ -107,7 +112,7 @@ class IdentityEvents:
             get_logger().error(
                 "identity event not published",
                 extra={
-                    "event_type": event.value,
+                    "event_type": envelope.type,
                     "event_id": str(envelope.event_id),
                     "codes": list(exc.codes),
                 },

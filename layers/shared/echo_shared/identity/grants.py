@@ -8,10 +8,14 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 HANDLE_BYTES = 32
+
+if TYPE_CHECKING:
+    from echo_shared.events.envelope import EventEnvelope  # annotations only: no pydantic import here
 
 
 def new_handle() -> str:
@@ -184,10 +188,11 @@ class RefreshTokenStore(Protocol):
         access_jti: str,
         access_exp: int,
         successor_salt: str,
+        events: Sequence["EventEnvelope"] = (),
     ) -> None:
         """Atomically: mark `old_hash` rotated (with the salt its successor derives from), store
-        `new`, record the access token in the family. RefreshTokenReused if `old_hash` was already
-        rotated; FamilyRevoked if the family was."""
+        `new`, record the access token in the family, write `events` to the outbox (ADR 0014).
+        RefreshTokenReused if `old_hash` was already rotated; FamilyRevoked if the family was."""
         ...
 
     def record_access_token(self, family_id: str, *, now: int, access_jti: str, access_exp: int) -> None:

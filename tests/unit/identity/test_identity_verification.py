@@ -321,3 +321,30 @@ def test_the_claim_rules_are_joserfcs_registry_rules_with_its_error_codes() -> N
             verdict = exc.reason
         # Then the verdict and its reason are joserfc's
         assert verdict == expected, claims
+
+
+def _same_bytes_other_text(segment: str) -> str | None:
+    """The segment with its last character changed in the unused trailing bits only, if it has any."""
+    decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for char in alphabet:
+        variant = segment[:-1] + char
+        if variant != segment and base64.urlsafe_b64decode(variant + "=" * (-len(variant) % 4)) == decoded:
+            return variant
+    return None
+
+
+def test_a_segment_in_non_canonical_base64url_is_refused(ring: KeyRing) -> None:
+    # Given our token, and its signature re-spelled: the same 64 bytes, other trailing bits
+    token = ring.access_token()
+    header, payload, signature = token.split(".")
+    respelled = _same_bytes_other_text(signature)
+    assert respelled is not None  # 64 bytes take 86 characters: 4 unused bits at the end
+    # Then the re-spelled token is refused (one token has one spelling: the cache key, revocations)
+    assert rejected(ring, f"{header}.{payload}.{respelled}") == "bad_signature"
+    # And so is a re-spelled header, whenever its length leaves unused bits
+    other_header = _same_bytes_other_text(header)
+    if other_header is not None:
+        assert rejected(ring, f"{other_header}.{payload}.{signature}") == "malformed_header"
+    # While the token as issued still verifies
+    assert ring.verifier().verify_access_token(token).jti == "jti-1"

@@ -124,7 +124,13 @@ class TokenVerifier:
 
 
 def _b64url_decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    """Canonical unpadded base64url only (RFC 7515 §2): a segment whose unused trailing bits are
+    set decodes to the same bytes as the canonical one, so accepting it would let anyone mint other
+    strings for one token (a token's cache key, revocation lists keyed by string)."""
+    decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=").decode("ascii") != segment:
+        raise ValueError("not canonical base64url")
+    return decoded
 
 
 def _public_key(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:

@@ -22,6 +22,21 @@ MAX_RECEIVE_COUNT = 5
 NOTIFICATION_PREFIX = "notification."
 
 
+def dead_letter_queue(
+    scope: Construct, construct_id: str, *, settings: StageSettings, name: str
+) -> sqs.Queue:
+    """A dead-letter queue: 14 days, SSE, TLS only."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=settings.resource_name(name),
+        retention_period=cdk.Duration.days(14),
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        removal_policy=settings.removal_policy,
+    )
+
+
 def work_queue(
     scope: Construct,
     construct_id: str,
@@ -33,15 +48,7 @@ def work_queue(
 ) -> tuple[sqs.Queue, sqs.Queue]:
     """A consumer's queue (`<construct_id>Queue`) and its DLQ (`<construct_id>Dlq`, 14 days): SSE,
     TLS only, hidden VISIBILITY_TIMEOUT_FACTOR times the consumer's timeout, MAX_RECEIVE_COUNT tries."""
-    dead_letters = sqs.Queue(
-        scope,
-        f"{construct_id}Dlq",
-        queue_name=settings.resource_name(f"{name}-dlq"),
-        retention_period=cdk.Duration.days(14),
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
-        enforce_ssl=True,
-        removal_policy=settings.removal_policy,
-    )
+    dead_letters = dead_letter_queue(scope, f"{construct_id}Dlq", settings=settings, name=f"{name}-dlq")
     queue = sqs.Queue(
         scope,
         f"{construct_id}Queue",

@@ -20,11 +20,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.api import API_STAGE, EchoApi
-from stacks.event_bus import NOTIFICATION_PREFIX, EventBus
+from stacks.event_bus import NOTIFICATION_PREFIX, EventBus, dead_letter_queue
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
 from stacks.outbox import Outbox
@@ -438,14 +437,8 @@ class IdentityService(Construct):
             description="Advances the token-signing key rotation (next -> current -> previous -> retired)",
             schedule=events.Schedule.rate(ROTATION_SCHEDULE),
         )
-        self.rotation_dlq = sqs.Queue(
-            self,
-            "RotationDlq",
-            queue_name=self._settings.resource_name("key-rotation-dlq"),
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=self._settings.removal_policy,
+        self.rotation_dlq = dead_letter_queue(
+            self, "RotationDlq", settings=self._settings, name="key-rotation-dlq"
         )
         acknowledge(
             self.rotation_dlq,

@@ -14,10 +14,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.event_bus import EventBus
+from stacks.event_bus import EventBus, dead_letter_queue
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
 from stacks.settings import StageSettings
@@ -52,15 +51,7 @@ class Outbox(Construct):
             time_to_live_attribute="expires_at",
             stream=dynamodb.StreamViewType.NEW_IMAGE,
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "RelayDlq",
-            queue_name=settings.resource_name("outbox-relay-dlq"),
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=settings.removal_policy,
-        )
+        self.dead_letters = dead_letter_queue(self, "RelayDlq", settings=settings, name="outbox-relay-dlq")
         acknowledge(
             self.dead_letters,
             "AwsSolutions::AwsSolutions-SQS3",

@@ -93,9 +93,13 @@ test-quality: deps ## SciFact nDCG@10 / recall@10 of BM25, dense and hybrid thro
 	$(PYTEST) tests/quality -q
 
 test-e2e: up browser ## the deployed stack on LocalStack (browser tests drive Debian's Chromium)
-	$(PYTEST) tests/e2e -q -m e2e
+	@mkdir -p .echo/logs; $(PYTEST) tests/e2e -q -m "e2e and clock" > .echo/logs/e2e-clock.log 2>&1 & clock=$$!; \
+		$(PYTEST) tests/e2e -q -m "e2e and not clock"; rest=$$?; wait $$clock; waited=$$?; \
+		echo "  … the clock tests, run beside:"; cat .echo/logs/e2e-clock.log; exit $$(( rest || waited ))
 
-test: lint test-unit test-integration test-plugin test-infra synth test-quality test-e2e ## everything CI runs, e2e and retrieval quality included
+# The quality tier (CPU: embedding, on one core) runs beside the e2e tier (mostly waiting on LocalStack).
+test: lint test-unit test-integration test-plugin test-infra synth ## everything CI runs, e2e and retrieval quality included
+	@ECHO_QUALITY_THREADS=1 $(MAKE) --no-print-directory -j2 --output-sync=target test-quality test-e2e
 
 bench: up ## benchmarks (SECTIONS="authz audit_throughput" for some); writes .echo/bench/results.json, docs/benchmarks.md
 	PYTHONPATH=layers/shared:layers/documents:layers/ml:functions $(PY) -m tests.bench $(SECTIONS)

@@ -28,9 +28,14 @@ STATE = Path(os.environ.get("ECHO_STATE_DIR", REPO / ".echo"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every e2e test is marked e2e. A disruptive test (it kills shared runtimes, whose unacknowledged
+    messages then stay in flight for a visibility timeout) runs last, so no other test waits for the
+    queue to drain after it. `make test-e2e` runs the `clock` tests (they only wait out a deployed
+    clock) in a second pytest process beside the others."""
     for item in items:
         if "tests/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
 
 
 @pytest.fixture(scope="session")

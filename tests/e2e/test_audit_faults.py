@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import QUEUE_DRAIN_TIMEOUT_S, AuditApi, make_event, wait_for
 
 
@@ -184,6 +186,7 @@ def _kill_ingest_runtimes(endpoint_url: str) -> int:
     return killed
 
 
+@pytest.mark.disruptive
 def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
     stack: dict[str, Any], audit_api: AuditApi, publish: Any, tenant: str
 ) -> None:

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from stacks.identity import AUTHORIZER_CACHE_SECONDS
 
@@ -54,6 +55,7 @@ def test_a_cached_allow_never_serves_another_token(stack: dict[str, Any]) -> Non
     assert _status(stack, _client_credentials_token(stack)) == 200
 
 
+@pytest.mark.clock
 def test_a_revoked_token_is_refused_once_the_cache_ttl_has_passed(stack: dict[str, Any]) -> None:
     confidential = stack["demo"]["confidential_client"]
     # Given an access token accepted (and so cached) by the gateway

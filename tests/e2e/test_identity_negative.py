@@ -145,6 +145,7 @@ def test_unknown_client_and_bad_secret_are_invalid_client(stack: dict[str, Any])
         assert response.json()["error"] == "invalid_client"
 
 
+@pytest.mark.clock
 def test_an_expired_code_is_refused(stack: dict[str, Any]) -> None:
     # The deployed service's clock cannot be driven: this is the one e2e test that waits, for the
     # code lifetime (60 s, AUTH_CODE_TTL_SECONDS). Unit and integration tests drive the clock instead.

@@ -99,6 +99,7 @@ def _refresh(stack: dict[str, Any], refresh_token: str) -> httpx.Response:
     return httpx.post(stack["api_url"] + "token", data=data, timeout=30)
 
 
+@pytest.mark.clock
 def test_parallel_refreshes_get_the_same_successor_and_a_late_reuse_revokes_the_family(
     stack: dict[str, Any],
 ) -> None:

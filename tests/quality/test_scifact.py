@@ -9,6 +9,7 @@ regresses. Figures go to .echo/ml/quality.json and the terminal (`make test-qual
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from tests.quality import scifact
 HYBRID_NDCG_FLOOR = 0.725  # measured 0.733 (docs/retrieval.md); noise at 300 queries is about ±0.01
 HYBRID_RECALL_FLOOR = 0.84  # measured 0.859
 TRAIN_TOLERANCE = 0.005  # the default may trail the best train grid point by this much
+# make test runs this tier beside the e2e tier, on one core (ECHO_QUALITY_THREADS=1).
+THREADS = int(os.environ.get("ECHO_QUALITY_THREADS", "2"))
 GRID = [Fusion(w / 100, method) for method in ("minmax", "zscore") for w in range(30, 90, 5)]
 
 
@@ -39,7 +42,7 @@ class Setup:
 def setup(model_directory: Any) -> Setup:
     started = time.perf_counter()
     corpus = scifact.load_corpus()
-    embedder = OnnxEmbedder(model_directory, threads=2)
+    embedder = OnnxEmbedder(model_directory, threads=THREADS)
     cache, chunks = scifact.build_index(embedder, corpus)
     index = cache.index_for(scifact.TENANT)
     return Setup(index, list(corpus), chunks, time.perf_counter() - started)
@@ -47,7 +50,7 @@ def setup(model_directory: Any) -> Setup:
 
 @pytest.fixture(scope="module")
 def embedder_for_claims(model_directory: Any) -> OnnxEmbedder:
-    return OnnxEmbedder(model_directory, threads=2)
+    return OnnxEmbedder(model_directory, threads=THREADS)
 
 
 def _doc_ranking(index: TenantIndex, fused: np.ndarray, rows: np.ndarray) -> list[str]:

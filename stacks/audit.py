@@ -169,7 +169,7 @@ class AuditLog(Construct):
     def grant_read(self, function: EchoFunction) -> None:
         """Readers query the chain and verify checkpoints; they cannot write anything."""
         function.grant(["dynamodb:Query"], [self.chain_table.table_arn])
-        function.grant(["kms:Verify"], [self.signing_key.key_arn])
+        function.grant(["kms:GetPublicKey"], [self.signing_key.key_arn])  # verifies locally (audit/kms.py)
         function.grant(["s3:GetObject"], [self.checkpoint_bucket.arn_for_objects("checkpoints/*")])
         acknowledge_prefix_grant(function, self.checkpoint_bucket, "checkpoints/*")
         function.role.add_to_policy(

@@ -288,7 +288,7 @@ def _role_actions(template: Template, package: str) -> tuple[str, set[str], list
 
 def test_audit_notary_signs_and_reads_but_cannot_write_the_chain(prod: Template) -> None:
     _, granted, statements = _role_actions(prod, "audit-notary")
-    assert {"kms:Sign", "kms:Verify", "s3:PutObject", "s3:GetObject", "dynamodb:Query"} <= granted
+    assert {"kms:Sign", "kms:GetPublicKey", "s3:PutObject", "s3:GetObject", "dynamodb:Query"} <= granted
     assert not granted & {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -405,7 +405,7 @@ def test_the_verification_job_reads_the_chain_and_writes_only_its_jobs(prod: Tem
     # Then it reads the chain and the checkpoints, keeps its jobs, re-enqueues itself and publishes
     assert granted == {
         "dynamodb:Query",
-        "kms:Verify",
+        "kms:GetPublicKey",
         "s3:GetObject",
         "s3:ListBucket",
         "dynamodb:GetItem",

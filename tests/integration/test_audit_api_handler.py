@@ -3,6 +3,7 @@
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from audit_api.handler import lambda_handler
 from audit_ingest.handler import lambda_handler as ingest
 from botocore.exceptions import ClientError
 from echo_shared.audit import checkpoint_key
+from echo_shared.audit.checkpoints import read_checkpoint
 from echo_shared.events import EventEnvelope
 from echo_shared.lazy import reset_cached_resources
 from log_sink.handler import lambda_handler as sink
@@ -330,17 +332,22 @@ def test_log_time_window_is_since_inclusive_until_exclusive(
     assert [item["type"] for item in body["items"]] == expected
 
 
-def test_kms_rejecting_a_signature_is_a_bad_signature_not_an_outage(
+def test_a_signature_of_the_key_over_another_message_is_a_bad_signature_not_an_outage(
     seeded: AwsResources,
     sample_event: Callable[[str], dict[str, Any]],
     lambda_context: FakeLambdaContext,
-    faults: Callable[[str, ClientError, int], None],
 ) -> None:
-    # Given real KMS behaviour for a bad signature: Verify raises KMSInvalidSignatureException
-    invalid = ClientError({"Error": {"Code": "KMSInvalidSignatureException", "Message": "invalid"}}, "Verify")
-    faults("Verify", invalid, 1)
+    # Given acme's first checkpoint (seq 2) rewritten with a genuine signature of the checkpoint key
+    # over another message (verified locally with the key's public key, as KMS Verify would)
+    bucket, key = seeded.table("CHECKPOINT_BUCKET"), checkpoint_key("acme", 2)
+    stored = read_checkpoint(seeded.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert stored is not None
+    other = seeded.kms.sign(
+        KeyId=seeded.key_arn, Message=b"another message", MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256"
+    )["Signature"]
+    seeded.s3.put_object(Bucket=bucket, Key=key, Body=replace(stored, signature=other).to_json())
 
-    # Then the first checkpoint checked (acme's at seq 2) is reported as badly signed
+    # Then that checkpoint is reported as badly signed
     status, body = _call(sample_event("audit_api.verify.apigw.json"), lambda_context)
     assert (status, body["problem"], body["first_bad_seq"], body["checkpoint_seq"]) == (
         200,
@@ -356,7 +363,11 @@ def test_kms_outage_during_verify_is_a_typed_503(
     lambda_context: FakeLambdaContext,
     faults: Callable[[str, ClientError, int], None],
 ) -> None:
-    faults("Verify", ClientError({"Error": {"Code": "KMSInternalException", "Message": "x"}}, "Verify"), 1)
+    faults(
+        "GetPublicKey",
+        ClientError({"Error": {"Code": "KMSInternalException", "Message": "x"}}, "GetPublicKey"),
+        1,
+    )
     status, body = _call(sample_event("audit_api.verify.apigw.json"), lambda_context)
     assert (status, body["error"]["code"]) == (503, "unavailable")
     assert "KMS" not in body["error"]["message"]

@@ -192,3 +192,39 @@ def test_a_version_written_over_a_locked_checkpoint_is_still_refused_by_the_veri
     restored = aws.s3.get_object(Bucket=bucket, Key=signed.key, VersionId=oldest["VersionId"])
     assert restored["ObjectLockMode"] == "COMPLIANCE"
     assert restored["Body"].read() == signed.to_json()
+
+
+class CountingKms:
+    """Wraps the boto3 KMS client and counts the calls per operation."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(self._inner, name)
+
+        def counted(**kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return operation(**kwargs)
+
+        return counted
+
+
+def test_a_walk_over_many_checkpoints_fetches_the_public_key_once_and_never_calls_verify(
+    aws: AwsResources, make_event: Callable[..., EventEnvelope]
+) -> None:
+    # Given a chain of 6 records with a KMS-signed checkpoint after each
+    chain = DynamoAuditChainRepository(aws.table("AUDIT_CHAIN_TABLE"), aws.table("AUDIT_EVENT_IDS_TABLE"))
+    store = S3CheckpointStore(aws.table("CHECKPOINT_BUCKET"), client=aws.s3)
+    notary = Notary(chain, KmsCheckpointSigner(aws.key_arn, client=aws.kms), store)
+    for n in range(6):
+        AuditAppender(chain).append(make_event(actor=f"user-{n}"))
+        assert isinstance(notary.checkpoint("acme"), Checkpoint)
+    # When a reader with its own signer walks the whole chain twice
+    kms = CountingKms(aws.kms)
+    verifier = ChainVerifier(chain, store, KmsCheckpointSigner(aws.key_arn, client=kms))  # type: ignore[arg-type]
+    first, second = verifier.verify("acme"), verifier.verify("acme")
+    # Then all 6 checkpoints verified, with one GetPublicKey and no KMS Verify call
+    assert (first.ok, first.checked, second.ok) == (True, 6, True)
+    assert kms.calls == {"get_public_key": 1}

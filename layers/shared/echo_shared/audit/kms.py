@@ -1,9 +1,19 @@
-"""Checkpoint signing with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256, RAW messages)."""
+"""Checkpoint signing with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256, RAW messages).
 
+Signing happens in KMS (the private key never leaves it). Verification uses the key's public key,
+fetched from KMS once per container (KMS's offline-verification path): a full chain walk checks
+hundreds of checkpoints, and one KMS Verify round trip each made `/audit/verify` linear in them
+(1,722 records and 821 checkpoints took 18.8 s on LocalStack; docs/audit.md).
+"""
+
+import threading
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from echo_shared.audit.checkpoints import SIGNING_ALGORITHM
 from echo_shared.audit.errors import CheckpointError
@@ -11,13 +21,12 @@ from echo_shared.audit.errors import CheckpointError
 if TYPE_CHECKING:
     from types_boto3_kms.client import KMSClient
 
-_INVALID_SIGNATURE = "KMSInvalidSignatureException"
-
-
 class KmsCheckpointSigner:
     def __init__(self, key_id: str, client: "KMSClient | None" = None) -> None:
         self._key_id = key_id
         self._client = client or boto3.client("kms")
+        self._public_key: ec.EllipticCurvePublicKey | None = None
+        self._lock = threading.Lock()
 
     @property
     def key_id(self) -> str:
@@ -37,20 +46,30 @@ class KmsCheckpointSigner:
         if not signature:
             return False
         try:
-            response = self._client.verify(
-                KeyId=self._key_id,
-                Message=message,
-                MessageType="RAW",
-                Signature=signature,
-                SigningAlgorithm=SIGNING_ALGORITHM,
-            )
-        except ClientError as exc:
-            if _code(exc) == _INVALID_SIGNATURE:
-                return False
-            raise CheckpointError(f"KMS Verify failed ({_code(exc)})") from exc
-        except BotoCoreError as exc:
-            raise CheckpointError(f"KMS Verify failed ({_code(exc)})") from exc
-        return response["SignatureValid"]
+            self._verifying_key().verify(signature, message, ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError):  # ValueError: not a DER ECDSA signature at all
+            return False
+        return True
+
+    def _verifying_key(self) -> ec.EllipticCurvePublicKey:
+        with self._lock:
+            if self._public_key is None:
+                self._public_key = self._fetch_public_key()
+            return self._public_key
+
+    def _fetch_public_key(self) -> ec.EllipticCurvePublicKey:
+        try:
+            response = self._client.get_public_key(KeyId=self._key_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise CheckpointError(f"KMS GetPublicKey failed ({_code(exc)})") from exc
+        key = serialization.load_der_public_key(response["PublicKey"])
+        if (
+            not isinstance(key, ec.EllipticCurvePublicKey)
+            or not isinstance(key.curve, ec.SECP256R1)
+            or SIGNING_ALGORITHM not in response.get("SigningAlgorithms", [SIGNING_ALGORITHM])
+        ):
+            raise CheckpointError("the checkpoint key is not an ECC_NIST_P256 signing key")
+        return key
 
 
 def _code(exc: ClientError | BotoCoreError) -> str:

@@ -42,9 +42,9 @@ from echo_shared.identity.users import User
 from echo_shared.identity.web import RequestInfo
 from pydantic import JsonValue
 
-from token_service.client_auth import authenticate_client, read_client_credentials
-from token_service.issuance import AccessToken, new_jti
-from token_service.service import TokenService
+from token_service.logic import TokenService
+from token_service.logic.client_auth import authenticate_client, read_client_credentials
+from token_service.logic.issuance import AccessToken, new_jti
 
 OPENID = "openid"
 OFFLINE_ACCESS = "offline_access"

@@ -1,4 +1,4 @@
-"""Settings and adapters for the ingest function, built once per process on first use."""
+"""Adapters for the ingest function, built once per process on first use."""
 
 from typing import TYPE_CHECKING
 
@@ -7,10 +7,9 @@ from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.notary_lambda import LambdaCheckpointService, notary_client
 from echo_shared.dead_letters import SqsDeadLetterSink
 from echo_shared.lazy import cached_resource
-from echo_shared.settings import AuditStoreSettings, DeadLetterSettings, ResourceName
-from pydantic import Field
 
 from audit_ingest.logic import IngestDependencies
+from audit_ingest.settings import AuditIngestSettings
 
 # Tenants of one batch appended at once; each is a few DynamoDB round trips.
 TENANT_CONCURRENCY = 8
@@ -21,10 +20,6 @@ if TYPE_CHECKING:
 
 # Longer than the notary's own work for one batch (~1 s per 1,000-record segment on LocalStack).
 NOTARY_READ_TIMEOUT_SECONDS = 15
-
-
-class AuditIngestSettings(AuditStoreSettings, DeadLetterSettings):
-    notary_function: ResourceName = Field(validation_alias="AUDIT_NOTARY_FUNCTION")
 
 
 @cached_resource

@@ -1,11 +1,12 @@
-"""Settings and adapters for the notary function, built once per process on first use."""
+"""Adapters for the notary function, built once per process on first use."""
 
 from echo_shared.audit import LocalNotary, Notary
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.kms import KmsCheckpointSigner
 from echo_shared.audit.s3 import CheckpointRetention, S3CheckpointStore
 from echo_shared.lazy import cached_resource
-from echo_shared.settings import NotarySettings
+
+from audit_notary.settings import NotarySettings
 
 # Tenants verified and signed at once; each is a few DynamoDB/KMS/S3 round trips.
 TENANT_CONCURRENCY = 8

@@ -13,7 +13,7 @@ from echo_shared.identity.verification import bearer_token
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
 from authorizer.dependencies import get_settings, get_verifier
-from authorizer.policy import MalformedMethodArn, allow
+from authorizer.logic import MalformedMethodArn, allow
 
 UNAUTHORIZED = "Unauthorized"
 

@@ -1,4 +1,7 @@
-"""Settings and adapters for the login function, built once per process on first use."""
+"""Settings and adapters for the login function, built once per process on first use, and the
+routes' `Service` dependency."""
+
+from typing import Annotated
 
 from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.dynamodb import (
@@ -16,8 +19,9 @@ from echo_shared.identity.passwords import PasswordHasher
 from echo_shared.identity.verification import TokenVerifier
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
+from fastapi import Depends
 
-from login.service import LoginService
+from login.logic import LoginService
 from login.settings import LoginSettings
 
 
@@ -56,3 +60,6 @@ def get_service() -> LoginService:
         member_domains=settings.member_domains,
         verification_ttl=settings.email_verification_ttl_seconds,
     )
+
+
+Service = Annotated[LoginService, Depends(get_service)]

@@ -1,4 +1,7 @@
-"""Settings and adapters for the token service, built once per process on first use."""
+"""Settings and adapters for the token service, built once per process on first use, and the
+routes' `Service` dependency."""
+
+from typing import Annotated
 
 from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.client_secrets import ClientSecretHasher, key_from_secrets_manager
@@ -16,9 +19,10 @@ from echo_shared.identity.signing import JwtSigner
 from echo_shared.identity.verification import TokenVerifier
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
+from fastapi import Depends
 
-from token_service.issuance import TokenIssuer
-from token_service.service import TokenService
+from token_service.logic import TokenService
+from token_service.logic.issuance import TokenIssuer
 from token_service.settings import TokenSettings
 
 # Signing picks up a promoted key within a minute; verification also refreshes on an unknown kid.
@@ -67,3 +71,6 @@ def get_service() -> TokenService:
         refresh_token_ttl=settings.refresh_token_ttl_seconds,
         consents=DynamoConsentStore(settings.identity_table),
     )
+
+
+Service = Annotated[TokenService, Depends(get_service)]

@@ -3,16 +3,31 @@ decision (`user:admin` on the tenant: the admin role *and* a token granted `user
 
 from dataclasses import dataclass
 
-from echo_shared.authz.caller import Caller, decide_on_tenant
-from echo_shared.identity.attempts import account_key
+from echo_shared.authz.caller import Caller, DecidesChecks, decide_on_tenant
+from echo_shared.identity.attempts import AttemptStore, account_key
 from echo_shared.identity.claims import Role
+from echo_shared.identity.consents import ConsentStore
 from echo_shared.identity.errors import Conflict, Forbidden, InvalidInput, NotFound
-from echo_shared.identity.events import IdentityEvent
-from echo_shared.identity.users import User, UserPage, UserStatus, parse_roles
-
-from users.service import UsersService
+from echo_shared.identity.events import IdentityEvent, IdentityEvents
+from echo_shared.identity.users import User, UserPage, UserRepository, UserStatus, parse_roles
+from echo_shared.timeutil import Clock
 
 USER_ADMIN = "user:admin"
+
+
+@dataclass(frozen=True, slots=True)
+class UsersService:
+    """The users API's collaborators, as ports (DynamoDB/outbox in dependencies.py, fakes in tests)."""
+
+    users: UserRepository
+    attempts: AttemptStore
+    events: IdentityEvents
+    clock: Clock
+    authz: DecidesChecks
+    consents: ConsentStore
+
+    def now(self) -> int:
+        return int(self.clock().timestamp())
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 GUESSES = 10
 ACCOUNT_SOURCE_LIMIT = 5  # echo_shared.identity.attempts.ACCOUNT_SOURCE_POLICY
-REFRESH_GRACE_SECONDS = 30  # token_service.exchange.REFRESH_GRACE_SECONDS
+REFRESH_GRACE_SECONDS = 30  # token_service.logic.exchange.REFRESH_GRACE_SECONDS
 TABS = 4
 
 

@@ -1,4 +1,4 @@
-"""The authz construct, synthesized alone (tests/integration/authz/stack_template.py): tables,
+"""The authz construct, synthesized alone (tests/integration/stack_template.py, AUTHZ): tables,
 least-privilege roles, routes behind the authorizer, cdk-nag clean in every stage."""
 
 from collections.abc import Mapping
@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks.authz import ROUTES
-from tests.integration.authz.stack_template import build_app, template
+from tests.integration.stack_template import AUTHZ
 
 WRITE_ACTIONS = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 
@@ -33,12 +33,12 @@ def _grants(template_: Template, role_prefix: str, table_prefix: str) -> set[str
 @pytest.mark.parametrize("stage", ["local", "prod"])
 def test_the_construct_passes_cdk_nag(stage: str) -> None:
     # Synthesis raises on any unacknowledged AwsSolutions/Serverless finding.
-    app, _ = build_app(stage)
+    app, _ = AUTHZ.build_app(stage)
     app.synth()
 
 
 def test_policy_table_is_keyed_by_tenant_and_item_encrypted_with_pitr() -> None:
-    template("prod").has_resource(
+    AUTHZ.template("prod").has_resource(
         "AWS::DynamoDB::Table",
         {
             "Properties": {
@@ -58,7 +58,7 @@ def test_policy_table_is_keyed_by_tenant_and_item_encrypted_with_pitr() -> None:
 
 
 def test_documents_metadata_table_is_keyed_by_tenant_and_document_id() -> None:
-    template("local").has_resource_properties(
+    AUTHZ.template("local").has_resource_properties(
         "AWS::DynamoDB::Table",
         {
             "TableName": "echo-local-documents",
@@ -71,7 +71,7 @@ def test_documents_metadata_table_is_keyed_by_tenant_and_document_id() -> None:
 
 
 def test_the_api_role_never_updates_or_deletes_policies() -> None:
-    prod = template("prod")
+    prod = AUTHZ.template("prod")
     assert _grants(prod, "AuthzApiRole", "AuthzPolicyTable") == {
         "dynamodb:GetItem",
         "dynamodb:Query",
@@ -82,7 +82,7 @@ def test_the_api_role_never_updates_or_deletes_policies() -> None:
 
 
 def test_an_in_process_decider_reads_and_publishes_only() -> None:
-    prod = template("prod")
+    prod = AUTHZ.template("prod")
     assert _grants(prod, "ConsumerRole", "AuthzPolicyTable") == {"dynamodb:GetItem"}
     assert _grants(prod, "ConsumerRole", "AuthzDocumentsTable") == {"dynamodb:GetItem", "dynamodb:Query"}
     actions = {
@@ -96,7 +96,7 @@ def test_an_in_process_decider_reads_and_publishes_only() -> None:
 
 def test_no_authz_statement_has_a_wildcard_action_or_resource() -> None:
     for role in ("AuthzApiRole", "ConsumerRole"):
-        for statement in _statements(template("prod"), role):
+        for statement in _statements(AUTHZ.template("prod"), role):
             actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
             assert all("*" not in action for action in actions)
             if statement["Resource"] == "*":
@@ -105,7 +105,7 @@ def test_no_authz_statement_has_a_wildcard_action_or_resource() -> None:
 
 @pytest.mark.parametrize("role", ["AuthzApi", "Consumer"])
 def test_functions_get_the_client_configuration(role: str) -> None:
-    template("local").has_resource_properties(
+    AUTHZ.template("local").has_resource_properties(
         "AWS::Lambda::Function",
         {
             "Role": {"Fn::GetAtt": [Match.string_like_regexp(f"^{role}Role"), "Arn"]},
@@ -124,7 +124,7 @@ def test_functions_get_the_client_configuration(role: str) -> None:
 
 
 def test_the_api_function_runs_the_authz_package() -> None:
-    template("local").has_resource_properties(
+    AUTHZ.template("local").has_resource_properties(
         "AWS::Lambda::Function",
         {
             "FunctionName": "echo-local-authz",
@@ -135,7 +135,7 @@ def test_the_api_function_runs_the_authz_package() -> None:
 
 
 def test_every_route_is_behind_the_lambda_authorizer() -> None:
-    local = template("local")
+    local = AUTHZ.template("local")
     methods = local.find_resources("AWS::ApiGateway::Method")
     resources = local.find_resources("AWS::ApiGateway::Resource")
     expected = {(path, method) for path, verbs in ROUTES for method in verbs}

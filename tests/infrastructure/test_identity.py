@@ -1,4 +1,4 @@
-"""The identity construct, synthesized alone (tests/integration/identity/stack_template.py): tables,
+"""The identity construct, synthesized alone (tests/integration/stack_template.py, IDENTITY): tables,
 least-privilege roles, the authorizer contract, routes, the rotation schedule, cdk-nag clean."""
 
 import json
@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks.identity import CREDENTIAL_ROUTES, PROTECTED_ROUTES, PUBLIC_ROUTES, SIGNING_KEY_TAG
-from tests.integration.identity.stack_template import build_app, template
+from tests.integration.stack_template import IDENTITY
 
 
 def _function(template_: Template, handler_package: str) -> tuple[str, Mapping[str, Any]]:
@@ -49,12 +49,12 @@ def _leading_keys(statement: dict[str, Any]) -> set[str]:
 @pytest.mark.parametrize("stage", ["local", "prod"])
 def test_the_construct_passes_cdk_nag(stage: str) -> None:
     # Synthesis raises on any unacknowledged AwsSolutions/Serverless finding.
-    app, _ = build_app(stage)
+    app, _ = IDENTITY.build_app(stage)
     app.synth()
 
 
 def test_identity_table_has_typed_items_ttl_pitr_encryption_and_is_retained_in_prod() -> None:
-    template("prod").has_resource(
+    IDENTITY.template("prod").has_resource(
         "AWS::DynamoDB::Table",
         {
             "Properties": {
@@ -71,7 +71,7 @@ def test_identity_table_has_typed_items_ttl_pitr_encryption_and_is_retained_in_p
             "DeletionPolicy": "Retain",
         },
     )
-    template("prod").has_resource_properties(
+    IDENTITY.template("prod").has_resource_properties(
         "AWS::DynamoDB::Table",
         {"TableName": "echo-prod-signing-keys", "KeySchema": [{"AttributeName": "kid", "KeyType": "HASH"}]},
     )
@@ -80,14 +80,14 @@ def test_identity_table_has_typed_items_ttl_pitr_encryption_and_is_retained_in_p
 def test_every_identity_table_grant_is_limited_to_its_item_prefixes() -> None:
     # Given every function's statements on the identity table
     for package in ("login", "token_service", "authorizer", "users"):
-        for statement in _statements(template("prod"), package):
+        for statement in _statements(IDENTITY.template("prod"), package):
             if _on_table(statement, "IdentityIdentityTable"):
                 # Then each is conditioned on partition-key prefixes
                 assert _leading_keys(statement), (package, statement)
 
 
 def test_the_authorizer_only_reads_published_keys_and_the_revoked_jti_list() -> None:
-    statements = _statements(template("prod"), "authorizer")
+    statements = _statements(IDENTITY.template("prod"), "authorizer")
     granted = set().union(*(_actions(s) for s in statements))
     assert granted == {
         "dynamodb:GetItem",
@@ -103,7 +103,7 @@ def test_the_authorizer_only_reads_published_keys_and_the_revoked_jti_list() -> 
 
 def test_only_the_token_service_signs_and_only_with_this_stages_tagged_keys() -> None:
     for package in ("login", "authorizer", "users", "key_rotation", "token_service"):
-        signs = [s for s in _statements(template("prod"), package) if "kms:Sign" in _actions(s)]
+        signs = [s for s in _statements(IDENTITY.template("prod"), package) if "kms:Sign" in _actions(s)]
         if package != "token_service":
             assert signs == [], package
             continue
@@ -121,10 +121,12 @@ def test_only_the_token_service_signs_and_only_with_this_stages_tagged_keys() ->
 
 def test_only_the_rotation_writes_signing_keys_and_creates_only_tagged_p256_keys() -> None:
     for package in ("login", "token_service", "authorizer", "users"):
-        for statement in _statements(template("prod"), package):
+        for statement in _statements(IDENTITY.template("prod"), package):
             if _on_table(statement, "IdentitySigningKeysTable"):
                 assert _actions(statement) == {"dynamodb:Scan"}, package
-    create = next(s for s in _statements(template("prod"), "key_rotation") if "kms:CreateKey" in _actions(s))
+    create = next(
+        s for s in _statements(IDENTITY.template("prod"), "key_rotation") if "kms:CreateKey" in _actions(s)
+    )
     assert create["Condition"]["StringEquals"] == {
         f"aws:RequestTag/{SIGNING_KEY_TAG}": "prod",
         "kms:KeySpec": "ECC_NIST_P256",
@@ -134,13 +136,13 @@ def test_only_the_rotation_writes_signing_keys_and_creates_only_tagged_p256_keys
 
 
 def test_no_function_gets_a_private_key_or_a_secret_through_its_environment() -> None:
-    for function in template("prod").find_resources("AWS::Lambda::Function").values():
+    for function in IDENTITY.template("prod").find_resources("AWS::Lambda::Function").values():
         variables = function["Properties"]["Environment"]["Variables"]
         assert not any("SECRET" in name or "PRIVATE" in name for name in variables)
 
 
 def test_the_token_authorizer_reads_the_bearer_header_and_caches_briefly() -> None:
-    template("prod").has_resource_properties(
+    IDENTITY.template("prod").has_resource_properties(
         "AWS::ApiGateway::Authorizer",
         {
             "Type": "TOKEN",
@@ -152,7 +154,9 @@ def test_the_token_authorizer_reads_the_bearer_header_and_caches_briefly() -> No
 
 
 def test_public_and_protected_routes() -> None:
-    methods = [m["Properties"] for m in template("prod").find_resources("AWS::ApiGateway::Method").values()]
+    methods = [
+        m["Properties"] for m in IDENTITY.template("prod").find_resources("AWS::ApiGateway::Method").values()
+    ]
     public = [
         m for m in methods if m["AuthorizationType"] == "NONE" and m["Integration"]["Type"] == "AWS_PROXY"
     ]
@@ -163,8 +167,8 @@ def test_public_and_protected_routes() -> None:
 
 
 def test_issuer_is_derived_from_the_rest_api_per_stage() -> None:
-    _, local = _function(template("local"), "token_service")
-    _, prod = _function(template("prod"), "token_service")
+    _, local = _function(IDENTITY.template("local"), "token_service")
+    _, prod = _function(IDENTITY.template("prod"), "token_service")
     local_issuer = local["Properties"]["Environment"]["Variables"]["ISSUER"]["Fn::Join"][1]
     prod_issuer = prod["Properties"]["Environment"]["Variables"]["ISSUER"]["Fn::Join"][1]
     assert local_issuer[0] == "http://127.0.0.1:4566/_aws/execute-api/"
@@ -174,7 +178,7 @@ def test_issuer_is_derived_from_the_rest_api_per_stage() -> None:
 
 
 def test_rotation_runs_hourly_one_at_a_time_with_a_dlq() -> None:
-    template("prod").has_resource_properties(
+    IDENTITY.template("prod").has_resource_properties(
         "AWS::Events::Rule",
         {
             "ScheduleExpression": "rate(1 hour)",
@@ -183,7 +187,7 @@ def test_rotation_runs_hourly_one_at_a_time_with_a_dlq() -> None:
             ],
         },
     )
-    _, rotation = _function(template("prod"), "key_rotation")
+    _, rotation = _function(IDENTITY.template("prod"), "key_rotation")
     assert rotation["Properties"]["ReservedConcurrentExecutions"] == 1
     assert rotation["Properties"]["Environment"]["Variables"]["KEY_DELETION_WINDOW_DAYS"] == "30"
 
@@ -197,7 +201,7 @@ def test_the_iam_tag_condition_names_the_tag_the_vault_puts_on_keys() -> None:
 @pytest.mark.parametrize("stage", ["local", "prod"])
 def test_credential_routes_are_throttled_tighter_than_the_read_apis(stage: str) -> None:
     # Given the synthesized stage of the shared REST API
-    [api_stage] = template(stage).find_resources("AWS::ApiGateway::Stage").values()
+    [api_stage] = IDENTITY.template(stage).find_resources("AWS::ApiGateway::Stage").values()
     settings = api_stage["Properties"]["MethodSettings"]
     by_route = {(s["ResourcePath"], s["HttpMethod"]): s for s in settings}
     # Then the stage-wide default is still there (it throttles the read APIs)
@@ -224,7 +228,7 @@ def _kms_statements(template_: Template, package: str) -> list[dict[str, Any]]:
 def test_kms_grants_on_any_key_arn_need_our_tag_and_a_p256_signing_key() -> None:
     # Given every identity role's KMS statements that name keys by wildcard (created at run time)
     for package in ("login", "token_service", "authorizer", "users", "key_rotation"):
-        for statement in _kms_statements(template("prod"), package):
+        for statement in _kms_statements(IDENTITY.template("prod"), package):
             if statement.get("Effect") == "Deny" or "key/*" not in json.dumps(statement["Resource"]):
                 continue
             # Then each is conditioned on this stage's tag *and* on the key being a P-256 signing
@@ -240,7 +244,11 @@ def test_kms_grants_on_any_key_arn_need_our_tag_and_a_p256_signing_key() -> None
 
 
 def test_the_rotation_tags_only_with_the_stage_tag_and_never_retags_another_stages_key() -> None:
-    [tag] = [s for s in _kms_statements(template("prod"), "key_rotation") if "kms:TagResource" in _actions(s)]
+    [tag] = [
+        s
+        for s in _kms_statements(IDENTITY.template("prod"), "key_rotation")
+        if "kms:TagResource" in _actions(s)
+    ]
     assert _actions(tag) == {"kms:TagResource"}
     assert tag["Condition"]["StringEquals"][f"aws:RequestTag/{SIGNING_KEY_TAG}"] == "prod"
     assert tag["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [SIGNING_KEY_TAG]}
@@ -250,6 +258,10 @@ def test_the_rotation_tags_only_with_the_stage_tag_and_never_retags_another_stag
 def test_no_identity_role_may_untag_grant_or_rewrite_key_policies() -> None:
     for package in ("login", "token_service", "authorizer", "users", "key_rotation"):
         allowed = set().union(
-            *(_actions(s) for s in _kms_statements(template("prod"), package) if s.get("Effect") != "Deny")
+            *(
+                _actions(s)
+                for s in _kms_statements(IDENTITY.template("prod"), package)
+                if s.get("Effect") != "Deny"
+            )
         )
         assert not allowed & {"kms:UntagResource", "kms:CreateGrant", "kms:PutKeyPolicy", "kms:*"}, package

@@ -21,8 +21,8 @@ from log_sink.handler import lambda_handler as sink
 from tests.conftest import FakeLambdaContext
 from tests.integration.audit_notary import in_process_notary  # noqa: F401 (fixture: the ingest seeds the chain)
 from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
-from tests.integration.authz.stack_template import table_definitions as authz_table_definitions
 from tests.integration.conftest import AwsResources
+from tests.integration.stack_template import AUTHZ
 
 BASE = datetime(2026, 1, 6, 9, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ BASE = datetime(2026, 1, 6, 9, tzinfo=UTC)
 @pytest.fixture
 def decisions(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> AwsResources:
     """The in-process Cedar client's tables and the bus its audited decisions go to."""
-    for properties in authz_table_definitions("local").values():
+    for properties in AUTHZ.table_definitions("local").values():
         aws.dynamodb.create_table(
             **{
                 key: properties[key]

@@ -17,8 +17,8 @@ from echo_shared.identity.users import UserStatus
 from echo_shared.lazy import reset_cached_resources
 from moto import mock_aws
 
-from tests.integration.identity.stack_template import table_definitions
 from tests.integration.outbox_relay import outbox_stream
+from tests.integration.stack_template import IDENTITY
 from tests.unit.identity.fakes import user as make_user
 
 
@@ -49,7 +49,7 @@ def world(
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
         names = {}
-        for logical_id, properties in table_definitions("local").items():
+        for logical_id, properties in IDENTITY.table_definitions("local").items():
             if logical_id.startswith(("IdentityIdentityTable", "Outbox")):
                 dynamodb.create_table(
                     TableName=properties["TableName"],

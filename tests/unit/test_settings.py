@@ -1,6 +1,7 @@
 import pytest
 from audit_api.settings import AuditApiSettings
-from echo_shared.settings import AuditStoreSettings, NotarySettings, SettingsError, Stage
+from audit_notary.settings import NotarySettings
+from echo_shared.settings import AuditStoreSettings, SettingsError, Stage
 from log_sink.settings import LogSinkSettings
 
 

@@ -11,8 +11,8 @@ import pytest
 from authz.handler import lambda_handler
 from moto import mock_aws
 
-from tests.integration.authz.stack_template import table_definitions, template
 from tests.integration.outbox_relay import outbox_stream
+from tests.integration.stack_template import AUTHZ
 
 POLICY_TABLE = "echo-local-authz-policies"
 OUTBOX_TABLE = "echo-local-outbox"
@@ -64,10 +64,10 @@ def aws(authz_env: dict[str, str], lambda_context: Any) -> Iterator[Bus]:
         dynamodb = boto3.client("dynamodb")
         (outbox,) = [
             resource["Properties"]
-            for logical_id, resource in template("local").find_resources("AWS::DynamoDB::Table").items()
+            for logical_id, resource in AUTHZ.template("local").find_resources("AWS::DynamoDB::Table").items()
             if logical_id.startswith("Outbox")
         ]
-        for properties in [*table_definitions("local").values(), outbox]:
+        for properties in [*AUTHZ.table_definitions("local").values(), outbox]:
             dynamodb.create_table(**{key: properties[key] for key in _CREATE_TABLE_KEYS})  # type: ignore[arg-type]
         topic_name = authz_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1]
         topic_arn = boto3.client("sns").create_topic(Name=topic_name)["TopicArn"]

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.integration.authz.stack_template import table_definitions
+from tests.integration.stack_template import AUTHZ
 
 POLICY_TABLE = "echo-local-authz-policies"
 DOCUMENTS_TABLE = "echo-local-documents"
@@ -59,7 +59,7 @@ class Bus:
 def aws(documents_env: dict[str, str]) -> Iterator[Bus]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        for properties in table_definitions("local").values():
+        for properties in AUTHZ.table_definitions("local").values():
             dynamodb.create_table(**{key: properties[key] for key in _CREATE_TABLE_KEYS})  # type: ignore[arg-type]
         boto3.client("s3").create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}

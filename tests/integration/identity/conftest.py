@@ -18,11 +18,10 @@ from moto import mock_aws
 from localstack.identity_seed import seed_identity
 from stacks.identity import LOCAL_MEMBER_EMAIL_DOMAINS
 from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
-from tests.integration.authz.stack_template import table_definitions as authz_table_definitions
 from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local
 from tests.integration.identity.gateway import ISSUER, ApiGateway
-from tests.integration.identity.stack_template import table_definitions
 from tests.integration.outbox_relay import outbox_stream
+from tests.integration.stack_template import AUTHZ, IDENTITY
 
 AUDIENCE = "urn:echo:api:local"
 
@@ -58,7 +57,7 @@ class IdentityWorld:
 
 def _table_names() -> dict[str, str]:
     names: dict[str, str] = {}
-    for logical_id, properties in table_definitions("local").items():
+    for logical_id, properties in IDENTITY.table_definitions("local").items():
         env = (
             "IDENTITY_TABLE"
             if logical_id.startswith("IdentityIdentityTable")
@@ -95,7 +94,10 @@ def identity(
 ) -> Iterator[IdentityWorld]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        for properties in [*table_definitions("local").values(), *authz_table_definitions("local").values()]:
+        for properties in [
+            *IDENTITY.table_definitions("local").values(),
+            *AUTHZ.table_definitions("local").values(),
+        ]:
             dynamodb.create_table(
                 TableName=properties["TableName"],
                 KeySchema=properties["KeySchema"],
@@ -169,9 +171,11 @@ def dynamodb_endpoint() -> Iterator[tuple[str, str]]:
             aws_access_key_id="test", aws_secret_access_key="test",
         )  # fmt: skip
         (properties,) = [
-            p for lid, p in table_definitions("local").items() if lid.startswith("IdentityIdentityTable")
+            p
+            for lid, p in IDENTITY.table_definitions("local").items()
+            if lid.startswith("IdentityIdentityTable")
         ]
-        (outbox,) = [p for lid, p in table_definitions("local").items() if lid.startswith("Outbox")]
+        (outbox,) = [p for lid, p in IDENTITY.table_definitions("local").items() if lid.startswith("Outbox")]
         for table in (properties, outbox):  # state changes and their events, in one transaction
             client.create_table(
                 TableName=table["TableName"],
@@ -196,5 +200,5 @@ def ddb_identity_table(
 @pytest.fixture
 def ddb_outbox_table(ddb_identity_table: str) -> str:
     """The outbox beside `ddb_identity_table` in DynamoDB Local."""
-    (outbox,) = [p for lid, p in table_definitions("local").items() if lid.startswith("Outbox")]
+    (outbox,) = [p for lid, p in IDENTITY.table_definitions("local").items() if lid.startswith("Outbox")]
     return str(outbox["TableName"])

@@ -10,7 +10,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from echo_shared.lazy import reset_cached_resources
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from token_service.exchange import REFRESH_GRACE_SECONDS
+from token_service.logic.exchange import REFRESH_GRACE_SECONDS
 
 from tests.integration.identity.conftest import IdentityWorld
 from tests.integration.identity.flows import RelyingParty, demo_user, query_of, service_client

@@ -14,7 +14,7 @@ from echo_shared.identity.dynamodb import DynamoGrantStore
 from echo_shared.identity.errors import InvalidGrant, TokenRejected
 from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
 from echo_shared.identity.web import RequestInfo
-from token_service.exchange import REFRESH_GRACE_SECONDS, pkce_s256, token_endpoint
+from token_service.logic.exchange import REFRESH_GRACE_SECONDS, pkce_s256, token_endpoint
 
 from tests.unit.identity.fakes import PUBLIC_CLIENT_ID, REDIRECT_URI, TENANT, TokenWorld, token_world
 

@@ -21,10 +21,10 @@ from echo_shared.identity.rotation import KeyRotator, RotationPolicy
 from echo_shared.identity.signing import JwtSigner
 from echo_shared.identity.users import User
 from echo_shared.identity.verification import TokenVerifier
-from login.service import LoginService
-from token_service.exchange import pkce_s256
-from token_service.issuance import TokenIssuer
-from token_service.service import TokenService
+from login.logic import LoginService
+from token_service.logic import TokenService
+from token_service.logic.exchange import pkce_s256
+from token_service.logic.issuance import TokenIssuer
 
 from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore

@@ -18,8 +18,8 @@ from echo_shared.identity.web import RequestInfo
 from fastapi.testclient import TestClient
 from login.app import app
 from login.dependencies import get_service
-from token_service.exchange import token_endpoint
-from token_service.introspection import introspect
+from token_service.logic.exchange import token_endpoint
+from token_service.logic.introspection import introspect
 
 from tests.unit.identity.fakes import (
     AUDIENCE,

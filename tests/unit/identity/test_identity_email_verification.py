@@ -12,8 +12,8 @@ from echo_shared.identity.errors import (
     VerificationTokenUsed,
 )
 from echo_shared.identity.web import RequestInfo
-from login.authentication import register
-from login.email_verification import verify_email
+from login.logic.authentication import register
+from login.logic.email_verification import verify_email
 
 from tests.unit.identity.fakes import ISSUER, LoginWorld, login_world
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from authorizer.policy import MalformedMethodArn, stage_wildcard
+from authorizer.logic import MalformedMethodArn, stage_wildcard
 from key_rotation.logic import InvalidRotationRequest, RotationAction, requested_action
 
 

@@ -19,14 +19,14 @@ from echo_shared.identity.attempts import (
 from echo_shared.identity.grants import handle_digest
 from echo_shared.identity.users import UserStatus
 from echo_shared.identity.web import RequestInfo
-from login.authentication import (
+from login.logic.authentication import (
     RegistrationRefused,
     SignInFailed,
     TemporarilyLocked,
     register,
     sign_in,
 )
-from login.authorization import (
+from login.logic.authorization import (
     AuthorizationPageError,
     AuthorizationRedirectError,
     issue_code,
@@ -34,7 +34,7 @@ from login.authorization import (
     validate_request,
     with_query,
 )
-from login.browser import csrf_matches, current_transaction, start_session, start_transaction
+from login.logic.browser import csrf_matches, current_transaction, start_session, start_transaction
 
 from tests.unit.identity.fakes import (
     ISSUER,

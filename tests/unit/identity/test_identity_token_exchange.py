@@ -23,9 +23,9 @@ from echo_shared.identity.errors import (
 from echo_shared.identity.grants import successor_handle
 from echo_shared.identity.users import UserStatus
 from echo_shared.identity.web import RequestInfo
-from token_service.exchange import REFRESH_GRACE_SECONDS, pkce_s256, token_endpoint
-from token_service.introspection import introspect, revoke, userinfo
-from token_service.issuance import at_hash
+from token_service.logic.exchange import REFRESH_GRACE_SECONDS, pkce_s256, token_endpoint
+from token_service.logic.introspection import introspect, revoke, userinfo
+from token_service.logic.issuance import at_hash
 
 from tests.unit.identity.fakes import (
     AUDIENCE,

@@ -12,8 +12,7 @@ from echo_shared.identity.claims import Role
 from echo_shared.identity.errors import Conflict, Forbidden, InvalidInput, NotFound
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.users import User
-from users.logic import change_roles
-from users.service import UsersService
+from users.logic import UsersService, change_roles
 
 from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_attempts import InMemoryAttemptStore

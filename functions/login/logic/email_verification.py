@@ -14,7 +14,7 @@ from echo_shared.identity.errors import VerificationTokenInvalid
 from echo_shared.identity.events import SYSTEM, IdentityEvent
 from echo_shared.identity.users import User
 
-from login.service import LoginService
+from login.logic import LoginService
 
 
 def send_verification(service: LoginService, user: User, *, request_id: str) -> None:

@@ -31,8 +31,8 @@ from echo_shared.identity.passwords import MAX_PASSWORD_LENGTH, check_password_p
 from echo_shared.identity.users import User, UserStatus, new_user_id, normalize_email
 from echo_shared.identity.web import RequestInfo
 
-from login.email_verification import send_verification
-from login.service import LoginService
+from login.logic import LoginService
+from login.logic.email_verification import send_verification
 
 SIGN_IN_FAILED = "Incorrect email or password."
 LOCKED_OUT = "Too many attempts. Wait a moment, then try again."

@@ -19,7 +19,7 @@ from echo_shared.identity.grants import (
 )
 from echo_shared.identity.users import User
 
-from login.service import LoginService
+from login.logic import LoginService
 
 _CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url(SHA-256) is exactly 43 characters
 MAX_STATE_LENGTH = 512

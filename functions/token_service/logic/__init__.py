@@ -1,5 +1,7 @@
-"""The token service's collaborators, as ports: wired to DynamoDB/KMS/SNS in dependencies.py and
-to in-memory fakes in unit tests."""
+"""What the token service does, one module a concern: `exchange` (the grants of /token),
+`issuance` (signing access and ID tokens), `introspection` (/introspect, /revoke, /userinfo),
+`client_auth` and `discovery`. Here: their collaborators, as ports, wired to DynamoDB/KMS/SNS in
+dependencies.py and to in-memory fakes in unit tests."""
 
 from dataclasses import dataclass
 
@@ -13,7 +15,7 @@ from echo_shared.identity.users import UserRepository
 from echo_shared.identity.verification import TokenVerifier
 from echo_shared.timeutil import Clock
 
-from token_service.issuance import TokenIssuer
+from token_service.logic.issuance import TokenIssuer
 
 
 @dataclass(frozen=True, slots=True)

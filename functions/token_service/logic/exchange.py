@@ -42,9 +42,9 @@ from echo_shared.identity.users import User
 from echo_shared.identity.web import RequestInfo
 from pydantic import JsonValue
 
-from token_service.client_auth import authenticate_client, read_client_credentials
-from token_service.issuance import AccessToken, new_jti
-from token_service.service import TokenService
+from token_service.logic import TokenService
+from token_service.logic.client_auth import authenticate_client, read_client_credentials
+from token_service.logic.issuance import AccessToken, new_jti
 
 OPENID = "openid"
 OFFLINE_ACCESS = "offline_access"
@@ -198,11 +198,11 @@ def exchange_code(
             ),
             RefreshToken(handle_digest(refresh_token), issued.family_id, expires_at),
         )
-    _emit_token_event(
+    service.events.publish(_token_event(
         service, IdentityEvent.TOKEN_ISSUED, client, access, stored.scope, request,
         tenant=user.tenant, actor=user_actor(user.user_id),
         grant_type=GrantType.AUTHORIZATION_CODE.value, family_id=issued.family_id,
-    )  # fmt: skip
+    ))  # fmt: skip
     return TokenResponse(access.token, access.expires_at - now, stored.scope, id_token, refresh_token)
 
 
@@ -371,28 +371,11 @@ def _refreshed(
     grace: bool,
 ) -> TokenResponse:
     access, id_token = tokens
-    _emit_token_event(
+    service.events.publish(_token_event(
         service, IdentityEvent.TOKEN_REFRESHED, client, access, scope, request,
         tenant=family.tenant, actor=user_actor(family.user_id), family_id=family.family_id, grace=grace,
-    )  # fmt: skip
+    ))  # fmt: skip
     return TokenResponse(access.token, access.expires_at - now, scope, id_token, refresh_token)
-
-
-def _emit_token_event(
-    service: TokenService,
-    event: IdentityEvent,
-    client: OAuthClient,
-    access: AccessToken,
-    scope: tuple[str, ...],
-    request: RequestInfo,
-    *,
-    tenant: str,
-    actor: str,
-    **data: JsonValue,
-) -> None:
-    service.events.publish(
-        _token_event(service, event, client, access, scope, request, tenant=tenant, actor=actor, **data)
-    )
 
 
 def _token_event(
@@ -436,10 +419,10 @@ def client_credentials(
         principal_type=PrincipalType.CLIENT,
         now=now,
     )
-    _emit_token_event(
+    service.events.publish(_token_event(
         service, IdentityEvent.TOKEN_ISSUED, client, access, scope, request,
         tenant=client.tenant, actor=client_actor(client.client_id), grant_type=GrantType.CLIENT_CREDENTIALS.value,
-    )  # fmt: skip
+    ))  # fmt: skip
     return TokenResponse(access.token, access.expires_at - now, scope)
 
 

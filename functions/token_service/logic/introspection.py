@@ -12,10 +12,10 @@ from echo_shared.identity.grants import RefreshFamily, RefreshToken, handle_dige
 from echo_shared.identity.verification import bearer_token
 from echo_shared.identity.web import RequestInfo
 
-from token_service.client_auth import authenticate_client, read_client_credentials, require_confidential
-from token_service.exchange import OPENID, consented, revoke_family
-from token_service.issuance import released_claims
-from token_service.service import TokenService
+from token_service.logic import TokenService
+from token_service.logic.client_auth import authenticate_client, read_client_credentials, require_confidential
+from token_service.logic.exchange import OPENID, consented, revoke_family
+from token_service.logic.issuance import released_claims
 
 ACCESS_TOKEN_HINT = "access_token"  # noqa: S105 (an RFC 7009 hint name, not a secret)
 REFRESH_TOKEN_HINT = "refresh_token"  # noqa: S105 (an RFC 7009 hint name, not a secret)

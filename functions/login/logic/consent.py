@@ -11,8 +11,8 @@ from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import AuthorizationRequest
 from echo_shared.identity.users import User
 
-from login.authorization import AuthorizationRedirectError, issue_code
-from login.service import LoginService
+from login.logic import LoginService
+from login.logic.authorization import AuthorizationRedirectError, issue_code
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from echo_shared.identity.grants import (
 )
 from echo_shared.identity.users import User
 
-from login.service import LoginService
+from login.logic import LoginService
 
 
 @dataclass(frozen=True, slots=True)

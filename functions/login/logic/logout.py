@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from echo_shared.identity.errors import TokenRejected
 
-from login.authorization import with_query
-from login.service import LoginService
+from login.logic import LoginService
+from login.logic.authorization import with_query
 
 MAX_STATE_LENGTH = 512
 

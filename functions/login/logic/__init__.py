@@ -1,4 +1,7 @@
-"""The login function's collaborators, as ports (DynamoDB/SNS in dependencies.py, fakes in tests)."""
+"""What the hosted login does, one module a flow: `authentication` (sign in, register),
+`authorization` (the OAuth request, codes), `consent`, `email_verification`, `logout`, and `browser`
+(the sessions and login transactions they share). Here: their collaborators, as ports (DynamoDB/SNS
+in dependencies.py, in-memory fakes in tests)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ from echo_shared.audit import AuditAppender, IntegrityLog
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.notary_lambda import LambdaCheckpointService, notary_client
 from echo_shared.dead_letters import SqsDeadLetterSink
+from echo_shared.events.producers import ProducerTopicsSettings, TopicProducers
 from echo_shared.lazy import cached_resource
 from echo_shared.settings import AuditStoreSettings, DeadLetterSettings, ResourceName
 from pydantic import Field
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 NOTARY_READ_TIMEOUT_SECONDS = 15
 
 
-class AuditIngestSettings(AuditStoreSettings, DeadLetterSettings):
+class AuditIngestSettings(AuditStoreSettings, DeadLetterSettings, ProducerTopicsSettings):
     notary_function: ResourceName = Field(validation_alias="AUDIT_NOTARY_FUNCTION")
 
 
@@ -46,4 +47,5 @@ def get_dependencies() -> IngestDependencies:
         notary=LambdaCheckpointService(settings.notary_function, get_notary_client()),
         integrity=IntegrityLog(chain),
         dead_letters=SqsDeadLetterSink(settings.dead_letter_queue_url),
+        producers=TopicProducers(settings.producer_topics),
     )

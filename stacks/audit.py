@@ -128,6 +128,8 @@ class AuditLog(Construct):
             environment={
                 **self.environment,
                 "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
+                # TopicArn -> producer (ADR 0016): the namespace each delivery may speak in.
+                "PRODUCER_TOPICS": bus.producer_topics,
                 "AUDIT_NOTARY_FUNCTION": self.notary.function.function_name,
             },
         )

@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.audit import AuditLog
 from stacks.event_bus import EventBus, work_queue
 from stacks.function import EchoFunction
+from stacks.producers import AUDIT
 from stacks.settings import StageSettings
 from stacks.storage import table
 
@@ -60,7 +61,7 @@ class AuditVerificationJobs(Construct):
             environment={
                 **audit.environment,
                 **self.environment,
-                "EVENT_TOPIC_ARN": bus.topic.topic_arn,
+                "EVENT_TOPIC_ARN": bus.topic_arn(AUDIT),
                 "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
             },
         )
@@ -69,8 +70,7 @@ class AuditVerificationJobs(Construct):
         self.function.grant(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table.table_arn])
         # Its own queue (the next pages) and its DLQ (poison messages, with the reason).
         self.function.grant(["sqs:SendMessage"], [self.queue.queue_arn, self.dead_letters.queue_arn])
-        self.function.grant(["sns:Publish"], [bus.topic.topic_arn])
-        self.function.grant(["kms:GenerateDataKey", "kms:Decrypt"], [bus.key.key_arn])
+        bus.grant_publish(self.function, AUDIT)
         self.function.function.add_event_source(
             sources.SqsEventSource(self.queue, batch_size=1, report_batch_item_failures=True)
         )

@@ -15,6 +15,7 @@ from constructs import Construct
 from stacks.api import EchoApi
 from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
+from stacks.producers import AUTHZ
 from stacks.settings import StageSettings
 from stacks.storage import table
 
@@ -88,7 +89,8 @@ class AuthzService(Construct):
             "AUTHZ_POLICY_TABLE": self.policy_table.table_name,
             "AUTHZ_DOCUMENTS_TABLE": self.documents_table.table_name,
             "AUTHZ_REFRESH_SECONDS": str(POLICY_REFRESH_SECONDS),
-            "EVENT_TOPIC_ARN": self._bus.topic.topic_arn,
+            # Its own variable: a decider's own events (documents, identity) use EVENT_TOPIC_ARN.
+            "AUTHZ_EVENT_TOPIC_ARN": self._bus.topic_arn(AUTHZ),
         }
 
     def add_routes(self, api: EchoApi, *, authorizer: apigw.IAuthorizer) -> None:
@@ -105,6 +107,5 @@ class AuthzService(Construct):
             function.function.add_environment(name, value)
 
     def _grant_publish(self, function: EchoFunction) -> None:
-        # Explicit actions (not topic.grant_publish): the topic key needs no wildcard data-key action.
-        function.grant(["sns:Publish"], [self._bus.topic.topic_arn])
-        function.grant(["kms:GenerateDataKey", "kms:Decrypt"], [self._bus.key.key_arn])
+        # In-process deciders speak for authz (decisions), on the authz topic only.
+        self._bus.grant_publish(function, AUTHZ)

@@ -22,6 +22,7 @@ from stacks.authz import AuthzService
 from stacks.bundling import layer_code
 from stacks.event_bus import MAX_RECEIVE_COUNT, EventBus, work_queue
 from stacks.function import EchoFunction, acknowledge_prefix_grant
+from stacks.producers import DOCUMENTS
 from stacks.settings import StageSettings
 
 ORIGINALS = "tenants/"
@@ -182,15 +183,14 @@ class DocumentService(Construct):
         acknowledge_prefix_grant(function, self.bucket, f"{prefix}*")
 
     def _grant_events(self, function: EchoFunction) -> None:
-        function.grant(["sns:Publish"], [self._bus.topic.topic_arn])
-        function.grant(["kms:GenerateDataKey", "kms:Decrypt"], [self._bus.key.key_arn])
+        self._bus.grant_publish(function, DOCUMENTS)
 
     @property
     def _storage_environment(self) -> dict[str, str]:
         return {
             "DOCUMENTS_TABLE": self.table.table_name,
             "DOCUMENTS_BUCKET": self.bucket.bucket_name,
-            "EVENT_TOPIC_ARN": self._bus.topic.topic_arn,
+            "EVENT_TOPIC_ARN": self._bus.topic_arn(DOCUMENTS),
         }
 
     def _function(
@@ -290,6 +290,7 @@ class DocumentService(Construct):
             environment={**self._storage_environment, "UPLOAD_MAX_BYTES": str(MAX_UPLOAD_BYTES)},
         )
         authz.grant_decide(function)
+        self._grant_events(function)  # its own document.* / query.* events
         function.grant(
             ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             [self.table.table_arn],
@@ -309,11 +310,12 @@ class DocumentService(Construct):
             environment={
                 "DOCUMENTS_TABLE": self.table.table_name,
                 "INDEX_BUCKET": self.bucket.bucket_name,
-                "EVENT_TOPIC_ARN": self._bus.topic.topic_arn,
+                "EVENT_TOPIC_ARN": self._bus.topic_arn(DOCUMENTS),
                 "ECHO_ANSWERER": "extractive",
             },
         )
         authz.grant_decide(function)
+        self._grant_events(function)  # its own document.* / query.* events
         function.grant(["dynamodb:GetItem", "dynamodb:Query"], [self.table.table_arn])
         self._grant_objects(function, ["s3:GetObject"], INDEX)
         self._grant_index_listing(function)

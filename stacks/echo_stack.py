@@ -115,6 +115,8 @@ class EchoStack(cdk.Stack):
         # No identity role can turn one of Echo's other keys into a signing key (tag, sign, delete).
         other_keys = [self.bus.key, self.audit.signing_key, self.web.session_key]
         self.identity.deny_key_takeover([*other_keys, *([self.alarms.key] if self.alarms.key else [])])
+        # Every topic's policy names its publishers only (ADR 0016); every function exists now.
+        self.bus.restrict_publishers(self.functions.values())
         self._add_outputs()
 
     @property
@@ -179,6 +181,7 @@ class EchoStack(cdk.Stack):
             "BucketDocuments": self.documents.bucket.bucket_name,
             "QueueParse": self.documents.parse_queue.queue_url,
             "QueueParseDlq": self.documents.parse_dead_letters.queue_url,
+            # The platform producer's topic (seeds, logs): the historical `events` topic.
             "TopicEvents": self.bus.topic.topic_arn,
             "KeyCheckpointSigning": self.audit.signing_key.key_arn,
             "ApiId": self.api.rest_api.rest_api_id,
@@ -187,6 +190,8 @@ class EchoStack(cdk.Stack):
             "WebUrl": self.web.url,
             "WebClientSecretArn": self.web.client_secret.secret_arn,
         }
+        for producer, topic in self.bus.topics.items():
+            outputs[f"Topic{producer.title()}"] = topic.topic_arn
         for name, queue in self.bus.queues.items():
             outputs[f"Queue{name.title()}"] = queue.queue_url
         for name, queue in self.bus.dead_letter_queues.items():

@@ -1,8 +1,16 @@
-"""The platform event bus: one SNS topic, SQS subscriptions with filter policies and DLQs."""
+"""The platform event bus: one SNS topic per producer (ADR 0016), SQS subscriptions with filter
+policies and DLQs.
+
+Each producer's topic has a policy denying sns:Publish to every principal but the roles granted
+through `grant_publish` (written by `restrict_publishers`, once every function exists); the
+platform topic (`events`: seeds, logs) is denied to every function role. Consumers subscribe to
+the topics of the producers whose types they filter on; the "every event" subscribers (the audit
+chain) get the SNS envelope (raw delivery off), whose TopicArn tells them who published.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -12,6 +20,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.function import EchoFunction
+from stacks.producers import NAMESPACES, PLATFORM, producer_of
 from stacks.settings import StageSettings
 
 # SQS keeps a message hidden this many times the consumer's timeout (AWS recommends at least 6).
@@ -70,7 +80,7 @@ class EventBus(Construct):
         self.key = kms.Key(
             self,
             "TopicKey",
-            description="Encrypts Echo's platform event topic",
+            description="Encrypts Echo's platform event topics",
             enable_key_rotation=True,
             removal_policy=settings.removal_policy,
         )
@@ -81,16 +91,38 @@ class EventBus(Construct):
                 resources=["*"],  # A key policy's resource is always the key itself.
             )
         )
-        self.topic = sns.Topic(
+        # The platform's topic is the historical `events` topic (same construct, same name).
+        self.topic = self._topic("Topic", "events", "Echo platform events")
+        self.topics: dict[str, sns.Topic] = {
+            producer: self.topic
+            if producer == PLATFORM
+            else self._topic(f"{producer.title()}Topic", f"events-{producer}", f"Echo {producer} events")
+            for producer in NAMESPACES
+        }
+        self._publishers: dict[str, list[iam.IRole]] = {producer: [] for producer in NAMESPACES}
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+
+    def _topic(self, construct_id: str, name: str, display_name: str) -> sns.Topic:
+        return sns.Topic(
             self,
-            "Topic",
-            topic_name=settings.resource_name("events"),
-            display_name="Echo platform events",
+            construct_id,
+            topic_name=self._settings.resource_name(name),
+            display_name=display_name,
             master_key=self.key,
             enforce_ssl=True,
         )
-        self.queues: dict[str, sqs.Queue] = {}
-        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+
+    @property
+    def producer_topics(self) -> str:
+        """PRODUCER_TOPICS for the functions that map producers and topics (JSON, tokens resolved)."""
+        return self.producer_topics_of(NAMESPACES)
+
+    def producer_topics_of(self, producers: Iterable[str]) -> str:
+        return cdk.Stack.of(self).to_json_string({p: self.topics[p].topic_arn for p in producers})
+
+    def topic_arn(self, producer: str) -> str:
+        return self.topics[producer].topic_arn
 
     def subscribe_queue(
         self,
@@ -99,27 +131,55 @@ class EventBus(Construct):
         consumer_timeout: cdk.Duration,
         type_prefixes: Sequence[str] | None = None,
     ) -> sqs.Queue:
-        """A queue that receives the bus's events whose `type` starts with one of the prefixes (if None:
-        every event but notifications)."""
+        """A queue that receives the events whose `type` starts with one of the prefixes, from the
+        topics of the producers owning them (raw delivery). If None: every event but notifications,
+        from every topic, in the SNS envelope (its TopicArn names the producer)."""
         queue, dead_letters = work_queue(
             self, name.title(), settings=self._settings, name=name, consumer_timeout=consumer_timeout
         )
-        filter_policy = {
-            "type": sns.SubscriptionFilter.string_filter(match_prefixes=list(type_prefixes))
-            if type_prefixes
-            else sns.SubscriptionFilter([{"anything-but": {"prefix": NOTIFICATION_PREFIX}}])
-        }
-        self.topic.add_subscription(
-            subscriptions.SqsSubscription(
-                queue,
-                raw_message_delivery=True,
-                filter_policy=filter_policy,
-                dead_letter_queue=dead_letters,
+        if type_prefixes:
+            producers = sorted({producer_of(prefix) for prefix in type_prefixes})
+            type_filter = sns.SubscriptionFilter.string_filter(match_prefixes=list(type_prefixes))
+        else:
+            producers = list(NAMESPACES)
+            type_filter = sns.SubscriptionFilter([{"anything-but": {"prefix": NOTIFICATION_PREFIX}}])
+        for producer in producers:
+            self.topics[producer].add_subscription(
+                subscriptions.SqsSubscription(
+                    queue,
+                    raw_message_delivery=bool(type_prefixes),
+                    filter_policy={"type": type_filter},
+                    dead_letter_queue=dead_letters,
+                )
             )
-        )
         self.queues[name] = queue
         self.dead_letter_queues[name] = dead_letters
         return queue
 
-    def grant_publish(self, grantee: iam.IGrantable) -> None:
-        self.topic.grant_publish(grantee)
+    def grant_publish(self, function: EchoFunction, producer: str) -> None:
+        """`function` speaks for `producer`: sns:Publish on its topic only, named in its policy.
+        Explicit actions (not topic.grant_publish): the key needs no wildcard data-key action."""
+        function.grant(["sns:Publish"], [self.topics[producer].topic_arn])
+        function.grant(["kms:GenerateDataKey", "kms:Decrypt"], [self.key.key_arn])
+        self._publishers[producer].append(function.role)
+
+    def restrict_publishers(self, functions: Iterable[EchoFunction]) -> None:
+        """Each topic's policy: sns:Publish denied to every principal but its publishers' roles
+        (the platform topic: denied to every one of `functions`). Call once all exist."""
+        for producer, topic in self.topics.items():
+            publishers = list(dict.fromkeys(role.role_arn for role in self._publishers[producer]))
+            if producer == PLATFORM or not publishers:
+                roles = list(dict.fromkeys(function.role.role_arn for function in functions))
+                condition = {"ArnEquals": {"aws:PrincipalArn": roles}}
+            else:
+                condition = {"ArnNotEquals": {"aws:PrincipalArn": publishers}}
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OnlyItsProducerPublishes",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                    conditions=condition,
+                )
+            )

@@ -27,6 +27,7 @@ from stacks.event_bus import NOTIFICATION_PREFIX, EventBus, dead_letter_queue
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
 from stacks.outbox import Outbox
+from stacks.producers import IDENTITY
 from stacks.settings import StageSettings
 from stacks.storage import table
 
@@ -176,10 +177,8 @@ class IdentityService(Construct):
         # Their events go to the outbox in the transaction of the state change; the relay publishes.
         for function in (self.login, self.token, self.users):
             outbox.grant_write(function)
-        # Key rotation still publishes key.rotated itself. Explicit actions (not topic.grant_publish):
-        # the topic key needs no wildcard data-key action.
-        self.key_rotation.grant(["sns:Publish"], [bus.topic.topic_arn])
-        self.key_rotation.grant(["kms:GenerateDataKey", "kms:Decrypt"], [bus.key.key_arn])
+        # Key rotation still publishes key.rotated itself, on the identity topic.
+        bus.grant_publish(self.key_rotation, IDENTITY)
         self._grant_data_access()
         self._grant_signing_keys()
         self._schedule_rotation()
@@ -242,7 +241,7 @@ class IdentityService(Construct):
         timeout: cdk.Duration | None = None,
         events: bool = False,
     ) -> EchoFunction:
-        environment = self.environment(events_topic=self._bus.topic.topic_arn if events else None)
+        environment = self.environment(events_topic=self._bus.topic_arn(IDENTITY) if events else None)
         if package == "key_rotation":
             environment["KEY_DELETION_WINDOW_DAYS"] = "30" if self._settings.is_production_like else "7"
         if package == "login":

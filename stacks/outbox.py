@@ -19,11 +19,14 @@ from constructs import Construct
 from stacks.event_bus import EventBus, dead_letter_queue
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
+from stacks.producers import AUTHZ, IDENTITY
 from stacks.settings import StageSettings
 from stacks.storage import table
 
 RELAY_BATCH_SIZE = 100
 RELAY_TIMEOUT = cdk.Duration.seconds(30)
+# The producers whose events the outbox holds (login, token service, users; authz policy changes).
+RELAYED_PRODUCERS = (IDENTITY, AUTHZ)
 # Retried until the stream itself forgets the records (24 h): an outage of the bus delays, and a
 # shard never skips ahead of a record it could not relay (that would break the tenant's order).
 RELAY_MAX_RECORD_AGE = cdk.Duration.days(1)
@@ -67,13 +70,13 @@ class Outbox(Construct):
             timeout=RELAY_TIMEOUT,
             environment={
                 **self.environment,
-                "EVENT_TOPIC_ARN": bus.topic.topic_arn,
+                "PRODUCER_TOPICS": bus.producer_topics_of(RELAYED_PRODUCERS),
                 "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
             },
         )
-        # The only publisher for every outbox'ed producer.
-        self.relay.grant(["sns:Publish"], [bus.topic.topic_arn])
-        self.relay.grant(["kms:GenerateDataKey", "kms:Decrypt"], [bus.key.key_arn])
+        # Publishes for the outbox'ed producers, each event on its producer's topic (ADR 0016).
+        for producer in RELAYED_PRODUCERS:
+            bus.grant_publish(self.relay, producer)
         self.relay.grant(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], [self.table.table_arn])
         self.relay.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
         self.relay.function.add_event_source(

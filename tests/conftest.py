@@ -19,6 +19,8 @@ from echo_shared.events import EventEnvelope, new_event
 from echo_shared.lazy import reset_cached_resources
 from echo_shared.observability import get_logger
 
+from tests.fakes.events import TEST_TOPICS
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
 # The owner's shared/ folder sits beside the checkout (locally and in CI); ECHO_SHARED_DIR overrides
@@ -38,6 +40,8 @@ TEST_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Echo",
     "LOG_LEVEL": "INFO",
     "EVENT_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:echo-test-events",
+    # ADR 0016: one topic per producer; the platform's is the historical `events` topic.
+    "PRODUCER_TOPICS": json.dumps(TEST_TOPICS),
     "AUDIT_CHAIN_TABLE": "echo-test-audit-chain",
     "AUDIT_EVENT_IDS_TABLE": "echo-test-audit-event-ids",
     "CHECKPOINT_BUCKET": "echo-test-audit-checkpoints",

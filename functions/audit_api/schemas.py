@@ -70,11 +70,17 @@ class AuditEventOut(EnvelopeOut):
     seq: int
     hash: str
     prev_hash: str
+    # Who published it, from the topic that delivered it (ADR 0016); None on older records.
+    producer: str | None = None
 
     @classmethod
     def from_record(cls, record: AuditRecord) -> Self:
         return cls(
-            seq=record.seq, hash=record.hash, prev_hash=record.prev_hash, **cls.envelope_fields(record)
+            seq=record.seq,
+            hash=record.hash,
+            prev_hash=record.prev_hash,
+            producer=record.producer,
+            **cls.envelope_fields(record),
         )
 
 

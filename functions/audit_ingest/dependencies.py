@@ -6,6 +6,7 @@ from echo_shared.audit import AuditAppender, IntegrityLog
 from echo_shared.audit.dynamodb import DynamoAuditChainRepository
 from echo_shared.audit.notary_lambda import LambdaCheckpointService, notary_client
 from echo_shared.dead_letters import SqsDeadLetterSink
+from echo_shared.events.producers import TopicProducers
 from echo_shared.lazy import cached_resource
 
 from audit_ingest.logic import IngestDependencies
@@ -41,4 +42,5 @@ def get_dependencies() -> IngestDependencies:
         notary=LambdaCheckpointService(settings.notary_function, get_notary_client()),
         integrity=IntegrityLog(chain),
         dead_letters=SqsDeadLetterSink(settings.dead_letter_queue_url),
+        producers=TopicProducers(settings.producer_topics),
     )

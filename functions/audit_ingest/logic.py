@@ -19,7 +19,9 @@ from echo_shared.audit import (
     TamperReport,
 )
 from echo_shared.dead_letters import DeadLetterSink, reject_poison
-from echo_shared.events import EventEnvelope, InvalidEvent, parse_sqs_body
+from echo_shared.events import EventEnvelope, InvalidEvent
+from echo_shared.events.parsing import parse_sqs_delivery
+from echo_shared.events.producers import ForeignEvent, TopicProducers, attribute
 from echo_shared.observability import get_logger
 
 
@@ -30,6 +32,8 @@ class IngestDependencies:
     notary: CheckpointService
     integrity: IntegrityLog
     dead_letters: DeadLetterSink
+    # The deployment's topics: the producer of an event is the topic SNS delivered it from.
+    producers: TopicProducers
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +55,23 @@ class BatchReport:
 
 
 def ingest_messages(messages: Sequence[QueuedMessage], deps: IngestDependencies) -> BatchReport:
-    """Poison (never valid) goes to the DLQ with its reason; a deferred append fails its message
-    (nothing of it was written); duplicates are acknowledged."""
+    """Poison (never valid) and foreign events (a producer speaking outside its namespace, ADR
+    0016) go to the DLQ with their reason; a deferred append fails its message (nothing of it was
+    written); duplicates are acknowledged."""
     logger = get_logger()
     report = BatchReport()
     failed: set[str] = set()
     parsed: list[tuple[QueuedMessage, EventEnvelope]] = []
     for message in messages:
         try:
-            parsed.append((message, parse_sqs_body(message.body)))
+            parsed.append((message, attribute(parse_sqs_delivery(message.body), deps.producers)))
         except InvalidEvent as exc:
             if not reject_poison(
                 deps.dead_letters,
                 message_id=message.message_id,
                 body=message.body,
                 reason=exc.reason,
-                metric="AuditPoisonMessages",
+                metric="AuditForeignEvents" if isinstance(exc, ForeignEvent) else "AuditPoisonMessages",
             ):
                 failed.add(message.message_id)
     outcomes = deps.appender.append_batch([event for _, event in parsed])

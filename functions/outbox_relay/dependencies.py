@@ -18,7 +18,9 @@ def get_settings() -> OutboxRelaySettings:
 def get_dependencies() -> RelayDependencies:
     settings = get_settings()
     return RelayDependencies(
-        bus=SnsEventPublisher(settings.event_topic_arn),
+        buses={
+            producer: SnsEventPublisher(topic_arn) for producer, topic_arn in settings.producer_topics.items()
+        },
         outbox=DynamoOutbox(settings.outbox_table),
         dead_letters=SqsDeadLetterSink(settings.dead_letter_queue_url),
     )

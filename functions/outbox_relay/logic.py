@@ -1,4 +1,9 @@
-"""Outbox stream records -> the bus, in stream order, 10 per PublishBatch; relayed items deleted.
+"""Outbox stream records -> their producers' topics, in stream order, 10 per PublishBatch;
+relayed items deleted.
+
+Each event goes to the topic of the producer whose namespace holds its type (ADR 0016): the relay
+holds sns:Publish on the identity and authz topics only, and an item of any other type is poison
+(the DLQ, with the reason): the outbox cannot be used to speak for documents, audit or platform.
 
 Order: the stream hands one shard's records in order, and a tenant's items share a partition key,
 so a tenant's events arrive here in outbox order. They are published in that order, and at the
@@ -12,7 +17,7 @@ reason and do not block the shard. REMOVE records (the relay's own deletes, TTL)
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -21,6 +26,7 @@ from echo_shared.dead_letters import DeadLetterSink, reject_poison
 from echo_shared.events import MAX_BATCH_SIZE, EventEnvelope, EventPublisher, InvalidEvent, PublishFailed
 from echo_shared.events.outbox import OutboxKey, OutboxUnavailable
 from echo_shared.events.parsing import parse_envelope_json
+from echo_shared.events.producers import UnknownProducer, producer_of
 from echo_shared.observability import get_logger
 
 
@@ -69,7 +75,8 @@ class RelayedItems(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RelayDependencies:
-    bus: EventPublisher
+    # One publisher per relayed producer (its topic).
+    buses: Mapping[str, EventPublisher]
     outbox: RelayedItems
     dead_letters: DeadLetterSink
 
@@ -88,7 +95,7 @@ class RelayReport:
 def relay(records: Sequence[OutboxRecord], deps: RelayDependencies) -> RelayReport:
     report = RelayReport()
     pending, stopped_at = _events_to_publish(records, deps, report)
-    published = _publish_in_order(pending, deps.bus, report)
+    published = _publish_in_order(pending, deps.buses, report)
     if report.failed_sequence_number is None:
         report.failed_sequence_number = stopped_at
     _forget(published, deps.outbox, report)
@@ -107,7 +114,7 @@ def _events_to_publish(
             report.skipped += 1
             continue
         try:
-            event = _event_of(record)
+            event = _event_of(record, deps.buses)
         except InvalidEvent as exc:
             if not reject_poison(
                 deps.dead_letters,
@@ -127,7 +134,7 @@ def _events_to_publish(
     return pending, None
 
 
-def _event_of(record: OutboxRecord) -> EventEnvelope:
+def _event_of(record: OutboxRecord, buses: Mapping[str, EventPublisher]) -> EventEnvelope:
     if record.change is None:
         raise InvalidEvent("not an INSERT, MODIFY or REMOVE stream record")
     if record.key is None or record.event_json is None:
@@ -135,19 +142,39 @@ def _event_of(record: OutboxRecord) -> EventEnvelope:
     event = parse_envelope_json(record.event_json)
     if event.tenant != record.key.tenant:
         raise InvalidEvent("event tenant does not match the outbox partition key")
+    try:
+        producer = producer_of(event.type)
+    except UnknownProducer as exc:
+        raise InvalidEvent(str(exc)) from None
+    if producer not in buses:
+        raise InvalidEvent(f"the outbox does not relay for the {producer} producer")
     return event
 
 
+def _chunks(
+    pending: list[tuple[OutboxRecord, EventEnvelope]],
+) -> list[tuple[str, list[tuple[OutboxRecord, EventEnvelope]]]]:
+    """Stream order kept: runs of one producer's events, cut at MAX_BATCH_SIZE."""
+    chunks: list[tuple[str, list[tuple[OutboxRecord, EventEnvelope]]]] = []
+    for record, event in pending:
+        producer = producer_of(event.type)
+        if not chunks or chunks[-1][0] != producer or len(chunks[-1][1]) == MAX_BATCH_SIZE:
+            chunks.append((producer, []))
+        chunks[-1][1].append((record, event))
+    return chunks
+
+
 def _publish_in_order(
-    pending: list[tuple[OutboxRecord, EventEnvelope]], bus: EventPublisher, report: RelayReport
+    pending: list[tuple[OutboxRecord, EventEnvelope]],
+    buses: Mapping[str, EventPublisher],
+    report: RelayReport,
 ) -> list[OutboxRecord]:
-    """Publish chunk by chunk; at the first refused event stop and mark its record failed. Returns
-    the records the bus accepted."""
+    """Publish chunk by chunk, each to its producer's topic; at the first refused event stop and
+    mark its record failed. Returns the records the bus accepted."""
     accepted: list[OutboxRecord] = []
-    for start in range(0, len(pending), MAX_BATCH_SIZE):
-        chunk = pending[start : start + MAX_BATCH_SIZE]
+    for producer, chunk in _chunks(pending):
         try:
-            bus.publish_batch([event for _, event in chunk])
+            buses[producer].publish_batch([event for _, event in chunk])
         except PublishFailed as exc:
             refused = set(exc.failed_event_ids)
             first = next(record for record, event in chunk if str(event.event_id) in refused)

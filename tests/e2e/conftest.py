@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from echo_shared.events.producers import UnknownProducer, producer_of
 from echo_shared.identity.client_secrets import (
     ClientSecretHasher,
     client_secret_key_name,
@@ -198,13 +199,36 @@ def make_event(tenant: str, type_: str = "document.uploaded", **overrides: Any) 
     return event
 
 
+def topic_of(stack: dict[str, Any], event: dict[str, Any]) -> str:
+    """The topic of the producer owning the event's type (ADR 0016); invalid types: the documents'."""
+    try:
+        return str(stack["topics"][producer_of(event["type"])])
+    except (UnknownProducer, TypeError):
+        return str(stack["topics"]["documents"])
+
+
+def sns_body(event: dict[str, Any], topic_arn: str) -> str:
+    """An SQS body as SNS delivers it to the audit queue (raw delivery off): the envelope in
+    `Message`, the topic in `TopicArn`."""
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": topic_arn,
+            "Message": json.dumps(event),
+            "Timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+    )
+
+
 @pytest.fixture(scope="session")
-def publish(stack: dict[str, Any], aws: Callable[[str], Any]) -> Callable[[dict[str, Any]], None]:
+def publish(stack: dict[str, Any], aws: Callable[..., Any]) -> Callable[..., None]:
+    """Publish an event, with the sandbox's admin credentials, on its producer's topic (or `topic`)."""
     sns = aws("sns")
 
-    def send(event: dict[str, Any]) -> None:
+    def send(event: dict[str, Any], *, topic: str | None = None) -> None:
         sns.publish(
-            TopicArn=stack["topics"]["events"],
+            TopicArn=topic or topic_of(stack, event),
             Message=json.dumps(event),
             MessageAttributes={
                 "type": {"DataType": "String", "StringValue": event["type"]},

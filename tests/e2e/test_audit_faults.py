@@ -14,16 +14,17 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import QUEUE_DRAIN_TIMEOUT_S, AuditApi, make_event, wait_for
+from tests.e2e.conftest import QUEUE_DRAIN_TIMEOUT_S, AuditApi, make_event, sns_body, topic_of, wait_for
 
 
-def _sqs_event(events: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+def _sqs_event(events: list[dict[str, Any]], queue_arn: str, stack: dict[str, Any]) -> dict[str, Any]:
+    """What the audit queue hands the ingest: SNS notifications from each event's producer topic."""
     return {
         "Records": [
             {
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": "direct-invoke",
-                "body": json.dumps(event),
+                "body": sns_body(event, topic_of(stack, event)),
                 "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
                 "messageAttributes": {},
                 "md5OfBody": "",
@@ -77,7 +78,8 @@ def test_two_consumers_racing_on_one_tenant(
 
     def invoke(batch: list[dict[str, Any]]) -> dict[str, Any]:
         response = lambda_client.invoke(
-            FunctionName=stack["functions"]["audit_ingest"], Payload=json.dumps(_sqs_event(batch, queue_arn))
+            FunctionName=stack["functions"]["audit_ingest"],
+            Payload=json.dumps(_sqs_event(batch, queue_arn, stack)),
         )
         assert "FunctionError" not in response, response["Payload"].read()
         return json.loads(response["Payload"].read())
@@ -103,9 +105,12 @@ def test_poison_messages_are_quarantined_with_their_reason_and_the_rest_commits(
     sqs = aws("sqs")
     marker = uuid.uuid4().hex
     good = make_event(tenant)
-    batch = _sqs_event([good], "arn:aws:sqs:us-east-1:000000000000:echo-local-audit")
-    poison = _sqs_event([good], "x")["Records"][0] | {"messageId": f"not-json-{marker}", "body": "{not json"}
-    invalid = _sqs_event([{**make_event(tenant), "type": "NOT A TYPE"}], "x")["Records"][0]
+    batch = _sqs_event([good], "arn:aws:sqs:us-east-1:000000000000:echo-local-audit", stack)
+    poison = _sqs_event([good], "x", stack)["Records"][0] | {
+        "messageId": f"not-json-{marker}",
+        "body": "{not json",
+    }
+    invalid = _sqs_event([{**make_event(tenant), "type": "NOT A TYPE"}], "x", stack)["Records"][0]
     invalid |= {"messageId": f"bad-type-{marker}"}
     batch["Records"] += [poison, invalid]
     # When the deployed consumer processes it
@@ -147,8 +152,11 @@ def test_poison_message_on_the_queue_reaches_the_dlq_without_blocking_the_queue(
     sqs.send_message_batch(
         QueueUrl=stack["queues"]["audit"],
         Entries=[
-            {"Id": "good", "MessageBody": json.dumps(good)},
-            {"Id": "poison", "MessageBody": json.dumps({"not": "an event", "marker": marker})},
+            {"Id": "good", "MessageBody": sns_body(good, topic_of(stack, good))},
+            {
+                "Id": "poison",
+                "MessageBody": sns_body({"not": "an event", "marker": marker}, topic_of(stack, good)),
+            },
         ],
     )
     # Then the good event is chained, the queue drains, and the poison is in the DLQ with its reason

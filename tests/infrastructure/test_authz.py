@@ -115,7 +115,7 @@ def test_functions_get_the_client_configuration(role: str) -> None:
                         "AUTHZ_POLICY_TABLE": {"Ref": Match.string_like_regexp("^AuthzPolicyTable")},
                         "AUTHZ_DOCUMENTS_TABLE": {"Ref": Match.string_like_regexp("^AuthzDocumentsTable")},
                         "AUTHZ_REFRESH_SECONDS": "5",
-                        "EVENT_TOPIC_ARN": {"Ref": Match.string_like_regexp("^EventBusTopic")},
+                        "AUTHZ_EVENT_TOPIC_ARN": {"Ref": Match.string_like_regexp("^EventBusAuthzTopic")},
                     }
                 )
             },

@@ -4,6 +4,7 @@ The table, bucket and key definitions live here and nowhere else, so they can la
 the synthesized CDK template (each entry is keyed by the environment variable CDK sets).
 """
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from echo_shared.lazy import reset_cached_resources
 from moto import mock_aws
+
+from tests.fakes.events import sns_notification
 
 TABLE_DEFINITIONS: dict[str, dict[str, Any]] = {
     "AUDIT_CHAIN_TABLE": {
@@ -174,6 +177,27 @@ def sqs_event(sample_event: Callable[[str], dict[str, Any]]) -> Callable[..., di
         return {"Records": records}
 
     return build
+
+
+@pytest.fixture
+def audit_sqs_event(sqs_event: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Like sqs_event, as the audit queue receives them (ADR 0016: no raw delivery): each envelope
+    body in an SNS notification from the topic of the producer owning its type; other bodies as given."""
+
+    def build(*bodies: str, **options: Any) -> dict[str, Any]:
+        return sqs_event(*(_as_delivered(body) for body in bodies), **options)
+
+    return build
+
+
+def _as_delivered(body: str) -> str:
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError:
+        return body
+    if isinstance(document, dict) and "Type" not in document and "type" in document:
+        return sns_notification(body)
+    return body
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def decisions(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> AwsResource
 def seeded(
     decisions: AwsResources,
     sample_event: Callable[[str], dict[str, Any]],
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
 ) -> AwsResources:
@@ -56,7 +56,9 @@ def seeded(
     assert ingest(sample_event("audit_ingest.sqs.json"), lambda_context) == {"batchItemFailures": []}
     logins = [make_event(actor=f"user:user-{i}", occurred_at=BASE + timedelta(minutes=i)) for i in range(5)]
     for batch in (logins[:3], logins[3:]):
-        assert ingest(sqs_event(*(e.to_json() for e in batch)), lambda_context) == {"batchItemFailures": []}
+        assert ingest(audit_sqs_event(*(e.to_json() for e in batch)), lambda_context) == {
+            "batchItemFailures": []
+        }
     assert sink(sample_event("log_sink.sqs.json"), lambda_context) == {"batchItemFailures": []}
     return decisions
 

@@ -22,6 +22,7 @@ from echo_shared.audit.s3 import S3CheckpointStore
 from echo_shared.events import EventEnvelope
 
 from tests.conftest import FakeLambdaContext, LambdaOutput
+from tests.fakes.events import TEST_TOPICS, sns_notification
 from tests.integration.audit_notary import InProcessNotary, in_process_notary  # noqa: F401 (fixture)
 from tests.integration.conftest import AwsResources
 from tests.unit.chain_doubles import InterleavingChain
@@ -100,19 +101,16 @@ def test_sample_batch_is_chained_and_checkpointed(
 
 def test_duplicate_in_the_same_batch_is_chained_once(
     aws: AwsResources,
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
 ) -> None:
-    # Given one event delivered twice in a batch, once raw and once SNS-wrapped
+    # Given one event delivered twice in a batch (SNS is at least once)
     event = make_event()
-    wrapped = json.dumps(
-        {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:t", "Message": event.to_json()}
-    )
 
     # When processed
-    response = lambda_handler(sqs_event(event.to_json(), wrapped), lambda_context)
+    response = lambda_handler(audit_sqs_event(event.to_json(), event.to_json()), lambda_context)
 
     # Then both messages succeed (nothing to redeliver) but the chain has it once
     assert response == {"batchItemFailures": []}
@@ -122,19 +120,21 @@ def test_duplicate_in_the_same_batch_is_chained_once(
 
 def test_redelivery_days_later_is_a_duplicate(
     aws: AwsResources,
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
 ) -> None:
     # Given an event ingested, then more events
     event = make_event()
-    lambda_handler(sqs_event(event.to_json()), lambda_context)
-    lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+    lambda_handler(audit_sqs_event(event.to_json()), lambda_context)
+    lambda_handler(audit_sqs_event(make_event().to_json()), lambda_context)
 
     # When the same event arrives again three days later in another batch (e.g. a DLQ redrive)
     later = datetime(2026, 1, 8, 9, tzinfo=UTC)
-    response = lambda_handler(sqs_event(event.to_json(), receive_count=4, sent_at=later), lambda_context)
+    response = lambda_handler(
+        audit_sqs_event(event.to_json(), receive_count=4, sent_at=later), lambda_context
+    )
 
     # Then it is acknowledged without a second record: the guard is permanent, not a 1-hour window
     assert response == {"batchItemFailures": []}
@@ -177,6 +177,39 @@ def test_poison_messages_go_to_the_dlq_with_their_reason_and_the_rest_commits(
     assert "password" not in lambda_output.text
     assert valid_id not in rejected
     assert lambda_output.metrics()["AuditPoisonMessages"] == 2
+
+
+def test_a_producer_speaking_for_another_is_quarantined_and_the_chain_records_producers(
+    aws: AwsResources,
+    sqs_event: Callable[..., dict[str, Any]],
+    make_event: Callable[..., EventEnvelope],
+    lambda_context: FakeLambdaContext,
+    lambda_output: LambdaOutput,
+) -> None:
+    # Given, as SNS delivers them to the audit queue: an authz decision from the documents topic
+    # (a documents function speaking for authz), and a genuine document event from that topic
+    forged = make_event(type="authz.decision", data={"decision": "allow", "marker": "forged-data"})
+    genuine = make_event(type="document.uploaded")
+    forged_body = sns_notification(forged.to_json(), topic_arn=TEST_TOPICS["documents"])
+    batch = sqs_event(forged_body, sns_notification(genuine.to_json(), topic_arn=TEST_TOPICS["documents"]))
+    forged_id = batch["Records"][0]["messageId"]
+
+    # When processed
+    response = lambda_handler(batch, lambda_context)
+
+    # Then the batch succeeds and only the genuine event is chained, with its producer (hashed)
+    assert response == {"batchItemFailures": []}
+    (item,) = aws.chain_items("acme")
+    assert (item["event_id"]["S"], item["producer"]["S"]) == (str(genuine.event_id), "documents")
+    assert _verifier(aws).verify("acme").ok
+
+    # And the forged one is in the DLQ as delivered, with the reason; counted, logged without data
+    (quarantined,) = aws.dead_letters()
+    assert quarantined["echo_source_message_id"] == forged_id
+    assert quarantined["echo_failure_reason"] == "type authz.* is outside the documents producer's namespace"
+    assert quarantined["body"] == forged_body
+    assert lambda_output.metrics()["AuditForeignEvents"] == 1
+    assert "forged-data" not in lambda_output.text
 
 
 def test_poison_fails_its_record_when_the_dlq_is_unavailable(
@@ -280,7 +313,7 @@ def _throttling_error(kind: str) -> ClientError:
 def test_throttled_writes_are_retried_then_succeed(
     aws: AwsResources,
     faults: Callable[[str, ClientError, int], None],
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
@@ -290,7 +323,7 @@ def test_throttled_writes_are_retried_then_succeed(
     faults("TransactWriteItems", _throttling_error(kind), 2)
 
     # When an event is ingested
-    response = lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+    response = lambda_handler(audit_sqs_event(make_event().to_json()), lambda_context)
 
     # Then it is written once after two retries
     assert response == {"batchItemFailures": []}
@@ -301,7 +334,7 @@ def test_throttled_writes_are_retried_then_succeed(
 def test_persistent_throttling_hands_the_message_back_then_redelivery_succeeds(
     aws: AwsResources,
     faults: Callable[[str, ClientError, int], None],
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
@@ -312,7 +345,7 @@ def test_persistent_throttling_hands_the_message_back_then_redelivery_succeeds(
     # and DynamoDB throttles longer than the append's retry budget
     faults("TransactWriteItems", _throttling_error("capacity"), RetryPolicy().max_attempts)
     event = make_event()
-    batch = sqs_event(event.to_json(), make_event(tenant="globex").to_json())
+    batch = audit_sqs_event(event.to_json(), make_event(tenant="globex").to_json())
 
     # When the batch is processed
     response = lambda_handler(batch, lambda_context)
@@ -324,7 +357,7 @@ def test_persistent_throttling_hands_the_message_back_then_redelivery_succeeds(
     assert lambda_output.metrics()["AuditAppendsDeferred"] == 1
 
     # And when SQS redelivers it after throttling stops, it is chained exactly once
-    assert lambda_handler(sqs_event(event.to_json(), receive_count=2), lambda_context) == {
+    assert lambda_handler(audit_sqs_event(event.to_json(), receive_count=2), lambda_context) == {
         "batchItemFailures": []
     }
     assert [i["event_id"]["S"] for i in aws.chain_items("acme")] == [str(event.event_id)]
@@ -333,7 +366,7 @@ def test_persistent_throttling_hands_the_message_back_then_redelivery_succeeds(
 def test_checkpoint_failure_keeps_the_events_and_the_next_batch_checkpoints(
     aws: AwsResources,
     faults: Callable[[str, ClientError, int], None],
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
@@ -342,7 +375,7 @@ def test_checkpoint_failure_keeps_the_events_and_the_next_batch_checkpoints(
     faults("Sign", ClientError({"Error": {"Code": "DisabledException", "Message": "disabled"}}, "Sign"), 1)
 
     # When a batch is ingested
-    response = lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+    response = lambda_handler(audit_sqs_event(make_event().to_json()), lambda_context)
 
     # Then the event is committed and acknowledged, and the failure is logged and counted
     assert response == {"batchItemFailures": []}
@@ -353,7 +386,8 @@ def test_checkpoint_failure_keeps_the_events_and_the_next_batch_checkpoints(
 
     # And once KMS signs again, the next batch for the tenant checkpoints the new head
     lambda_handler(
-        sqs_event(make_event(occurred_at=datetime.now(UTC) - timedelta(days=1)).to_json()), lambda_context
+        audit_sqs_event(make_event(occurred_at=datetime.now(UTC) - timedelta(days=1)).to_json()),
+        lambda_context,
     )
     assert aws.checkpoint_keys() == [checkpoint_key("acme", 2)]
     assert _verifier(aws).verify("acme").checkpoint_seq == 2
@@ -393,13 +427,13 @@ def test_rival_chaining_one_of_our_events_mid_batch_on_dynamodb(
 
 def test_record_rewritten_after_the_last_checkpoint_is_reported_and_not_signed_over(
     aws: AwsResources,
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
 ) -> None:
     # Given two events chained and signed at seq 2
-    lambda_handler(sqs_event(make_event().to_json(), make_event().to_json()), lambda_context)
+    lambda_handler(audit_sqs_event(make_event().to_json(), make_event().to_json()), lambda_context)
     assert aws.checkpoint_keys() == [checkpoint_key("acme", 2)]
 
     # When someone with table access rewrites seq 2 and one more event arrives
@@ -407,7 +441,7 @@ def test_record_rewritten_after_the_last_checkpoint_is_reported_and_not_signed_o
     aws.dynamodb.put_item(
         TableName=aws.table("AUDIT_CHAIN_TABLE"), Item={**item, "actor": {"S": "user:mallory"}}
     )
-    response = lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+    response = lambda_handler(audit_sqs_event(make_event().to_json()), lambda_context)
 
     # Then the event is still chained, but nothing signs seq 3: the finding is counted, logged
     # without record contents, and appended to the integrity log (itself signed)
@@ -429,13 +463,15 @@ def test_the_ingest_asks_the_notary_once_per_batch_and_an_unreachable_notary_los
     aws: AwsResources,
     in_process_notary: InProcessNotary,  # noqa: F811 (the imported fixture)
     monkeypatch: pytest.MonkeyPatch,
-    sqs_event: Callable[..., dict[str, Any]],
+    audit_sqs_event: Callable[..., dict[str, Any]],
     make_event: Callable[..., EventEnvelope],
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
 ) -> None:
     # Given a batch for two tenants: one notary invocation for both
-    lambda_handler(sqs_event(make_event().to_json(), make_event(tenant="globex").to_json()), lambda_context)
+    lambda_handler(
+        audit_sqs_event(make_event().to_json(), make_event(tenant="globex").to_json()), lambda_context
+    )
     assert in_process_notary.invocations == [{"tenants": ["acme", "globex"]}]
 
     # When the notary cannot be invoked
@@ -443,7 +479,7 @@ def test_the_ingest_asks_the_notary_once_per_batch_and_an_unreachable_notary_los
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Invoke")
 
     monkeypatch.setattr(in_process_notary, "invoke", refuse)
-    response = lambda_handler(sqs_event(make_event().to_json()), lambda_context)
+    response = lambda_handler(audit_sqs_event(make_event().to_json()), lambda_context)
 
     # Then the event is still chained and acknowledged; the checkpoint failure is counted
     assert response == {"batchItemFailures": []}

@@ -17,7 +17,7 @@ from echo_shared.identity.users import UserStatus
 from echo_shared.lazy import reset_cached_resources
 from moto import mock_aws
 
-from tests.integration.outbox_relay import outbox_stream
+from tests.integration.outbox_relay import capture_bus, outbox_stream
 from tests.integration.stack_template import IDENTITY
 from tests.unit.identity.fakes import user as make_user
 
@@ -58,15 +58,8 @@ def world(
                     BillingMode="PAY_PER_REQUEST",
                 )
                 names["outbox" if logical_id.startswith("Outbox") else "identity"] = properties["TableName"]
-        sns, sqs = boto3.client("sns"), boto3.client("sqs")
-        topic_arn = sns.create_topic(Name=echo_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1])["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
-        )
+        sqs = boto3.client("sqs")
+        queue_url = capture_bus("bus-capture", echo_env["EVENT_TOPIC_ARN"])
         monkeypatch.setenv("OUTBOX_TABLE", names["outbox"])
         reset_cached_resources()
         outbox = DynamoOutbox(names["outbox"])

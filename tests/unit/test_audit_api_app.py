@@ -138,6 +138,7 @@ def test_events_are_newest_first_with_chain_fields(api: Api) -> None:
         "data",
         "hash",
         "prev_hash",
+        "producer",  # ADR 0016: who published it (None for records chained without one)
     }
     assert items[0]["prev_hash"] == items[1]["hash"]
     assert items[-1]["data"] == {"method": "password"}

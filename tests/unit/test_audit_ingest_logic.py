@@ -20,9 +20,12 @@ from echo_shared.audit import (
     checkpoint_key,
 )
 from echo_shared.events import EventEnvelope
+from echo_shared.events.producers import TopicProducers
 
+from tests.conftest import LambdaOutput
 from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 from tests.fakes.dead_letters import InMemoryDeadLetterSink
+from tests.fakes.events import TEST_TOPICS, sns_notification
 
 
 class FailingSigner(InMemoryCheckpointSigner):
@@ -57,6 +60,7 @@ def deps(parts: Parts) -> IngestDependencies:
         notary=LocalNotary(Notary(parts.repo, parts.signer, parts.store)),
         integrity=IntegrityLog(parts.repo),
         dead_letters=InMemoryDeadLetterSink(),
+        producers=TopicProducers(TEST_TOPICS),
     )
 
 
@@ -65,7 +69,7 @@ def _messages(*bodies: str) -> list[QueuedMessage]:
 
 
 def _ingest(deps: IngestDependencies, *events: EventEnvelope) -> BatchReport:
-    return ingest_messages(_messages(*(e.to_json() for e in events)), deps)
+    return ingest_messages(_messages(*(sns_notification(e.to_json()) for e in events)), deps)
 
 
 def test_batch_appends_and_remembers_touched_tenants(
@@ -95,9 +99,72 @@ def test_poison_fails_its_message_when_the_dlq_refuses_it(
 ) -> None:
     assert isinstance(deps.dead_letters, InMemoryDeadLetterSink)
     deps.dead_letters.failing = True
-    report = ingest_messages(_messages(make_event().to_json(), "not json"), deps)
+    report = ingest_messages(_messages(sns_notification(make_event().to_json()), "not json"), deps)
     assert report.failed == ["m-1"]
     assert report.appended == 1
+
+
+def test_an_event_is_chained_with_the_producer_of_the_topic_it_came_from(
+    deps: IngestDependencies, parts: Parts, make_event: Callable[..., EventEnvelope]
+) -> None:
+    # Given a document event delivered from the documents topic
+    event = make_event(type="document.uploaded")
+
+    # When ingested
+    report = _ingest(deps, event)
+
+    # Then it is chained with its producer, which its hash covers
+    assert report.appended == 1
+    (record,) = list(parts.repo.records("acme"))
+    assert record.producer == "documents"
+    assert record.recomputed_hash() == record.hash
+    assert replace(record, producer=None).recomputed_hash() != record.hash
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        # A producer speaking for another: an authz type on the documents topic
+        (
+            lambda e: sns_notification(e.to_json(), topic_arn=TEST_TOPICS["documents"]),
+            "type authz.* is outside the documents producer's namespace",
+        ),
+        # Raw delivery: the publisher wrote the whole body, nothing says who it was
+        (lambda e: e.to_json(), "not an SNS notification from a topic: the producer cannot be told"),
+        # A topic of no producer of this deployment
+        (
+            lambda e: sns_notification(e.to_json(), topic_arn="arn:aws:sns:eu-west-1:999999999999:other"),
+            "delivered from a topic that is no producer's",
+        ),
+        # An envelope claiming a producer its topic is not
+        (
+            lambda e: sns_notification(e.from_producer("identity").to_json(), topic_arn=TEST_TOPICS["authz"]),
+            "envelope claims another producer than authz",
+        ),
+    ],
+)
+def test_a_foreign_event_goes_to_the_dlq_with_its_reason_and_is_never_chained(
+    deps: IngestDependencies,
+    parts: Parts,
+    make_event: Callable[..., EventEnvelope],
+    lambda_output: LambdaOutput,
+    body: Callable[[EventEnvelope], str],
+    reason: str,
+) -> None:
+    # Given an authz decision delivered in a way that does not prove authz published it
+    event = make_event(type="authz.decision", data={"secret": "do-not-log"})
+
+    # When ingested
+    report = ingest_messages(_messages(body(event)), deps)
+
+    # Then nothing is chained or failed, the DLQ holds it with the reason, and it is logged
+    # without its data (the handler counts it: tests/integration/test_audit_ingest_handler.py)
+    assert (report.appended, report.failed, report.touched_tenants) == (0, [], set())
+    assert list(parts.repo.records("acme")) == []
+    assert isinstance(deps.dead_letters, InMemoryDeadLetterSink)
+    assert [(m["message_id"], m["reason"]) for m in deps.dead_letters.messages] == [("m-0", reason)]
+    assert any(log.get("reason") == reason for log in lambda_output.logs())
+    assert "do-not-log" not in lambda_output.text
 
 
 def test_checkpoints_each_touched_tenant_at_its_head(

@@ -27,9 +27,11 @@ from echo_shared.audit import (
 )
 from echo_shared.audit.notary import outcomes_from_json, outcomes_to_json
 from echo_shared.events import EventEnvelope
+from echo_shared.events.producers import TopicProducers
 
 from tests.fakes.audit import InMemoryAuditChainRepository, InMemoryCheckpointSigner, InMemoryCheckpointStore
 from tests.fakes.dead_letters import InMemoryDeadLetterSink
+from tests.fakes.events import TEST_TOPICS, sns_notification
 
 TENANT = "acme"
 
@@ -53,7 +55,9 @@ class Ingest:
 
     def batch(self, count: int = 1, tenant: str = TENANT) -> None:
         events = [self.make_event(tenant=tenant, actor=f"user-{n}") for n in range(count)]
-        messages = [QueuedMessage(f"m-{n}", event.to_json()) for n, event in enumerate(events)]
+        messages = [
+            QueuedMessage(f"m-{n}", sns_notification(event.to_json())) for n, event in enumerate(events)
+        ]
         report = ingest_messages(messages, self.deps)
         self.last = checkpoint_tenants(report.touched_tenants, self.deps)
 
@@ -75,6 +79,7 @@ def ingest(make_event: Callable[..., EventEnvelope]) -> Ingest:
         notary=LocalNotary(Notary(repo, signer, store)),
         integrity=IntegrityLog(repo),
         dead_letters=InMemoryDeadLetterSink(),
+        producers=TopicProducers(TEST_TOPICS),
     )
     return Ingest(repo, signer, store, deps, make_event)
 
@@ -230,7 +235,7 @@ def test_tampering_one_tenant_does_not_stop_others(ingest: Ingest) -> None:
     _rewrite(ingest, 1)
     events = [ingest.make_event(tenant=tenant) for tenant in (TENANT, "globex")]
     report = ingest_messages(
-        [QueuedMessage(f"m-{n}", e.to_json()) for n, e in enumerate(events)], ingest.deps
+        [QueuedMessage(f"m-{n}", sns_notification(e.to_json())) for n, e in enumerate(events)], ingest.deps
     )
     checkpoints = checkpoint_tenants(report.touched_tenants, ingest.deps)
     assert set(checkpoints.tampered) == {TENANT}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from echo_shared.events import EventEnvelope
 from echo_shared.events.outbox import OutboxKey, outbox_position
+from echo_shared.events.producers import AUTHZ, IDENTITY
 from outbox_relay.logic import OutboxRecord, RelayDependencies, relay
 
 from tests.fakes.dead_letters import InMemoryDeadLetterSink
@@ -38,10 +39,15 @@ def stream_record(sample_event: Callable[[str], dict[str, Any]]) -> Callable[...
 
 class World:
     def __init__(self) -> None:
-        self.bus = UnreliableEventPublisher()
+        self.bus = UnreliableEventPublisher()  # the identity topic
+        self.authz_bus = UnreliableEventPublisher()
         self.outbox = InMemoryOutbox()
         self.dead_letters = InMemoryDeadLetterSink()
-        self.deps = RelayDependencies(bus=self.bus, outbox=self.outbox, dead_letters=self.dead_letters)
+        self.deps = RelayDependencies(
+            buses={IDENTITY: self.bus, AUTHZ: self.authz_bus},
+            outbox=self.outbox,
+            dead_letters=self.dead_letters,
+        )
 
     def relay(self, raws: list[dict[str, Any]]) -> Any:
         return relay([OutboxRecord.from_stream(raw) for raw in raws], self.deps)
@@ -127,6 +133,41 @@ def test_a_poison_record_goes_to_the_dlq_with_its_reason_and_does_not_block(
     assert json.loads(quarantined["body"]) == poison
     assert world.bus.published == [first, last]
     assert (report.poison, report.failed_sequence_number) == (1, None)
+
+
+def test_each_event_goes_to_its_producers_topic_in_stream_order(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    # Given identity and authz events interleaved in the outbox
+    user, policy, token = (
+        make_event(),
+        make_event(type="authz.policy_activated"),
+        make_event(type="token.issued"),
+    )
+
+    # When relayed
+    report = world.relay([stream_record(e) for e in (user, policy, token)])
+
+    # Then each is published on its producer's topic, one PublishBatch per run (order kept)
+    assert world.bus.published == [user, token]
+    assert world.authz_bus.published == [policy]
+    assert (world.bus.calls, world.authz_bus.calls) == ([1, 1], [1])
+    assert report.published == 3
+
+
+def test_an_outbox_event_of_a_producer_the_relay_does_not_speak_for_is_poison(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    # Given a documents event written to the outbox (by a writer speaking for another producer)
+    forged = stream_record(make_event(type="document.deleted"))
+
+    # When relayed
+    report = world.relay([forged])
+
+    # Then nothing is published: the DLQ holds it with the reason
+    (quarantined,) = world.dead_letters.messages
+    assert quarantined["reason"] == "the outbox does not relay for the documents producer"
+    assert (world.bus.published, world.authz_bus.published, report.poison) == ([], [], 1)
 
 
 def test_a_poison_record_the_dlq_refuses_stops_the_shard_there(

@@ -38,3 +38,4 @@ class EnvelopeAttributes:
     occurred_at = UnicodeAttribute()
     request_id = UnicodeAttribute()
     data = UnicodeAttribute()
+    producer = UnicodeAttribute(null=True)  # ADR 0016; absent on records from before it

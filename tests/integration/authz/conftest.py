@@ -11,7 +11,7 @@ import pytest
 from authz.handler import lambda_handler
 from moto import mock_aws
 
-from tests.integration.outbox_relay import outbox_stream
+from tests.integration.outbox_relay import capture_bus, outbox_stream
 from tests.integration.stack_template import AUTHZ
 
 POLICY_TABLE = "echo-local-authz-policies"
@@ -69,17 +69,8 @@ def aws(authz_env: dict[str, str], lambda_context: Any) -> Iterator[Bus]:
         ]
         for properties in [*AUTHZ.table_definitions("local").values(), outbox]:
             dynamodb.create_table(**{key: properties[key] for key in _CREATE_TABLE_KEYS})  # type: ignore[arg-type]
-        topic_name = authz_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1]
-        topic_arn = boto3.client("sns").create_topic(Name=topic_name)["TopicArn"]
-        assert topic_arn == authz_env["EVENT_TOPIC_ARN"]
-        sqs = boto3.client("sqs")
-        queue_url = sqs.create_queue(QueueName="authz-test-events")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        boto3.client("sns").subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
-        )
+        # Decisions on the decider's topic, policy events relayed to the authz topic (ADR 0016)
+        queue_url = capture_bus("authz-test-events", authz_env["EVENT_TOPIC_ARN"])
         yield Bus(queue_url, outbox_stream(dynamodb, OUTBOX_TABLE, lambda_context))
 
 

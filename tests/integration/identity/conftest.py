@@ -20,7 +20,7 @@ from stacks.identity import LOCAL_MEMBER_EMAIL_DOMAINS
 from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
 from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local
 from tests.integration.identity.gateway import ISSUER, ApiGateway
-from tests.integration.outbox_relay import outbox_stream
+from tests.integration.outbox_relay import capture_bus, outbox_stream
 from tests.integration.stack_template import AUTHZ, IDENTITY
 
 AUDIENCE = "urn:echo:api:local"
@@ -114,15 +114,8 @@ def identity(
                     TableName=properties["TableName"],
                     TimeToLiveSpecification=properties["TimeToLiveSpecification"],
                 )
-        sns, sqs = boto3.client("sns"), boto3.client("sqs")
-        topic_arn = sns.create_topic(Name=identity_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1])["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="identity-events-capture")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
-        )
+        sqs = boto3.client("sqs")
+        queue_url = capture_bus("identity-events-capture", identity_env["EVENT_TOPIC_ARN"])
         kms = boto3.client("kms")
         # The stack's client-secret HMAC key, under the name the seeding looks up.
         key = boto3.client("secretsmanager").create_secret(

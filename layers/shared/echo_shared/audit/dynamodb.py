@@ -120,6 +120,7 @@ class DynamoAuditChainRepository:
             occurred_at=record.occurred_at,
             request_id=record.request_id,
             data=record.data,
+            producer=record.producer,
             prev_hash=record.prev_hash,
             hash=record.hash,
             recorded_at=record.recorded_at,

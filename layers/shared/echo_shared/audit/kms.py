@@ -21,6 +21,7 @@ from echo_shared.audit.errors import CheckpointError
 if TYPE_CHECKING:
     from types_boto3_kms.client import KMSClient
 
+
 class KmsCheckpointSigner:
     def __init__(self, key_id: str, client: "KMSClient | None" = None) -> None:
         self._key_id = key_id

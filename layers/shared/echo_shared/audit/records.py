@@ -41,7 +41,7 @@ class AuditRecord(StoredEnvelope):
         data = self.data_object()
         if data is None:
             raise ValueError("stored data is not a JSON object")
-        return {
+        fields: dict[str, Any] = {
             "event_id": self.event_id,
             "type": self.type,
             "tenant": self.tenant,
@@ -53,6 +53,9 @@ class AuditRecord(StoredEnvelope):
             "request_id": self.request_id,
             "data": data,
         }
+        if self.producer is not None:
+            fields["producer"] = self.producer
+        return fields
 
     def recomputed_hash(self) -> str:
         return record_hash(self.ledger_fields(), seq=self.seq, prev_hash=self.prev_hash)

@@ -27,9 +27,11 @@ MAX_DATA_BYTES = 64 * 1024
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 _TENANT_RE = re.compile(TENANT_PATTERN)
 
+PRODUCER_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 type EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN, max_length=128)]
 type TenantId = Annotated[str, StringConstraints(pattern=TENANT_PATTERN)]
 type Text = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_PRINTABLE)]
+type ProducerName = Annotated[str, StringConstraints(pattern=PRODUCER_PATTERN)]
 type UtcTimestamp = Annotated[datetime, BeforeValidator(coerce_utc)]
 
 
@@ -44,7 +46,10 @@ def is_valid_tenant(value: str) -> bool:
 
 
 class EventEnvelope(BaseModel):
-    """One platform event. `type` is `noun.verb` (lowercase, dotted); `occurred_at` is UTC."""
+    """One platform event. `type` is `noun.verb` (lowercase, dotted); `occurred_at` is UTC.
+
+    `producer` is who published it, as the audit ingest learned it from the delivering topic
+    (ADR 0016); publishers leave it unset (a claim they make is checked, never trusted)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -58,6 +63,7 @@ class EventEnvelope(BaseModel):
     occurred_at: UtcTimestamp
     request_id: Text
     data: dict[str, JsonValue] = Field(default_factory=dict)
+    producer: ProducerName | None = None
 
     @field_validator("data")
     @classmethod
@@ -76,11 +82,16 @@ class EventEnvelope(BaseModel):
         return format_rfc3339(value)
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        return self.model_dump_json(exclude=None if self.producer else {"producer"})
 
     def ledger_fields(self) -> dict[str, Any]:
-        """The event as plain JSON values, exactly as the audit chain hashes and stores it."""
-        return self.model_dump(mode="json")
+        """The event as plain JSON values, exactly as the audit chain hashes and stores it (no
+        `producer` key when it has none: such records hash as they did before ADR 0016)."""
+        return self.model_dump(mode="json", exclude=None if self.producer else {"producer"})
+
+    def from_producer(self, producer: str) -> "EventEnvelope":
+        """This event as delivered by `producer` (the ingest's stamp; the model is frozen)."""
+        return self.model_copy(update={"producer": producer})
 
     def canonical_data(self) -> str:
         return rfc8785.dumps(self.data).decode()

@@ -1,6 +1,7 @@
 """Turn an SQS record body into an envelope, whether SNS delivered it raw or wrapped."""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,17 +29,34 @@ def parse_envelope_json(text: str) -> EventEnvelope:
     return parse_envelope(_load_json_object(text, what="event"))
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An envelope and the topic SNS delivered it from (None: raw delivery, no SNS envelope)."""
+
+    event: EventEnvelope
+    topic_arn: str | None
+
+
 def parse_sqs_body(body: str) -> EventEnvelope:
     """Accept a raw-delivery body (the envelope JSON) or an SNS notification wrapping it."""
+    return parse_sqs_delivery(body).event
+
+
+def parse_sqs_delivery(body: str) -> Delivery:
+    """Like parse_sqs_body, keeping the SNS notification's `TopicArn` (written by SNS, not by the
+    publisher: the only trustworthy word on who published)."""
     document = _load_json_object(body, what="body")
+    topic_arn: str | None = None
     if "Type" in document or "TopicArn" in document:
         if document.get("Type") != "Notification":
             raise InvalidEvent("SNS message is not a Notification")
         message = document.get("Message")
         if not isinstance(message, str):
             raise InvalidEvent("SNS notification has no string Message")
+        arn = document.get("TopicArn")
+        topic_arn = arn if isinstance(arn, str) and arn else None
         document = _load_json_object(message, what="SNS Message")
-    return parse_envelope(document)
+    return Delivery(parse_envelope(document), topic_arn)
 
 
 def _load_json_object(text: str, *, what: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ class _StoredItem(Protocol):
     occurred_at: Any
     request_id: Any
     data: Any
+    producer: Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,9 +48,10 @@ class StoredEnvelope:
     occurred_at: str  # RFC 3339 UTC, as hashed
     request_id: str
     data: str  # canonical JSON (RFC 8785), as hashed
+    producer: str | None = None  # who published it (ADR 0016); None before it was recorded
 
     @staticmethod
-    def fields_of(event: EventEnvelope, ledger: dict[str, Any] | None = None) -> dict[str, str]:
+    def fields_of(event: EventEnvelope, ledger: dict[str, Any] | None = None) -> dict[str, Any]:
         """An event's envelope fields as stored (`ledger`: its ledger_fields(), if already built)."""
         fields = event.ledger_fields() if ledger is None else ledger
         return {
@@ -63,10 +65,11 @@ class StoredEnvelope:
             "occurred_at": fields["occurred_at"],
             "request_id": event.request_id,
             "data": event.canonical_data(),
+            "producer": event.producer,
         }
 
     @staticmethod
-    def fields_from(item: _StoredItem) -> dict[str, str]:
+    def fields_from(item: _StoredItem) -> dict[str, Any]:
         """A store item's envelope fields, as read back."""
         return {
             "tenant": item.tenant,
@@ -79,6 +82,7 @@ class StoredEnvelope:
             "occurred_at": item.occurred_at,
             "request_id": item.request_id,
             "data": item.data,
+            "producer": item.producer,
         }
 
     def data_object(self) -> dict[str, Any] | None:

@@ -88,6 +88,8 @@ def _rehash(item: dict[str, Any], prev_hash: str) -> dict[str, Any]:
         )
     }
     fields["data"] = json.loads(item["data"]["S"])
+    if "producer" in item:  # hashed when present (ADR 0016)
+        fields["producer"] = item["producer"]["S"]
     new_hash = record_hash(fields, seq=int(item["seq"]["N"]), prev_hash=prev_hash)
     return {**item, "prev_hash": {"S": prev_hash}, "hash": {"S": new_hash}}
 

@@ -18,18 +18,10 @@ if TYPE_CHECKING:
 class Fusion:
     weight_dense: float = 0.7  # tuned on SciFact train claims (tests/quality, docs/retrieval.md)
     method: str = "minmax"  # "minmax" | "zscore"
-    feedback_documents: int = 0  # dense pseudo-relevance feedback: the fused top documents used (0: off)
-    feedback_weight: float = 0.0  # alpha in q' = normalise(q + alpha * mean of their best chunks' vectors)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.weight_dense <= 1.0 or self.method not in {"minmax", "zscore"}:
             raise ValueError("weight_dense must be in [0, 1] and method minmax or zscore")
-        if self.feedback_documents < 0 or self.feedback_weight < 0.0:
-            raise ValueError("feedback_documents and feedback_weight must not be negative")
-
-    @property
-    def uses_feedback(self) -> bool:
-        return self.feedback_documents > 0 and self.feedback_weight > 0.0
 
     def normalize(self, scores: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -48,17 +40,6 @@ class Fusion:
 
     def combine(self, bm25: np.ndarray, dense: np.ndarray) -> np.ndarray:
         return (1.0 - self.weight_dense) * self.normalize(bm25) + self.weight_dense * self.normalize(dense)
-
-    def feedback_query(self, query: np.ndarray, feedback: np.ndarray) -> np.ndarray:
-        """Rocchio on the query vector: moved toward the mean of the feedback chunks' vectors, unit length."""
-        import numpy as np
-
-        query = np.asarray(query, dtype=np.float32).reshape(-1)
-        if feedback.shape[0] == 0 or not self.uses_feedback:
-            return query
-        moved = query + self.feedback_weight * feedback.astype(np.float32).mean(axis=0)
-        norm = float(np.linalg.norm(moved))
-        return (moved / norm).astype(np.float32) if norm > 0.0 else query
 
 
 DEFAULT_FUSION = Fusion()

@@ -350,60 +350,14 @@ class TenantIndex:
 
         if rows.size == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
-        dense = self._cosines(query_vector, rows)
-        bm25 = bm25_scores(analyze(question), self._lexicons, live=self._live, lengths=self._lengths)[rows]
-        return bm25.astype(np.float32), dense
-
-    def _cosines(self, query_vector: Any, rows: np.ndarray) -> np.ndarray:
-        import numpy as np
-
         query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         # a gather of most rows costs more than the product itself: multiply all, keep the allowed
         if rows.size * 4 > len(self.chunks):
             dense = np.concatenate([block @ query for block in self._blocks])[rows]
         else:
             dense = self.vectors[rows] @ query
-        return dense.astype(np.float32)
-
-    def fused_scores(
-        self, question: str, query_vector: Any, rows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """BM25, cosine and fused scores of the given rows. With feedback, the fused score's dense part
-        is the cosine of the query vector moved toward the best chunks of the first round's top
-        documents (the returned cosine stays the question's own)."""
-        bm25, dense = self.scores(question, query_vector, rows)
-        fused = self.fusion.combine(bm25, dense)
-        if self.fusion.uses_feedback and rows.size:
-            best = self._best_chunk_per_document(fused, rows, self.fusion.feedback_documents)
-            moved = self.fusion.feedback_query(query_vector, self._vector_rows(rows[best]))
-            fused = self.fusion.combine(bm25, self._cosines(moved, rows))
-        return bm25, dense, fused
-
-    def _best_chunk_per_document(self, fused: np.ndarray, rows: np.ndarray, documents: int) -> list[int]:
-        """Positions (into rows) of the best chunk of each of the first `documents` documents (MaxP)."""
-        import numpy as np
-
-        depth = min(fused.size, 32 * documents)
-        top = np.argpartition(-fused, depth - 1)[:depth]
-        seen: set[str] = set()
-        best: list[int] = []
-        for position in top[np.argsort(-fused[top], kind="stable")]:
-            document_id = self.chunks[rows[position]].document_id
-            if document_id not in seen:
-                seen.add(document_id)
-                best.append(int(position))
-                if len(best) == documents:
-                    break
-        return best
-
-    def _vector_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
-        import numpy as np
-
-        if not self._blocks:
-            return np.zeros((0, self._dimension), dtype=np.float32)
-        if len(self._blocks) == 1:
-            return self._blocks[0][np.asarray(rows, dtype=np.int64)]
-        return self.vectors[np.asarray(rows, dtype=np.int64)]
+        bm25 = bm25_scores(analyze(question), self._lexicons, live=self._live, lengths=self._lengths)[rows]
+        return bm25.astype(np.float32), dense.astype(np.float32)
 
     def search(
         self, question: str, query_vector: Any, *, allowed_document_ids: Collection[str] | None, top_k: int
@@ -414,7 +368,8 @@ class TenantIndex:
         rows = self.rows_for(allowed_document_ids)
         if rows.size == 0 or top_k <= 0:
             return []
-        bm25, dense, fused = self.fused_scores(question, query_vector, rows)
+        bm25, dense = self.scores(question, query_vector, rows)
+        fused = self.fusion.combine(bm25, dense)
         best = np.argsort(-fused, kind="stable")[:top_k]
         return [Hit(self.chunks[rows[i]], float(fused[i]), float(bm25[i]), float(dense[i])) for i in best]
 

@@ -29,23 +29,3 @@ def test_zscore_maps_into_unit_interval() -> None:
 def test_invalid_settings_are_refused(weight: float, method: str) -> None:
     with pytest.raises(ValueError, match="weight_dense"):
         Fusion(weight_dense=weight, method=method)
-
-
-def test_feedback_moves_the_query_toward_the_mean_of_the_feedback_vectors() -> None:
-    fusion = Fusion(feedback_documents=2, feedback_weight=1.0)
-    moved = fusion.feedback_query(np.array([1.0, 0.0]), np.array([[0.0, 1.0], [0.0, 1.0]]))
-    assert moved.tolist() == pytest.approx([2**-0.5, 2**-0.5])
-
-
-def test_feedback_off_or_without_feedback_vectors_keeps_the_query() -> None:
-    query = np.array([0.6, 0.8])
-    assert Fusion().feedback_query(query, np.array([[0.0, 1.0]])).tolist() == pytest.approx([0.6, 0.8])
-    on = Fusion(feedback_documents=3, feedback_weight=0.5)
-    assert on.feedback_query(query, np.zeros((0, 2))).tolist() == pytest.approx([0.6, 0.8])
-    assert not Fusion(feedback_documents=3).uses_feedback
-
-
-@pytest.mark.parametrize(("documents", "weight"), [(-1, 0.5), (3, -0.1)])
-def test_negative_feedback_settings_are_refused(documents: int, weight: float) -> None:
-    with pytest.raises(ValueError, match="feedback"):
-        Fusion(feedback_documents=documents, feedback_weight=weight)

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 from echo_documents.parsed import ParsedDocument, TextBlock
-from echo_retrieval.analysis import analyze
 from echo_retrieval.chunking import Chunk, chunk_document, search_text
 from echo_retrieval.embedding import OnnxEmbedder
 from echo_retrieval.fusion import Fusion
@@ -9,7 +8,6 @@ from echo_retrieval.index import (
     InvalidManifest,
     InvalidSegment,
     Manifest,
-    Segment,
     TenantIndex,
     TenantIndexCache,
     build_segment,
@@ -186,32 +184,3 @@ def test_segments_of_different_models_are_not_mixed(embedder: OnnxEmbedder) -> N
 def test_corrupt_manifests_are_refused(data: bytes) -> None:
     with pytest.raises(InvalidManifest):
         Manifest.from_json_bytes(data)
-
-
-def _vector_segment(document_id: str, text: str, vector: list[float]) -> Segment:
-    chunk = Chunk(f"{document_id}:0", document_id, 0, text, None, (), "0" * 64)
-    return Segment(document_id, "m", (chunk,), (tuple(analyze(text)),), np.array([vector], dtype=np.float16))
-
-
-def test_dense_feedback_rescores_with_the_query_moved_toward_the_top_document() -> None:
-    # Given "a" first on both signals; "c" is nearer the question than "b", "b" nearer "a" than "c"
-    segments = [
-        _vector_segment("a", "solar panels", [0.6, 0.8]),
-        _vector_segment("b", "bread dough", [0.0, 1.0]),
-        _vector_segment("c", "tokyo population", [0.7, -0.7]),
-    ]
-    plain = TenantIndex(segments, fusion=Fusion(0.5))
-    feedback = TenantIndex(segments, fusion=Fusion(0.5, feedback_documents=1, feedback_weight=1.0))
-    # When both search "solar" with the question vector (1, 0)
-    before = plain.search("solar", [1.0, 0.0], allowed_document_ids=None, top_k=3)
-    after = feedback.search("solar", [1.0, 0.0], allowed_document_ids=None, top_k=3)
-    # Then feedback moves the query to (1.6, 0.8)/|.|, which ranks "b" above "c"
-    assert [h.chunk.document_id for h in before] == ["a", "c", "b"]
-    assert [h.score for h in before] == pytest.approx([0.5 + 0.5 * 6 / 7, 0.5, 0.0], abs=1e-3)
-    assert [h.chunk.document_id for h in after] == ["a", "b", "c"]
-    moved = np.array([1.6, 0.8]) / np.linalg.norm([1.6, 0.8])
-    cosines = np.array([[0.6, 0.8], [0.0, 1.0], [0.7, -0.7]]) @ moved
-    expected = 0.5 * (cosines - cosines.min()) / (cosines.max() - cosines.min())
-    assert [h.score for h in after] == pytest.approx([0.5 + expected[0], expected[1], expected[2]], abs=1e-3)
-    # and each hit still reports the question's own cosine
-    assert [h.dense for h in after] == pytest.approx([0.6, 0.0, 0.7], abs=1e-3)

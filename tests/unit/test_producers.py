@@ -11,6 +11,7 @@ from echo_shared.events.parsing import Delivery
 from echo_shared.events.producers import (
     NAMESPACES,
     ForeignEvent,
+    RoutedEventPublisher,
     TopicProducers,
     UnknownProducer,
     attribute,
@@ -19,7 +20,7 @@ from echo_shared.events.producers import (
     producer_of,
 )
 
-from tests.fakes.events import TEST_TOPICS
+from tests.fakes.events import TEST_TOPICS, InMemoryEventPublisher
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,3 +117,25 @@ def test_an_envelope_without_producer_keeps_its_wire_format_and_hash_material(
     stamped = event.from_producer("identity")
     assert json.loads(stamped.to_json())["producer"] == "identity"
     assert stamped.ledger_fields()["producer"] == "identity"
+
+
+def test_a_routed_batch_goes_to_each_producers_topic_in_order(
+    make_event: Callable[..., EventEnvelope],
+) -> None:
+    # Given a query's events: two decisions and its answer, routed by producer
+    authz, documents = InMemoryEventPublisher(), InMemoryEventPublisher()
+    routed = RoutedEventPublisher({"authz": authz, "documents": documents})
+    first, second = make_event(type="authz.decision"), make_event(type="authz.decision")
+    answer = make_event(type="query.answered")
+    # When they are published as one batch, and a single event on its own
+    routed.publish_batch([first, answer, second])
+    routed.publish(make_event(type="document.deleted"))
+    # Then each topic got only its producer's events, in the batch's order
+    assert authz.published == [first, second]
+    assert [e.type for e in documents.published] == ["query.answered", "document.deleted"]
+    # And an event of a producer it has no topic for is refused, not sent elsewhere
+    with pytest.raises(UnknownProducer):
+        routed.publish(make_event(type="user.created"))
+    with pytest.raises(UnknownProducer):
+        routed.publish_batch([make_event(type="audit.tamper_detected"), first])
+    assert authz.published == [first, second]

@@ -7,7 +7,7 @@ written down; the stack builds one topic per key and the ingest checks against t
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pydantic import Field, field_validator
 
@@ -23,6 +23,7 @@ from echo_shared.events.namespaces import (
     producer_of,
 )
 from echo_shared.events.parsing import Delivery, InvalidEvent
+from echo_shared.events.publisher import EventPublisher
 from echo_shared.settings import EnvSettings
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "PRODUCERS",
     "ForeignEvent",
     "ProducerTopicsSettings",
+    "RoutedEventPublisher",
     "TopicProducers",
     "UnknownProducer",
     "attribute",
@@ -109,3 +111,32 @@ class ProducerTopicsSettings(EnvSettings):
     @classmethod
     def _parse_topics(cls, value: object) -> object:
         return parse_producer_topics(value) if isinstance(value, str) else value
+
+
+class RoutedEventPublisher:
+    """Publishes each event on the topic of the producer owning its type (ADR 0016), for a function
+    that speaks for two producers (a query's authz decisions and its own query.answered): a batch
+    becomes one batch per topic, each in the batch's order."""
+
+    def __init__(self, publishers: Mapping[str, EventPublisher]) -> None:
+        self._publishers = dict(publishers)
+
+    def publish(self, event: EventEnvelope) -> None:
+        self._publisher(event.type).publish(event)
+
+    def publish_batch(self, events: Sequence[EventEnvelope]) -> None:
+        groups: dict[str, list[EventEnvelope]] = {}
+        for event in events:
+            groups.setdefault(producer_of(event.type), []).append(event)
+        for group in groups.values():
+            publisher = self._publisher(group[0].type)
+            if len(group) == 1:
+                publisher.publish(group[0])
+            else:
+                publisher.publish_batch(group)
+
+    def _publisher(self, event_type: str) -> EventPublisher:
+        producer = producer_of(event_type)
+        if producer not in self._publishers:
+            raise UnknownProducer(f"no topic for the {producer} producer's {event_type}")
+        return self._publishers[producer]

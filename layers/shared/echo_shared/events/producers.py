@@ -8,6 +8,7 @@ written down; the stack builds one topic per key and the ingest checks against t
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import Field, field_validator
 
@@ -125,18 +126,29 @@ class RoutedEventPublisher:
         self._publisher(event.type).publish(event)
 
     def publish_batch(self, events: Sequence[EventEnvelope]) -> None:
+        """Every event's topic is known before anything is sent; the topics' batches go out
+        concurrently (one round trip, not one per producer) and the first failure is raised."""
         groups: dict[str, list[EventEnvelope]] = {}
         for event in events:
             groups.setdefault(producer_of(event.type), []).append(event)
-        for group in groups.values():
-            publisher = self._publisher(group[0].type)
-            if len(group) == 1:
-                publisher.publish(group[0])
-            else:
-                publisher.publish_batch(group)
+        sends = [(self._publisher(group[0].type), group) for group in groups.values()]
+        if len(sends) == 1:
+            _send(*sends[0])
+            return
+        with ThreadPoolExecutor(max_workers=len(sends)) as pool:
+            futures = [pool.submit(_send, publisher, group) for publisher, group in sends]
+        for future in futures:
+            future.result()
 
     def _publisher(self, event_type: str) -> EventPublisher:
         producer = producer_of(event_type)
         if producer not in self._publishers:
             raise UnknownProducer(f"no topic for the {producer} producer's {event_type}")
         return self._publishers[producer]
+
+
+def _send(publisher: EventPublisher, events: Sequence[EventEnvelope]) -> None:
+    if len(events) == 1:
+        publisher.publish(events[0])
+    else:
+        publisher.publish_batch(events)

@@ -7,8 +7,8 @@ from echo_shared.audit import INTEGRITY_CHAIN, CheckpointService
 from echo_shared.audit.notary import outcomes_to_json
 from echo_shared.events import is_valid_tenant
 
-# One ingest batch touches at most this many tenants (INGEST_BATCH_SIZE events).
-MAX_TENANTS = 1_000
+# One ingest batch touches at most this many tenants (INGEST_BATCH_SIZE events, 2,500).
+MAX_TENANTS = 2_500
 
 
 class InvalidNotaryRequest(ValueError):

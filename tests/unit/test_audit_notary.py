@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 from audit_ingest.logic import IngestDependencies, QueuedMessage, checkpoint_tenants, ingest_messages
-from audit_notary.logic import InvalidNotaryRequest, requested_tenants
+from audit_notary.logic import MAX_TENANTS, InvalidNotaryRequest, requested_tenants
 from echo_shared.audit import (
     INTEGRITY_CHAIN,
     TAMPER_DETECTED,
@@ -275,7 +275,7 @@ def test_a_missing_or_malformed_reply_is_a_checkpoint_failure(reply: object) -> 
         {"tenants": "acme"},
         {"tenants": ["../x"]},
         {"tenants": [1]},
-        {"tenants": ["a"] * 1001},
+        {"tenants": ["a"] * (MAX_TENANTS + 1)},
     ],
 )
 def test_the_notary_function_refuses_a_malformed_request(event: object) -> None:

@@ -14,6 +14,7 @@ from echo_shared.authz.runtime import default_client
 from echo_shared.lazy import cached_resource
 from echo_shared.logs import LogRepository
 from echo_shared.logs.dynamodb import DynamoLogRepository
+from echo_shared.web import request_id
 from fastapi import Depends, Request
 
 from audit_api.logic import DecisionPoint, VerificationJobs
@@ -62,11 +63,6 @@ def get_verification_jobs() -> VerificationJobs:
     return _verification_jobs()
 
 
-def get_request_id(request: Request) -> str:
-    event: dict[str, Any] = request.scope.get("aws.event") or {}
-    return str((event.get("requestContext") or {}).get("requestId", ""))
-
-
 def get_audit_reader() -> AuditChainReader:
     return _audit_chain()
 
@@ -90,14 +86,12 @@ def get_authz_client() -> AuthzClient:
 
 
 def get_decision_point(
-    request: Request,
     caller: Annotated[Caller, Depends(get_current_caller)],
     authz: Annotated[AuthzClient, Depends(get_authz_client)],
+    this_request: Annotated[str, Depends(request_id)],
 ) -> DecisionPoint:
     """Each route asks the authz library once, in-process; the decision is audited like any other."""
-    event: dict[str, Any] = request.scope.get("aws.event") or {}
-    request_id = str((event.get("requestContext") or {}).get("requestId", ""))
-    return lambda action: decide_on_tenant(authz, caller, action, request_id=request_id)
+    return lambda action: decide_on_tenant(authz, caller, action, request_id=this_request)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
@@ -106,4 +100,4 @@ AuditReader = Annotated[AuditChainReader, Depends(get_audit_reader)]
 LogReader = Annotated[LogRepository, Depends(get_log_repository)]
 Verifier = Annotated[ChainVerifier, Depends(get_chain_verifier)]
 Jobs = Annotated[VerificationJobs, Depends(get_verification_jobs)]
-RequestId = Annotated[str, Depends(get_request_id)]
+RequestId = Annotated[str, Depends(request_id)]

@@ -15,6 +15,7 @@ from echo_shared.authz.validation import PolicyValidator
 from echo_shared.events import SnsEventPublisher
 from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.lazy import cached_resource
+from echo_shared.web import request_id
 from fastapi import Depends, Request
 
 from authz.settings import AuthzApiSettings
@@ -90,17 +91,8 @@ async def get_caller(request: Request) -> Caller:
     return caller_from_authorizer((_event(request).get("requestContext") or {}).get("authorizer"))
 
 
-async def get_request_id(request: Request) -> str:
-    context = _event(request).get("requestContext") or {}
-    request_id = context.get("requestId")
-    if isinstance(request_id, str) and request_id:
-        return request_id
-    lambda_context = request.scope.get("aws.context")
-    return str(getattr(lambda_context, "aws_request_id", "-"))
-
-
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
-RequestId = Annotated[str, Depends(get_request_id)]
+RequestId = Annotated[str, Depends(request_id)]
 Client = Annotated[AuthzClient, Depends(get_client)]
 Entities = Annotated[EntityProvider, Depends(get_entities)]
 Administration = Annotated[PolicyAdministration, Depends(get_administration)]

@@ -36,11 +36,11 @@ def _service() -> DocumentService:
     )
 
 
-def get_service() -> DocumentService:
+async def get_service() -> DocumentService:
     return _service()
 
 
-def get_caller(request: Request) -> Caller:
+async def get_caller(request: Request) -> Caller:
     """API Gateway invokes these routes only after the Lambda authorizer allowed the token."""
     return caller_from_event(request.scope.get("aws.event"))
 

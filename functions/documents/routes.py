@@ -1,4 +1,9 @@
-"""Routes only compose dependencies, call logic and shape the response."""
+"""Routes only compose dependencies, call logic and shape the response.
+
+Routes and their dependencies are coroutines although the logic blocks on I/O, as in the authz
+function: a Lambda container serves one request at a time, so nothing waits on the event loop,
+while FastAPI would run each plain function in a worker thread.
+"""
 
 from typing import Annotated
 
@@ -16,7 +21,7 @@ router = APIRouter(prefix="/documents", responses=_ERRORS)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def post_document(
+async def post_document(
     body: NewDocumentIn, caller: CurrentCaller, service: Service, request_id: RequestId
 ) -> CreatedOut:
     new = logic.NewDocument(body.filename, body.content_type, body.size, body.classification)
@@ -26,7 +31,7 @@ def post_document(
 
 
 @router.get("")
-def get_documents(
+async def get_documents(
     caller: CurrentCaller,
     service: Service,
     request_id: RequestId,
@@ -38,21 +43,21 @@ def get_documents(
 
 
 @router.get("/{document_id}")
-def get_document(
+async def get_document(
     document_id: str, caller: CurrentCaller, service: Service, request_id: RequestId
 ) -> DocumentOut:
     return DocumentOut.from_record(logic.get_document(service, caller, document_id, request_id))
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_202_ACCEPTED)
-def delete_document(
+async def delete_document(
     document_id: str, caller: CurrentCaller, service: Service, request_id: RequestId
 ) -> DocumentOut:
     return DocumentOut.from_record(logic.delete_document(service, caller, document_id, request_id))
 
 
 @router.post("/{document_id}/share")
-def post_share(
+async def post_share(
     document_id: str, body: ShareIn, caller: CurrentCaller, service: Service, request_id: RequestId
 ) -> DocumentOut:
     shared = logic.share_document(

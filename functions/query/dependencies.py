@@ -60,11 +60,11 @@ def _service() -> QueryService:
     )
 
 
-def get_service() -> QueryService:
+async def get_service() -> QueryService:
     return _service()
 
 
-def get_caller(request: Request) -> Caller:
+async def get_caller(request: Request) -> Caller:
     """API Gateway invokes these routes only after the Lambda authorizer allowed the token."""
     return caller_from_event(request.scope.get("aws.event"))
 

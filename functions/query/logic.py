@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -104,6 +104,9 @@ class QueryService:
     answerer: Answerer
     events: RequestEvents  # also the authz client's publisher: one flush per request
     clock: Clock
+    # Loads the tenant's index beside the question's embedding; held for the container's life, so
+    # a request does not pay a thread's start and join.
+    loader: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="index"))
 
 
 def answer_question(
@@ -122,11 +125,10 @@ def _answer(
     service: QueryService, caller: Caller, question: Question, request_id: str, phases: Phases
 ) -> QueryResult:
     # The tenant's index is checked for news (one conditional GET) while the question is embedded.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        loading = pool.submit(_index_for, service, caller.tenant, phases)
-        with phases.timing("embed"):
-            vector = service.embedder.embed([question.text])[0]
-        index = loading.result()
+    loading = service.loader.submit(_index_for, service, caller.tenant, phases)
+    with phases.timing("embed"):
+        vector = service.embedder.embed([question.text])[0]
+    index = loading.result()
     selection = None
     if question.document_ids is not None:
         selection = _named_selection(service, caller, question, index, vector, request_id, phases)

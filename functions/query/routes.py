@@ -1,4 +1,9 @@
-"""Routes only compose dependencies, call logic and shape the response."""
+"""Routes only compose dependencies, call logic and shape the response.
+
+Routes and their dependencies are coroutines although the logic blocks on I/O, as in the authz
+function: a Lambda container serves one request at a time, so nothing waits on the event loop,
+while FastAPI would run each plain function in a worker thread.
+"""
 
 from typing import Annotated
 
@@ -18,7 +23,9 @@ router = APIRouter(responses=_ERRORS)
 
 
 @router.post("/query")
-def post_query(body: QueryIn, caller: CurrentCaller, service: Service, request_id: RequestId) -> QueryOut:
+async def post_query(
+    body: QueryIn, caller: CurrentCaller, service: Service, request_id: RequestId
+) -> QueryOut:
     question = logic.Question(
         text=body.question,
         document_ids=frozenset(body.document_ids) if body.document_ids is not None else None,
@@ -37,7 +44,7 @@ def post_query(body: QueryIn, caller: CurrentCaller, service: Service, request_i
 
 
 @router.get("/documents/{document_id}/chunks")
-def get_document_chunks(
+async def get_document_chunks(
     document_id: Annotated[str, Path(pattern=DOCUMENT_ID_PATTERN)],
     caller: CurrentCaller,
     service: Service,

@@ -49,7 +49,7 @@ class ErrorStyle(StrEnum):
     OAUTH = "oauth"
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     """The API Gateway request id of a Mangum-served request (else the Lambda invocation's id)."""
     event = request.scope.get("aws.event") or {}
     found = (event.get("requestContext") or {}).get("requestId")

@@ -81,6 +81,18 @@ class AuditLog(Construct):
                 conditions={"Null": {"s3:if-none-match": "true"}},
             )
         )
+        # Object Lock keeps a locked version, but a plain delete still hides it behind a delete
+        # marker: no one deletes a checkpoint or a version of one. Lifting this takes a change of
+        # the bucket policy, a management event CloudTrail records (docs/audit.md).
+        self.checkpoint_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CheckpointsAreNeverDeleted",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[self.checkpoint_bucket.arn_for_objects("checkpoints/*")],
+            )
+        )
         self.signing_key = kms.Key(
             self,
             "CheckpointSigningKey",

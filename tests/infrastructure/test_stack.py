@@ -382,6 +382,23 @@ def test_no_one_can_write_over_an_existing_checkpoint(prod: Template) -> None:
     assert "checkpoints/*" in json.dumps(deny["Resource"])
 
 
+def test_no_one_can_delete_a_checkpoint_or_hide_it_behind_a_delete_marker(prod: Template) -> None:
+    # Given the checkpoint bucket's policy
+    logical_id, _ = _checkpoint_bucket(prod)
+    policy = next(
+        p
+        for p in resources(prod, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": logical_id}
+    )
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # Then every principal is refused both a plain delete (a delete marker) and a version delete
+    deny = next(s for s in statements if s.get("Sid") == "CheckpointsAreNeverDeleted")
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", {"AWS": "*"})
+    assert set(deny["Action"]) == {"s3:DeleteObject", "s3:DeleteObjectVersion"}
+    assert "Condition" not in deny
+    assert "checkpoints/*" in json.dumps(deny["Resource"])
+
+
 def test_only_the_notary_can_write_checkpoints_or_set_their_retention(prod: Template) -> None:
     logical_id, _ = _checkpoint_bucket(prod)
     notary_role, _, _ = _role_actions(prod, "audit-notary")

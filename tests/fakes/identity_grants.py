@@ -10,6 +10,7 @@ from echo_shared.identity.grants import (
     AuthorizationCode,
     IssuedTokens,
     LoginTransaction,
+    NewFamily,
     RefreshFamily,
     RefreshToken,
     Session,
@@ -59,18 +60,28 @@ class InMemoryGrantStore:
         code, issued = self.codes[code_hash]
         return StoredCode(code, issued)
 
-    def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
+    def redeem_code(
+        self,
+        code_hash: str,
+        *,
+        now: int,
+        issued: IssuedTokens,
+        family: NewFamily | None = None,
+        events: Sequence[EventEnvelope] = (),
+    ) -> None:
+        if events and self._outbox is None:
+            raise ValueError("events given to a store built without an outbox")
         if code_hash not in self.codes:
             raise NotFound("unknown authorization code")
         code, previous = self.codes[code_hash]
         if previous is not None:
             raise CodeReplayed(previous.family_id, previous.access_jti, previous.access_exp)
         self.codes[code_hash] = (code, issued)
-        return code
-
-    def start_family(self, family: RefreshFamily, token: RefreshToken) -> None:
-        self.families[family.family_id] = family
-        self.refresh_tokens[token.token_hash] = token
+        if family is not None:
+            self.families[family.family.family_id] = family.family
+            self.refresh_tokens[family.token.token_hash] = family.token
+        if self._outbox is not None:
+            self._outbox.published.extend(events)
 
     def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None:
         token = self.refresh_tokens.get(token_hash)
@@ -119,8 +130,12 @@ class InMemoryGrantStore:
             self.families[family_id] = family
         return family
 
-    def revoke(self, jti: str, *, expires_at: int) -> None:
+    def revoke(self, jti: str, *, expires_at: int, events: Sequence[EventEnvelope] = ()) -> None:
+        if events and self._outbox is None:
+            raise ValueError("events given to a store built without an outbox")
         self.revoked[jti] = expires_at
+        if self._outbox is not None:
+            self._outbox.published.extend(events)
 
     def is_revoked(self, jti: str) -> bool:
         return jti in self.revoked

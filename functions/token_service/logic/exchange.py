@@ -30,6 +30,7 @@ from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import (
     AuthorizationCode,
     IssuedTokens,
+    NewFamily,
     RefreshFamily,
     RefreshToken,
     handle_digest,
@@ -167,24 +168,18 @@ def exchange_code(
         # Only a client allowed refresh tokens gets one, and only when `offline_access` was granted.
         family_id=secrets.token_urlsafe(16) if client.allows_grant(GrantType.REFRESH_TOKEN) else None,
     )
-    try:
-        stored = service.codes.redeem_code(code_hash, now=now, issued=issued)
-    except NotFound:
-        raise InvalidGrant("the authorization code is invalid") from None
-    except CodeReplayed as replay:
-        # A concurrent redemption of the same (valid) request won the race.
-        _revoke_replayed_code(service, replay, client, request, now)
-        raise InvalidGrant("the authorization code was already used") from None
+    stored = found.code
     user = _active_user(service, stored.tenant, stored.user_id)
     access, id_token = _user_tokens(
         service, client, user, stored.scope, auth_time=stored.auth_time, nonce=stored.nonce, now=now,
         jti=issued.access_jti, expires_at=issued.access_exp,
     )  # fmt: skip
     refresh_token = None
+    family = None
     if issued.family_id is not None and OFFLINE_ACCESS in stored.scope:
         refresh_token = new_handle()
         expires_at = now + service.refresh_token_ttl
-        service.refresh_tokens.start_family(
+        family = NewFamily(
             RefreshFamily(
                 family_id=issued.family_id,
                 tenant=user.tenant,
@@ -198,11 +193,21 @@ def exchange_code(
             ),
             RefreshToken(handle_digest(refresh_token), issued.family_id, expires_at),
         )
-    service.events.publish(_token_event(
+    issued_event = _token_event(
         service, IdentityEvent.TOKEN_ISSUED, client, access, stored.scope, request,
         tenant=user.tenant, actor=user_actor(user.user_id),
         grant_type=GrantType.AUTHORIZATION_CODE.value, family_id=issued.family_id,
-    ))  # fmt: skip
+    )  # fmt: skip
+    # One transaction: the code is spent, the refresh family starts and token.issued is in the
+    # outbox together, or none of them (ADR 0014); the tokens signed above are never handed out then.
+    try:
+        service.codes.redeem_code(code_hash, now=now, issued=issued, family=family, events=[issued_event])
+    except NotFound:
+        raise InvalidGrant("the authorization code is invalid") from None
+    except CodeReplayed as replay:
+        # A concurrent redemption of the same (valid) request won the race.
+        _revoke_replayed_code(service, replay, client, request, now)
+        raise InvalidGrant("the authorization code was already used") from None
     return TokenResponse(access.token, access.expires_at - now, stored.scope, id_token, refresh_token)
 
 

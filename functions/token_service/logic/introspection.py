@@ -3,7 +3,7 @@
 from typing import Any
 
 from echo_shared.authz.caller import client_actor
-from echo_shared.events import Outcome
+from echo_shared.events import EventEnvelope, Outcome
 from echo_shared.identity.claims import AccessClaims, PrincipalType
 from echo_shared.identity.clients import OAuthClient
 from echo_shared.identity.errors import InsufficientScope, InvalidRequest, InvalidToken, TokenRejected
@@ -123,29 +123,34 @@ def revoke(
             return
         if claims.client_id != client.client_id:
             return
-        service.revocations.revoke(claims.jti, expires_at=claims.exp)
-        _emit_revoked(
+        # The revocation and its token.revoked commit together (ADR 0014): a retry after a failure
+        # finds the token still live and revokes it then, so the event is never lost.
+        revoked = _revoked_event(
             service, client, claims.tenant, request, {"token_type": ACCESS_TOKEN_HINT, "jti": claims.jti}
         )
+        service.revocations.revoke(claims.jti, expires_at=claims.exp, events=[revoked])
         return
     found = service.refresh_tokens.find(handle_digest(token))
     if found is None or found[1].client_id != client.client_id:
         return
     family = revoke_family(service, found[1].family_id, now=now)
     if family is not None:
-        _emit_revoked(
-            service,
-            client,
-            family.tenant,
-            request,
-            {"token_type": REFRESH_TOKEN_HINT, "family_id": family.family_id},
+        # A retry after a failed write finds the family (revoked already) and reports it again.
+        service.events.publish(
+            _revoked_event(
+                service,
+                client,
+                family.tenant,
+                request,
+                {"token_type": REFRESH_TOKEN_HINT, "family_id": family.family_id},
+            )
         )
 
 
-def _emit_revoked(
+def _revoked_event(
     service: TokenService, client: OAuthClient, tenant: str, request: RequestInfo, data: dict[str, Any]
-) -> None:
-    service.events.emit(
+) -> EventEnvelope:
+    return service.events.build(
         IdentityEvent.TOKEN_REVOKED,
         tenant=tenant,
         actor=client_actor(client.client_id),

@@ -54,6 +54,7 @@ from echo_shared.identity.grants import (
     AuthorizationRequest,
     IssuedTokens,
     LoginTransaction,
+    NewFamily,
     RefreshFamily,
     RefreshToken,
     Session,
@@ -692,7 +693,16 @@ class DynamoGrantStore:
             )
         return StoredCode(_to_code(code_hash, item), issued)
 
-    def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
+    def redeem_code(
+        self,
+        code_hash: str,
+        *,
+        now: int,
+        issued: IssuedTokens,
+        family: NewFamily | None = None,
+        events: Sequence["EventEnvelope"] = (),
+    ) -> None:
+        outbox = _outbox_of(self._outbox, events)
         item = self._codes(f"CODE#{code_hash}", "CODE")
         actions: list[Action] = [
             self._codes.used_at.set(now),
@@ -701,12 +711,29 @@ class DynamoGrantStore:
         ]
         if issued.family_id is not None:
             actions.append(self._codes.issued_family.set(issued.family_id))
+        puts = 0
         try:
-            item.update(
-                actions=actions, condition=self._codes.pk.exists() & self._codes.used_at.does_not_exist()
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != _CONDITION_FAILED:
+            with TransactWrite(connection=self._connection) as transaction:
+                if family is not None:
+                    transaction.save(
+                        self._family_item(family.family), condition=self._families.pk.does_not_exist()
+                    )
+                    transaction.save(
+                        self._token_item(family.token), condition=self._refresh.pk.does_not_exist()
+                    )
+                    puts += 2
+                if outbox is not None:
+                    outbox.add_to(transaction, events)
+                    puts += len(events)
+                transaction.update(
+                    item,
+                    actions=actions,
+                    condition=self._codes.pk.exists() & self._codes.used_at.does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            # PynamoDB sends puts before updates: [family, token, events..., code].
+            codes = _cancellation_codes(exc)
+            if len(codes) <= puts or codes[puts] != _CANCELLED_CONDITION:
                 raise IdentityStoreUnavailable("identity store failed") from exc
             with _store_errors():
                 used = _get_live(self._codes, f"CODE#{code_hash}", "CODE")
@@ -715,15 +742,6 @@ class DynamoGrantStore:
             raise CodeReplayed(
                 used.issued_family, used.issued_jti, None if used.issued_exp is None else int(used.issued_exp)
             ) from None
-        return _to_code(code_hash, item)
-
-    def start_family(self, family: RefreshFamily, token: RefreshToken) -> None:
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(self._family_item(family), condition=self._families.pk.does_not_exist())
-                transaction.save(self._token_item(token), condition=self._refresh.pk.does_not_exist())
-        except TransactWriteError as exc:
-            raise IdentityStoreUnavailable("identity store failed") from exc
 
     def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None:
         with _store_errors():
@@ -833,9 +851,19 @@ class DynamoGrantStore:
             return None if existing is None else _to_family(existing)
         return _to_family(item)
 
-    def revoke(self, jti: str, *, expires_at: int) -> None:
-        with _store_errors():
-            self._revoked(f"JTI#{jti}", "JTI", expires_at=expires_at).save()
+    def revoke(self, jti: str, *, expires_at: int, events: Sequence["EventEnvelope"] = ()) -> None:
+        outbox = _outbox_of(self._outbox, events)
+        revoked = self._revoked(f"JTI#{jti}", "JTI", expires_at=expires_at)
+        if outbox is None:
+            with _store_errors():
+                revoked.save()
+            return
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(revoked)
+                outbox.add_to(transaction, events)
+        except TransactWriteError as exc:
+            raise IdentityStoreUnavailable("identity store failed") from exc
 
     def is_revoked(self, jti: str) -> bool:
         with _store_errors():

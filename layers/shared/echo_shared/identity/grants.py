@@ -168,15 +168,32 @@ class AuthorizationCodeStore(Protocol):
         """Read without consuming (consistent), so a request can be validated before redemption."""
         ...
 
-    def redeem_code(self, code_hash: str, *, now: int, issued: IssuedTokens) -> AuthorizationCode:
-        """Mark the code used and record `issued`, atomically. NotFound if unknown; CodeReplayed
-        (with what the first redemption issued) if it was already used."""
+    def redeem_code(
+        self,
+        code_hash: str,
+        *,
+        now: int,
+        issued: IssuedTokens,
+        family: "NewFamily | None" = None,
+        events: Sequence["EventEnvelope"] = (),
+    ) -> None:
+        """Atomically: mark the code used and record `issued`, start the refresh `family` (when the
+        exchange issues a refresh token) and write `events` to the outbox (ADR 0014). NotFound if
+        unknown; CodeReplayed (with what the first redemption issued) if it was already used;
+        nothing is written then. The code itself is the one `find_code` read (a code never changes
+        but for its redemption)."""
         ...
 
 
-class RefreshTokenStore(Protocol):
-    def start_family(self, family: RefreshFamily, token: RefreshToken) -> None: ...
+@dataclass(frozen=True, slots=True)
+class NewFamily:
+    """A refresh family started by a code exchange, with its first refresh token."""
 
+    family: RefreshFamily
+    token: RefreshToken
+
+
+class RefreshTokenStore(Protocol):
     def find(self, token_hash: str) -> tuple[RefreshToken, RefreshFamily] | None: ...
 
     def rotate(
@@ -206,7 +223,10 @@ class RefreshTokenStore(Protocol):
 
 
 class RevocationList(Protocol):
-    def revoke(self, jti: str, *, expires_at: int) -> None: ...
+    def revoke(self, jti: str, *, expires_at: int, events: Sequence["EventEnvelope"] = ()) -> None:
+        """Record `jti` as revoked until `expires_at`, with `events` in the outbox in the same
+        transaction (ADR 0014)."""
+        ...
 
     def is_revoked(self, jti: str) -> bool: ...
 

@@ -56,7 +56,7 @@ def get_service() -> LoginService:
         session_ttl=settings.session_ttl_seconds,
         login_ttl=settings.login_transaction_ttl_seconds,
         verifications=DynamoEmailVerificationStore(settings.identity_table, outbox=outbox),
-        consents=DynamoConsentStore(settings.identity_table),
+        consents=DynamoConsentStore(settings.identity_table, outbox=outbox),
         member_domains=settings.member_domains,
         verification_ttl=settings.email_verification_ttl_seconds,
     )

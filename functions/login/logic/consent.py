@@ -86,8 +86,7 @@ def grant_consent(
         granted_at=existing.granted_at if existing else now,
         updated_at=now,
     )
-    service.consents.put_consent(consent)
-    service.events.emit(
+    granted = service.events.build(
         IdentityEvent.CONSENT_GRANTED,
         tenant=user.tenant,
         actor=user_actor(user.user_id),
@@ -95,6 +94,7 @@ def grant_consent(
         request_id=request_id,
         data={"client_id": client_id, "scope": format_scope(scope), "granted": format_scope(consent.scopes)},
     )
+    service.consents.put_consent(consent, events=[granted])
     return consent
 
 
@@ -116,15 +116,17 @@ def revoke_consent(service: LoginService, user: User, client_id: str, *, request
     """Forget the consent. The client's refresh-token families for this user stop working at once:
     the token service refuses (and revokes) a family whose consent is gone or was given anew after
     the family started."""
-    revoked = service.consents.delete_consent(user.tenant, user.user_id, client_id)
-    if revoked is None:
+    consent = service.consents.get_consent(user.tenant, user.user_id, client_id)
+    if consent is None:
         return False
-    service.events.emit(
+    revoked = service.events.build(
         IdentityEvent.CONSENT_REVOKED,
         tenant=user.tenant,
         actor=user_actor(user.user_id),
         resource=f"client/{client_id}",
         request_id=request_id,
-        data={"client_id": client_id, "scope": format_scope(revoked.scopes)},
+        data={"client_id": client_id, "scope": format_scope(consent.scopes)},
     )
-    return True
+    # The deletion and its consent.revoked commit together; a consent granted anew in between
+    # is not deleted by a revocation of what it replaced (the page shows it again).
+    return service.consents.delete_consent(consent, events=[revoked])

@@ -30,9 +30,11 @@ def test_the_store_keeps_one_consent_per_client_in_the_users_partition(identity:
         Key={"pk": {"S": "CONSENT#demo#usr_a"}, "sk": {"S": "CLIENT#partner"}},
     )["Item"]
     assert set(item["scopes"]["SS"]) == {"openid", "email"}
-    # And deleting returns what was deleted, once; deleting the user's consents leaves the others
-    assert store.delete_consent("demo", "usr_a", "partner") is not None
-    assert store.delete_consent("demo", "usr_a", "partner") is None
+    # And a consent is deleted as it was read, once; deleting the user's consents leaves the others
+    read = store.get_consent("demo", "usr_a", "partner")
+    assert read is not None
+    assert store.delete_consent(read) is True
+    assert store.delete_consent(read) is False
     assert store.delete_user_consents("demo", "usr_a") == 1
     assert store.list_consents("demo", "usr_a") == []
     assert store.get_consent("demo", "usr_b", "partner") is not None

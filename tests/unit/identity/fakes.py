@@ -251,7 +251,7 @@ def token_world(clock: FakeClock | None = None) -> TokenWorld:
     users.create(user())
     published = InMemoryEventPublisher()  # the outbox
     grants = InMemoryGrantStore(published)
-    consents = InMemoryConsentStore()
+    consents = InMemoryConsentStore(published)
     service = TokenService(
         issuer_url=ISSUER,
         clients=clients,
@@ -316,7 +316,7 @@ def login_world(clock: FakeClock | None = None) -> LoginWorld:
     attempts = InMemoryAttemptStore()
     spy = SpyHasher()
     verifications = InMemoryEmailVerificationStore(published)
-    consents = InMemoryConsentStore()
+    consents = InMemoryConsentStore(published)
     service = LoginService(
         issuer_url=ISSUER,
         clients=InMemoryClientRepository(public_client(), service_client(), third_party_client()),

@@ -342,7 +342,7 @@ def test_revoking_consent_ends_the_partners_refresh_family(tokens: TokenWorld) -
     latest = partner_refresh(tokens, body["refresh_token"])["refresh_token"]
     [family_id] = tokens.grants.families
     # When the user revokes the consent
-    tokens.consents.delete_consent(TENANT, USER_ID, THIRD_PARTY_CLIENT_ID)
+    _forget_consent(tokens)
     tokens.clock.advance(5)
     # Then introspection says inactive, the next refresh is refused, and the family is revoked
     # together with the access tokens it issued
@@ -360,7 +360,7 @@ def test_consent_given_again_does_not_revive_a_family_started_before_the_revocat
 ) -> None:
     consent(tokens)
     body = partner_exchange(tokens, tokens.put_code(client_id=THIRD_PARTY_CLIENT_ID))
-    tokens.consents.delete_consent(TENANT, USER_ID, THIRD_PARTY_CLIENT_ID)
+    _forget_consent(tokens)
     tokens.clock.advance(60)
     consent(tokens)  # the user allows the app again, later
     with pytest.raises(InvalidGrant):
@@ -390,3 +390,11 @@ def test_the_token_request_must_name_the_resource_bound_to_the_code(tokens: Toke
     # And a code bound to Echo's API is exchanged with or without naming it again
     assert exchange(tokens, tokens.put_code(resource=AUDIENCE), resource=AUDIENCE)["access_token"]
     assert exchange(tokens, tokens.put_code(resource=AUDIENCE), code_verifier=VERIFIER)["access_token"]
+
+
+def _forget_consent(tokens: TokenWorld) -> None:
+    """The stored consent deleted as the consents page does (the revocation itself is tested in
+    the login flow tests)."""
+    stored = tokens.consents.get_consent(TENANT, USER_ID, THIRD_PARTY_CLIENT_ID)
+    assert stored is not None
+    assert tokens.consents.delete_consent(stored)

@@ -1,10 +1,14 @@
 """Consents: which scopes a user let a third-party client have, remembered per (tenant, user, client)
 until the user revokes them. First-party clients (Echo's own apps) never need one."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from echo_shared.identity.clients import OAuthClient
+
+if TYPE_CHECKING:
+    from echo_shared.events.envelope import EventEnvelope  # annotations only: no pydantic import here
 
 # What each scope lets an application do, in the words the consent page shows.
 SCOPE_DESCRIPTIONS = {
@@ -45,12 +49,15 @@ class Consent:
 class ConsentStore(Protocol):
     def get_consent(self, tenant: str, user_id: str, client_id: str) -> Consent | None: ...
 
-    def put_consent(self, consent: Consent) -> None: ...
+    def put_consent(self, consent: Consent, *, events: Sequence["EventEnvelope"] = ()) -> None:
+        """Store the consent with `events` in the outbox, in one transaction (ADR 0014)."""
+        ...
 
     def list_consents(self, tenant: str, user_id: str) -> list[Consent]: ...
 
-    def delete_consent(self, tenant: str, user_id: str, client_id: str) -> Consent | None:
-        """Delete and return the consent (None if there was none)."""
+    def delete_consent(self, consent: Consent, *, events: Sequence["EventEnvelope"] = ()) -> bool:
+        """Delete the consent as it was read (`consent`), with `events` in the outbox, in one
+        transaction; False (and nothing written) if it is gone or changed since."""
         ...
 
     def delete_user_consents(self, tenant: str, user_id: str) -> int:

@@ -466,8 +466,10 @@ def _consent_key(tenant: str, user_id: str) -> str:
 class DynamoConsentStore:
     """Consents, one partition per user (`CONSENT#<tenant>#<user id>`), one item per client."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, *, outbox: "DynamoOutbox | None" = None) -> None:
         self._consents = bind_table(ConsentItem, table_name)
+        self._connection = Connection()
+        self._outbox = outbox
 
     def get_consent(self, tenant: str, user_id: str, client_id: str) -> Consent | None:
         with _store_errors():
@@ -479,7 +481,7 @@ class DynamoConsentStore:
                 return None
         return _to_consent(tenant, user_id, item)
 
-    def put_consent(self, consent: Consent) -> None:
+    def put_consent(self, consent: Consent, *, events: Sequence["EventEnvelope"] = ()) -> None:
         item = self._consents(
             _consent_key(consent.tenant, consent.user_id),
             f"CLIENT#{consent.client_id}",
@@ -488,8 +490,17 @@ class DynamoConsentStore:
             granted_at=consent.granted_at,
             updated_at=consent.updated_at,
         )
-        with _store_errors():
-            item.save()
+        outbox = _outbox_of(self._outbox, events)
+        if outbox is None:
+            with _store_errors():
+                item.save()
+            return
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(item)
+                outbox.add_to(transaction, events)
+        except TransactWriteError as exc:
+            raise IdentityStoreUnavailable("identity store failed") from exc
 
     def list_consents(self, tenant: str, user_id: str) -> list[Consent]:
         with _store_errors():
@@ -502,12 +513,22 @@ class DynamoConsentStore:
             )
         return [_to_consent(tenant, user_id, item) for item in items]
 
-    def delete_consent(self, tenant: str, user_id: str, client_id: str) -> Consent | None:
-        consent = self.get_consent(tenant, user_id, client_id)
-        if consent is not None:
-            with _store_errors():
-                self._consents(_consent_key(tenant, user_id), f"CLIENT#{client_id}").delete()
-        return consent
+    def delete_consent(self, consent: Consent, *, events: Sequence["EventEnvelope"] = ()) -> bool:
+        outbox = _outbox_of(self._outbox, events)
+        item = self._consents(_consent_key(consent.tenant, consent.user_id), f"CLIENT#{consent.client_id}")
+        unchanged = self._consents.updated_at == consent.updated_at
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.delete(item, condition=unchanged)
+                if outbox is not None:
+                    outbox.add_to(transaction, events)
+        except TransactWriteError as exc:
+            # PynamoDB sends deletes before puts: [consent, events...].
+            codes = _cancellation_codes(exc)
+            if codes and codes[0] == _CANCELLED_CONDITION:
+                return False
+            raise IdentityStoreUnavailable("identity store failed") from exc
+        return True
 
     def delete_user_consents(self, tenant: str, user_id: str) -> int:
         consents = self.list_consents(tenant, user_id)

@@ -1,6 +1,7 @@
-"""Token state changes commit with their events (ADR 0014). A code exchange is one DynamoDB
-transaction: the code is spent, the refresh family starts and `token.issued` is written to the
-outbox together, or none of them is; an access token's revocation and its `token.revoked` likewise.
+"""Token and consent state changes commit with their events (ADR 0014). A code exchange is one
+DynamoDB transaction: the code is spent, the refresh family starts and `token.issued` is written to
+the outbox together, or none of them is; an access token's revocation and its `token.revoked`, a
+consent given or withdrawn and its `consent.*` likewise.
 DynamoDB Local runs the real conditional transactions (moto does not serialize concurrent writes)."""
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 import boto3
 import pytest
 from echo_shared.events.outbox import DynamoOutbox
-from echo_shared.identity.dynamodb import DynamoGrantStore
+from echo_shared.identity.consents import Consent
+from echo_shared.identity.dynamodb import DynamoConsentStore, DynamoGrantStore
 from echo_shared.identity.errors import IdentityStoreUnavailable, InvalidGrant, TokenRejected
+from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
 from echo_shared.identity.web import RequestInfo
 from token_service.logic.exchange import pkce_s256, token_endpoint
@@ -159,3 +162,39 @@ def test_an_access_token_is_revoked_with_its_event_or_not_at_all(
         world.service.verifier.verify_access_token(access_token)
     revoked = [e for e in _outbox_events(ddb_outbox_table, request_info) if e["type"] == "token.revoked"]
     assert [e["data"]["token_type"] for e in revoked] == ["access_token"]
+
+
+def _consent_event(world: TokenWorld, event: IdentityEvent, request: RequestInfo) -> Any:
+    return world.service.events.build(
+        event, tenant=TENANT, actor="user:usr_alice", resource="client/partner", request_id=request.request_id
+    )
+
+
+def test_a_consent_is_given_and_withdrawn_with_its_event_or_not_at_all(
+    world: TokenWorld, ddb_identity_table: str, ddb_outbox_table: str, request_info: RequestInfo
+) -> None:
+    store = DynamoConsentStore(ddb_identity_table, outbox=DynamoOutbox(ddb_outbox_table))
+    broken = DynamoConsentStore(ddb_identity_table, outbox=DynamoOutbox("echo-local-no-such-outbox"))
+    consent = Consent(TENANT, "usr_alice", "partner", frozenset({"openid"}), 10, 10)
+    granted = _consent_event(world, IdentityEvent.CONSENT_GRANTED, request_info)
+    # When the outbox refuses, no consent is stored
+    with pytest.raises(IdentityStoreUnavailable):
+        broken.put_consent(consent, events=[granted])
+    assert store.get_consent(TENANT, "usr_alice", "partner") is None
+    # When it takes the event, the consent and consent.granted are stored together
+    store.put_consent(consent, events=[granted])
+    assert store.get_consent(TENANT, "usr_alice", "partner") == consent
+    # And a withdrawal of what was read is refused once the consent changed (given anew), unwritten
+    store.put_consent(Consent(TENANT, "usr_alice", "partner", frozenset({"openid", "email"}), 10, 20))
+    revoked = _consent_event(world, IdentityEvent.CONSENT_REVOKED, request_info)
+    assert store.delete_consent(consent, events=[revoked]) is False
+    assert store.get_consent(TENANT, "usr_alice", "partner") is not None
+    # And a withdrawal of the consent as it stands deletes it with its consent.revoked
+    current = store.get_consent(TENANT, "usr_alice", "partner")
+    assert current is not None
+    with pytest.raises(IdentityStoreUnavailable):
+        broken.delete_consent(current, events=[revoked])
+    assert store.delete_consent(current, events=[revoked]) is True
+    assert store.get_consent(TENANT, "usr_alice", "partner") is None
+    types = [e["type"] for e in _outbox_events(ddb_outbox_table, request_info)]
+    assert sorted(types) == ["consent.granted", "consent.revoked"]

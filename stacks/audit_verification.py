@@ -83,8 +83,11 @@ class AuditVerificationJobs(Construct):
         }
 
     def grant_start(self, function: EchoFunction) -> None:
-        """The audit API creates and reads jobs and queues their first step; it never verifies them."""
-        function.grant(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table.table_arn])
+        """The audit API creates and reads jobs and queues their first step (withdrawing a job it
+        could not queue); it never verifies them."""
+        function.grant(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], [self.table.table_arn]
+        )
         function.grant(["sqs:SendMessage"], [self.queue.queue_arn])
         for name, value in self.environment.items():
             function.function.add_environment(name, value)

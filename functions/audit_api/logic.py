@@ -9,6 +9,7 @@ from echo_shared.audit import (
     AuditChainReader,
     AuditChainWriter,
     AuditRecord,
+    AuditStoreThrottled,
     ChainVerifier,
     CheckpointStore,
     VerificationResult,
@@ -17,6 +18,7 @@ from echo_shared.audit.verification_jobs import JobQueue, VerificationJob, Verif
 from echo_shared.authz.caller import Caller
 from echo_shared.filters import RecordFilter
 from echo_shared.logs import LogEntry, LogRepository
+from echo_shared.observability import get_logger
 
 from audit_api.cursor import CursorScope, decode_audit_cursor, decode_log_cursor, encode_cursor
 from audit_api.errors import Forbidden, InvalidFilter, InvalidRange, JobNotFound, RangeTooWide
@@ -127,8 +129,23 @@ def start_verification(
         checkpoints=jobs.checkpoints,
     )
     jobs.store.create(job)
-    jobs.queue.enqueue(job.tenant, job.job_id)
+    try:
+        jobs.queue.enqueue(job.tenant, job.job_id)
+    except AuditStoreThrottled:
+        # A job the job function will never hear of is not left to look as if it were running:
+        # the caller gets a 503 and starts another.
+        _withdraw(jobs, job)
+        raise
     return job
+
+
+def _withdraw(jobs: VerificationJobs, job: VerificationJob) -> None:
+    try:
+        jobs.store.withdraw(job)
+    except AuditStoreThrottled:
+        get_logger().error(
+            "verification job left unqueued", extra={"job_id": job.job_id, "tenant": job.tenant}
+        )
 
 
 def get_verification(

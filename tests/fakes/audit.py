@@ -162,6 +162,11 @@ class InMemoryVerificationJobStore:
         self.jobs[(job.tenant, job.job_id)] = job
         return True
 
+    def withdraw(self, job: VerificationJob) -> None:
+        stored = self.jobs.get((job.tenant, job.job_id))
+        if stored is not None and stored.pages == 0:
+            del self.jobs[(job.tenant, job.job_id)]
+
 
 class RecordingJobQueue:
     """The job queue: what was enqueued, in order."""

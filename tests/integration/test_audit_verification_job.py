@@ -164,3 +164,21 @@ def test_tampering_is_pinned_to_the_same_seq_as_the_synchronous_verification(
         expected["problem"],
     )
     assert job["last_verified_seq"] == expected["first_bad_seq"] - 1
+
+
+def test_a_job_sqs_refuses_to_queue_is_a_503_and_leaves_no_job_behind(
+    seeded: AwsResources,  # noqa: F811
+    sample_event: Callable[[str], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the job queue gone (SQS refuses the first step's message)
+    jobs_table = seeded.env["AUDIT_VERIFICATIONS_TABLE"]
+    monkeypatch.setenv("AUDIT_VERIFICATION_QUEUE_URL", seeded.env["AUDIT_VERIFICATION_QUEUE_URL"] + "-gone")
+    reset_cached_resources()
+    # When an admin starts a full verification
+    status, body = _api(sample_event, lambda_context, "POST", "/audit/verifications")
+    # Then it is a typed 503, and no job was left in the table to look as if it were running
+    assert status == 503, body
+    assert body["error"]["code"] == "unavailable"
+    assert boto3.client("dynamodb").scan(TableName=jobs_table, ConsistentRead=True)["Count"] == 0

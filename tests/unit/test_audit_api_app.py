@@ -19,6 +19,7 @@ from audit_api.dependencies import (
 from audit_api.logic import VerificationJobs
 from echo_shared.audit import (
     AuditAppender,
+    AuditStoreThrottled,
     ChainVerifier,
     write_checkpoint,
 )
@@ -412,6 +413,28 @@ def test_a_verification_job_is_started_for_the_callers_tenant_and_queued(
     polled = api.get(f"/audit/verifications/{body['id']}")
     assert polled.status_code == 200
     assert polled.json()["id"] == body["id"]
+
+
+class UnreachableJobQueue:
+    """SQS refusing the job message (the SqsJobQueue adapter raises AuditStoreThrottled)."""
+
+    def enqueue(self, tenant: str, job_id: str) -> None:
+        raise AuditStoreThrottled("queueing the verification job failed")
+
+
+def test_a_job_that_cannot_be_queued_is_a_503_and_is_not_left_behind(
+    api: Api, jobs: VerificationJobs
+) -> None:
+    # Given the job queue refusing messages
+    api.client.app.dependency_overrides[get_verification_jobs] = lambda: replace(
+        jobs, queue=UnreachableJobQueue()
+    )  # type: ignore[attr-defined]
+    # When an admin starts a full verification
+    response = _post(api, "/audit/verifications")
+    # Then it is a typed 503, and no job stays behind that would never start
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "unavailable"
+    assert jobs.store.jobs == {}  # type: ignore[attr-defined]
 
 
 def test_another_tenants_job_is_not_found(api: Api, jobs: VerificationJobs) -> None:

@@ -100,6 +100,10 @@ class VerificationJobStore(Protocol):
         """Store the job's progress if nobody moved it on from `expected_next_seq`; False if someone did."""
         ...
 
+    def withdraw(self, job: VerificationJob) -> None:
+        """Delete a job that was never queued (no page verified yet; otherwise leave it)."""
+        ...
+
 
 class JobQueue(Protocol):
     def enqueue(self, tenant: str, job_id: str) -> None:

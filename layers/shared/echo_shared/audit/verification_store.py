@@ -4,7 +4,7 @@
 from datetime import timedelta
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import GetError, PutError
+from pynamodb.exceptions import DeleteError, GetError, PutError
 from pynamodb.models import Model
 
 from echo_shared.audit.errors import AuditStoreThrottled
@@ -66,6 +66,13 @@ class DynamoVerificationJobStore:
                 return False
             raise AuditStoreThrottled("saving the verification job failed") from exc
         return True
+
+    def withdraw(self, job: VerificationJob) -> None:
+        try:
+            self._items(job.tenant, job.job_id).delete(condition=self._items.pages == 0)
+        except DeleteError as exc:
+            if exc.cause_response_code != _CONDITION_FAILED:
+                raise AuditStoreThrottled("withdrawing the verification job failed") from exc
 
     def _item(self, job: VerificationJob) -> VerificationJobItem:
         result = job.result

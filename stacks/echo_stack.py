@@ -21,6 +21,7 @@ from stacks.function import EchoFunction
 from stacks.identity import IdentityService
 from stacks.log_sink import LogSink
 from stacks.outbox import Outbox
+from stacks.producers import AUDIT, IDENTITY
 from stacks.settings import StageSettings
 from stacks.storage import bucket
 from stacks.web import WebApp
@@ -148,8 +149,9 @@ class EchoStack(cdk.Stack):
         self.audit.grant_read(audit_api)
         self.verifications.grant_start(audit_api)
         self.log_sink.grant_read(audit_api)
-        self.authz.grant_decide(audit_api)
-        self.authz.grant_decide(self.identity.users)  # the users API asks Cedar for user:admin
+        # A decision belongs to its decider (ADR 0016): each says it on its own producer's topic.
+        self.authz.grant_decide(audit_api, AUDIT)
+        self.authz.grant_decide(self.identity.users, IDENTITY)  # the users API asks Cedar for user:admin
         self.functions["audit_api"] = audit_api
         for path in ("/audit/events", "/audit/verify", "/audit/verifications/{job_id}", "/logs"):
             self.api.route(path, ["GET"], audit_api, access="authorizer", authorizer=self.identity.authorizer)

@@ -9,7 +9,9 @@ from aws_cdk.assertions import Template
 from tests.infrastructure.test_identity import _actions, _function, _statements
 
 OUTBOX_PRODUCERS = ("login", "token_service", "users", "authz")
-# The users API and the authz API still publish their authz decisions (request-scoped audit, ADR 0014).
+# Login and the token service publish nothing themselves; the users API and the authz API still
+# publish their own authz decisions (request-scoped audit, ADR 0014), each on its own producer's
+# topic (identity's, authz's: a decision belongs to its decider, ADR 0016).
 DIRECT_PUBLISHERS_NO_MORE = ("login", "token_service")
 
 

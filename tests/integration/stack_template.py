@@ -24,6 +24,7 @@ from stacks.function import EchoFunction
 from stacks.identity import IdentityService
 from stacks.nag import acknowledge_rules, attach_nag_packs
 from stacks.outbox import Outbox
+from stacks.producers import AUDIT
 from stacks.settings import StageSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,7 +112,7 @@ def _authz(parts: Parts) -> None:
         description="in-process decider",
         layers=[layer],
     )
-    authz.grant_decide(consumer)
+    authz.grant_decide(consumer, AUDIT)
 
 
 def _identity(parts: Parts) -> None:

@@ -167,7 +167,7 @@ def ensure_api_stage(log: Path) -> str:
 
 def wait_for_streams(log: Path, *, timeout: float = 60.0) -> str:
     """Writes to a table made before its stream reports ENABLED are silently lost on LocalStack
-    (LOCALSTACK_OFFLINE.md): wait for every stream of the stack (the outbox's) before the first write."""
+    (LOCALSTACK_OFFLINE.md): wait for every stream of the stack (each producer's outbox) before the first write."""
     dynamodb, streams = client("dynamodb"), client("dynamodbstreams")
     pages = client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=STACK_NAME)
     tables = [

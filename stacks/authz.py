@@ -1,7 +1,9 @@
 """The authorization service: policy store table, the authz API function and its routes.
 
 `grant_decide` lets any other function decide in-process (echo_shared.authz.runtime): it reads the
-active policy version and the documents metadata, and publishes `authz.decision` events.
+active policy version and the documents metadata, and publishes its `authz.decision` events on its
+own producer's topic (ADR 0016: a decision belongs to its decider). Only the authz function (and
+the outbox relay, for its policy events) may publish on the authz topic.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from constructs import Construct
 from stacks.api import EchoApi
 from stacks.event_bus import EventBus
 from stacks.function import EchoFunction
-from stacks.producers import AUTHZ
+from stacks.producers import AUTHZ, DECIDERS
 from stacks.settings import StageSettings
 from stacks.storage import table
 
@@ -73,7 +75,7 @@ class AuthzService(Construct):
             layers=[layer],
             memory_size=1024,
             timeout=cdk.Duration.seconds(15),
-            environment=self.environment,
+            environment={**self.environment, "EVENT_TOPIC_ARN": bus.topic_arn(AUTHZ)},
         )
         # Versions are immutable and the pointer moves by conditional put: no UpdateItem, no DeleteItem.
         self.function.grant(
@@ -81,16 +83,15 @@ class AuthzService(Construct):
             [self.policy_table.table_arn],
         )
         self.function.grant(["dynamodb:GetItem", "dynamodb:Query"], [self.documents_table.table_arn])
-        self._grant_publish(self.function)
+        bus.grant_publish(self.function, AUTHZ)
 
     @property
     def environment(self) -> dict[str, str]:
+        """The in-process client's configuration, but its topic (each decider's own)."""
         return {
             "AUTHZ_POLICY_TABLE": self.policy_table.table_name,
             "AUTHZ_DOCUMENTS_TABLE": self.documents_table.table_name,
             "AUTHZ_REFRESH_SECONDS": str(POLICY_REFRESH_SECONDS),
-            # Its own variable: a decider's own events (documents, identity) use EVENT_TOPIC_ARN.
-            "AUTHZ_EVENT_TOPIC_ARN": self._bus.topic_arn(AUTHZ),
         }
 
     def add_routes(self, api: EchoApi, *, authorizer: apigw.IAuthorizer) -> None:
@@ -98,14 +99,14 @@ class AuthzService(Construct):
         for path, methods in ROUTES:
             api.route(path, methods, self.function, access="authorizer", authorizer=authorizer)
 
-    def grant_decide(self, function: EchoFunction) -> None:
-        """Let `function` use the in-process client: read-only on policies and documents, publish decisions."""
+    def grant_decide(self, function: EchoFunction, producer: str) -> None:
+        """Let `function`, which speaks for `producer`, use the in-process client: read-only on
+        policies and documents; its decisions go on `producer`'s topic (EVENT_TOPIC_ARN), never
+        on authz's, so a decider cannot say what only the authz service may."""
+        if producer not in DECIDERS or producer == AUTHZ:
+            raise ValueError(f"the {producer} producer does not decide in-process")
         function.grant(["dynamodb:GetItem"], [self.policy_table.table_arn])
         function.grant(["dynamodb:GetItem", "dynamodb:Query"], [self.documents_table.table_arn])
-        self._grant_publish(function)
-        for name, value in self.environment.items():
+        self._bus.grant_publish(function, producer)
+        for name, value in {**self.environment, "EVENT_TOPIC_ARN": self._bus.topic_arn(producer)}.items():
             function.function.add_environment(name, value)
-
-    def _grant_publish(self, function: EchoFunction) -> None:
-        # In-process deciders speak for authz (decisions), on the authz topic only.
-        self._bus.grant_publish(function, AUTHZ)

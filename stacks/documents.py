@@ -289,7 +289,7 @@ class DocumentService(Construct):
             timeout=cdk.Duration.seconds(29),
             environment={**self._storage_environment, "UPLOAD_MAX_BYTES": str(MAX_UPLOAD_BYTES)},
         )
-        authz.grant_decide(function)
+        authz.grant_decide(function, DOCUMENTS)  # its decisions, on its own topic
         self._grant_events(function)  # its own document.* / query.* events
         function.grant(
             ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -314,7 +314,7 @@ class DocumentService(Construct):
                 "ECHO_ANSWERER": "extractive",
             },
         )
-        authz.grant_decide(function)
+        authz.grant_decide(function, DOCUMENTS)  # its decisions, on its own topic
         self._grant_events(function)  # its own document.* / query.* events
         function.grant(["dynamodb:GetItem", "dynamodb:Query"], [self.table.table_arn])
         self._grant_objects(function, ["s3:GetObject"], INDEX)

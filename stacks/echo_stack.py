@@ -21,6 +21,7 @@ from stacks.function import EchoFunction
 from stacks.identity import IdentityService
 from stacks.log_sink import LogSink
 from stacks.outbox import Outbox
+from stacks.producers import AUDIT, AUTHZ, IDENTITY
 from stacks.settings import StageSettings
 from stacks.storage import bucket
 from stacks.web import WebApp
@@ -78,7 +79,9 @@ class EchoStack(cdk.Stack):
         )
         self.authz = AuthzService(self, "Authz", settings=settings, bus=self.bus, layer=self.shared_layer)
         self.authz.add_routes(self.api, authorizer=self.identity.authorizer)
-        self.outbox.grant_write(self.authz.function)  # policy changes and their events
+        self.outbox.grant_write(
+            self.authz.function, AUTHZ
+        )  # policy changes and their events, in its own outbox
         self.functions: dict[str, EchoFunction] = {
             "audit_ingest": self.audit.ingest,
             "audit_notary": self.audit.notary,
@@ -148,8 +151,9 @@ class EchoStack(cdk.Stack):
         self.audit.grant_read(audit_api)
         self.verifications.grant_start(audit_api)
         self.log_sink.grant_read(audit_api)
-        self.authz.grant_decide(audit_api)
-        self.authz.grant_decide(self.identity.users)  # the users API asks Cedar for user:admin
+        # A decision belongs to its decider (ADR 0016): each says it on its own producer's topic.
+        self.authz.grant_decide(audit_api, AUDIT)
+        self.authz.grant_decide(self.identity.users, IDENTITY)  # the users API asks Cedar for user:admin
         self.functions["audit_api"] = audit_api
         for path in ("/audit/events", "/audit/verify", "/audit/verifications/{job_id}", "/logs"):
             self.api.route(path, ["GET"], audit_api, access="authorizer", authorizer=self.identity.authorizer)
@@ -172,7 +176,10 @@ class EchoStack(cdk.Stack):
             "TableAuthzPolicies": self.authz.policy_table.table_name,
             "TableDocuments": self.authz.documents_table.table_name,
             "TableIdentity": self.identity.identity_table.table_name,
+            # `outbox` stays identity's (readers of stack.json); each producer's outbox has its own key.
             "TableOutbox": self.outbox.table.table_name,
+            "TableOutboxIdentity": self.outbox.tables[IDENTITY].table_name,
+            "TableOutboxAuthz": self.outbox.tables[AUTHZ].table_name,
             "QueueOutboxRelayDlq": self.outbox.dead_letters.queue_url,
             "TableSigningKeys": self.identity.signing_keys_table.table_name,
             "IdentityIssuer": self.identity.issuer,

@@ -176,7 +176,7 @@ class IdentityService(Construct):
         )
         # Their events go to the outbox in the transaction of the state change; the relay publishes.
         for function in (self.login, self.token, self.users):
-            outbox.grant_write(function)
+            outbox.grant_write(function, IDENTITY)
         # Key rotation still publishes key.rotated itself, on the identity topic.
         bus.grant_publish(self.key_rotation, IDENTITY)
         self._grant_data_access()

@@ -1,8 +1,11 @@
-"""The transactional outbox (ADR 0014): the `outbox` table, whose stream feeds the relay that
-publishes each event to the bus, and the relay's DLQ.
+"""The transactional outbox (ADR 0014): one outbox table per outboxed producer (identity's
+`outbox`, authz's `outbox-authz`; ADR 0016), each one's stream feeding the one relay that
+publishes each event on its producer's topic, and the relay's DLQ.
 
-Producers put their events into the outbox in the same DynamoDB transaction as the state change
-(`grant_write`); only the relay publishes them. A bus outage only delays events: the relay's event
+Producers put their events into their own producer's outbox in the same DynamoDB transaction as
+the state change (`grant_write`); only the relay publishes them, and it takes a record's producer
+from the table its stream came from (OUTBOX_TABLES), so a writer of one outbox cannot speak for
+the other producer. A bus outage only delays events: the relay's event
 source mapping retries a shard from the first record not relayed until the record is a day old
 (the stream's retention), then sends the batch's description to the DLQ; the items themselves stay
 in the table until relayed (the runbook redrives them).
@@ -44,16 +47,20 @@ class Outbox(Construct):
         layer: lambda_.ILayerVersion,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.table = table(
-            self,
-            "Table",
-            settings=settings,
-            name="outbox",
-            partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="position", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expires_at",
-            stream=dynamodb.StreamViewType.NEW_IMAGE,
-        )
+        # Identity's keeps the historical construct id and name (`outbox`): the table is not replaced.
+        self.tables: dict[str, dynamodb.Table] = {
+            producer: table(
+                self,
+                "Table" if producer == IDENTITY else f"{producer.title()}Table",
+                settings=settings,
+                name="outbox" if producer == IDENTITY else f"outbox-{producer}",
+                partition_key=dynamodb.Attribute(name="tenant", type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name="position", type=dynamodb.AttributeType.STRING),
+                time_to_live_attribute="expires_at",
+                stream=dynamodb.StreamViewType.NEW_IMAGE,
+            )
+            for producer in RELAYED_PRODUCERS
+        }
         self.dead_letters = dead_letter_queue(self, "RelayDlq", settings=settings, name="outbox-relay-dlq")
         acknowledge(
             self.dead_letters,
@@ -69,7 +76,9 @@ class Outbox(Construct):
             layers=[layer],
             timeout=RELAY_TIMEOUT,
             environment={
-                **self.environment,
+                "OUTBOX_TABLES": cdk.Stack.of(self).to_json_string(
+                    {producer: t.table_name for producer, t in self.tables.items()}
+                ),
                 "PRODUCER_TOPICS": bus.producer_topics_of(RELAYED_PRODUCERS),
                 "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
             },
@@ -77,29 +86,35 @@ class Outbox(Construct):
         # Publishes for the outbox'ed producers, each event on its producer's topic (ADR 0016).
         for producer in RELAYED_PRODUCERS:
             bus.grant_publish(self.relay, producer)
-        self.relay.grant(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], [self.table.table_arn])
-        self.relay.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
-        self.relay.function.add_event_source(
-            sources.DynamoEventSource(
-                self.table,
-                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=RELAY_BATCH_SIZE,
-                bisect_batch_on_error=True,
-                retry_attempts=RELAY_RETRY_ATTEMPTS,
-                max_record_age=RELAY_MAX_RECORD_AGE,
-                parallelization_factor=1,
-                report_batch_item_failures=True,
-                on_failure=sources.SqsDlq(self.dead_letters),
-            )
+        self.relay.grant(
+            ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], [t.table_arn for t in self.tables.values()]
         )
+        self.relay.grant(["sqs:SendMessage"], [self.dead_letters.queue_arn])
+        # One event source mapping per outbox: each stream's records name their table (eventSourceARN).
+        for outbox in self.tables.values():
+            self.relay.function.add_event_source(
+                sources.DynamoEventSource(
+                    outbox,
+                    starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                    batch_size=RELAY_BATCH_SIZE,
+                    bisect_batch_on_error=True,
+                    retry_attempts=RELAY_RETRY_ATTEMPTS,
+                    max_record_age=RELAY_MAX_RECORD_AGE,
+                    parallelization_factor=1,
+                    report_batch_item_failures=True,
+                    on_failure=sources.SqsDlq(self.dead_letters),
+                )
+            )
 
     @property
-    def environment(self) -> dict[str, str]:
-        return {"OUTBOX_TABLE": self.table.table_name}
+    def table(self) -> dynamodb.Table:
+        """Identity's outbox (the historical `outbox` table, `TableOutbox` in stack.json)."""
+        return self.tables[IDENTITY]
 
-    def grant_write(self, function: EchoFunction) -> None:
-        """A producer may add events (PutItem, also inside its TransactWriteItems), never read or
-        delete them, and needs no sns:Publish."""
-        function.grant(["dynamodb:PutItem"], [self.table.table_arn])
-        for name, value in self.environment.items():
-            function.function.add_environment(name, value)
+    def grant_write(self, function: EchoFunction, producer: str) -> None:
+        """A function speaking for `producer` may add events to that producer's outbox only
+        (PutItem, also inside its TransactWriteItems; OUTBOX_TABLE), never read or delete them, and
+        needs no sns:Publish."""
+        outbox = self.tables[producer]
+        function.grant(["dynamodb:PutItem"], [outbox.table_arn])
+        function.function.add_environment("OUTBOX_TABLE", outbox.table_name)

@@ -20,6 +20,8 @@ DOCUMENTS: str = _namespaces.DOCUMENTS
 AUDIT: str = _namespaces.AUDIT
 PLATFORM: str = _namespaces.PLATFORM
 NAMESPACES: dict[str, tuple[str, ...]] = dict(_namespaces.NAMESPACES)
+# The producers that may say a decision (`authz.decision`) on their own topic.
+DECIDERS: frozenset[str] = frozenset(_namespaces.DECIDERS)
 
 
 def producer_of(event_type: str) -> str:

@@ -42,6 +42,8 @@ TEST_ENV = {
     "EVENT_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:echo-test-events",
     # ADR 0016: one topic per producer; the platform's is the historical `events` topic.
     "PRODUCER_TOPICS": json.dumps(TEST_TOPICS),
+    # The outbox relay: each outboxed producer's table (the local stage's names, as the templates build them).
+    "OUTBOX_TABLES": json.dumps({"identity": "echo-local-outbox", "authz": "echo-local-outbox-authz"}),
     "AUDIT_CHAIN_TABLE": "echo-test-audit-chain",
     "AUDIT_EVENT_IDS_TABLE": "echo-test-audit-event-ids",
     "CHECKPOINT_BUCKET": "echo-test-audit-checkpoints",

@@ -29,7 +29,7 @@ def _service() -> DocumentService:
         repository=repository,
         uploads=S3UploadForms(settings.documents_bucket),
         authz=records_authz_client(settings, repository, LIVE_STATUSES),
-        publisher=SnsEventPublisher(settings.documents_topic_arn),
+        publisher=SnsEventPublisher(settings.event_topic_arn),
         max_upload_bytes=settings.max_upload_bytes,
         upload_url_seconds=settings.upload_url_seconds,
         clock=utc_now,

@@ -8,9 +8,6 @@ DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
 class DocumentsApiSettings(AuthzSettings):
-    # Its own document.* / query.* events go to the documents topic; its decisions to authz's
-    # (event_topic_arn, AUTHZ_EVENT_TOPIC_ARN) (ADR 0016).
-    documents_topic_arn: ResourceName = Field(validation_alias="EVENT_TOPIC_ARN")
     documents_table: ResourceName = Field(validation_alias="DOCUMENTS_TABLE")
     documents_bucket: ResourceName = Field(validation_alias="DOCUMENTS_BUCKET")
     max_upload_bytes: int = Field(

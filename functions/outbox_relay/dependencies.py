@@ -21,6 +21,7 @@ def get_dependencies() -> RelayDependencies:
         buses={
             producer: SnsEventPublisher(topic_arn) for producer, topic_arn in settings.producer_topics.items()
         },
-        outbox=DynamoOutbox(settings.outbox_table),
+        tables=settings.outbox_tables,
+        outboxes={producer: DynamoOutbox(table) for producer, table in settings.outbox_tables.items()},
         dead_letters=SqsDeadLetterSink(settings.dead_letter_queue_url),
     )

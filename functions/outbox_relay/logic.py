@@ -1,9 +1,12 @@
 """Outbox stream records -> their producers' topics, in stream order, 10 per PublishBatch;
 relayed items deleted.
 
-Each event goes to the topic of the producer whose namespace holds its type (ADR 0016): the relay
-holds sns:Publish on the identity and authz topics only, and an item of any other type is poison
-(the DLQ, with the reason): the outbox cannot be used to speak for documents, audit or platform.
+One outbox table per producer (identity, authz; ADR 0016): a record's producer is the table whose
+stream it came from (its `eventSourceARN`, written by Lambda, never by the writer), as the audit
+ingest takes it from the delivering topic. The event goes to that producer's topic, and a record
+whose type that producer may not say (`may_say`), or from a table that is no producer's outbox,
+is poison (the DLQ, with the reason): a writer of one outbox cannot speak for the other producer,
+nor for documents, audit or platform.
 
 Order: the stream hands one shard's records in order, and a tenant's items share a partition key,
 so a tenant's events arrive here in outbox order. They are published in that order, and at the
@@ -26,7 +29,7 @@ from echo_shared.dead_letters import DeadLetterSink, reject_poison
 from echo_shared.events import MAX_BATCH_SIZE, EventEnvelope, EventPublisher, InvalidEvent, PublishFailed
 from echo_shared.events.outbox import OutboxKey, OutboxUnavailable
 from echo_shared.events.parsing import parse_envelope_json
-from echo_shared.events.producers import UnknownProducer, producer_of
+from echo_shared.events.producers import may_say
 from echo_shared.observability import get_logger
 
 
@@ -45,6 +48,8 @@ class OutboxRecord:
     key: OutboxKey | None
     event_json: str | None
     raw: str  # the record as received, for the DLQ
+    # The table whose stream delivered it (from eventSourceARN, set by Lambda).
+    table: str | None = None
 
     @classmethod
     def from_stream(cls, raw: dict[str, Any]) -> "OutboxRecord":
@@ -60,7 +65,19 @@ class OutboxRecord:
             key=OutboxKey(tenant, position) if tenant and position else None,
             event_json=_string(image, "event"),
             raw=json.dumps(raw, separators=(",", ":")),
+            table=_table_of(raw.get("eventSourceARN")),
         )
+
+
+def _table_of(stream_arn: object) -> str | None:
+    """`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>` -> `<name>`."""
+    if not isinstance(stream_arn, str):
+        return None
+    parts = stream_arn.split(":", 5)
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    if len(resource) < 4 or resource[0] != "table" or resource[2] != "stream" or not resource[1]:
+        return None
+    return resource[1]
 
 
 def _string(attributes: dict[str, Any], name: str) -> str | None:
@@ -77,8 +94,17 @@ class RelayedItems(Protocol):
 class RelayDependencies:
     # One publisher per relayed producer (its topic).
     buses: Mapping[str, EventPublisher]
-    outbox: RelayedItems
+    # Producer -> its outbox table's name, and the items of that table (what is deleted once relayed).
+    tables: Mapping[str, str]
+    outboxes: Mapping[str, RelayedItems]
     dead_letters: DeadLetterSink
+
+    def producer_of_table(self, table: str | None) -> str | None:
+        return next((producer for producer, name in self.tables.items() if name == table), None)
+
+
+# A record's event and the producer whose outbox it came from.
+type Pending = tuple[OutboxRecord, EventEnvelope, str]
 
 
 @dataclass(slots=True)
@@ -98,23 +124,23 @@ def relay(records: Sequence[OutboxRecord], deps: RelayDependencies) -> RelayRepo
     published = _publish_in_order(pending, deps.buses, report)
     if report.failed_sequence_number is None:
         report.failed_sequence_number = stopped_at
-    _forget(published, deps.outbox, report)
+    _forget(published, deps.outboxes, report)
     return report
 
 
 def _events_to_publish(
     records: Sequence[OutboxRecord], deps: RelayDependencies, report: RelayReport
-) -> tuple[list[tuple[OutboxRecord, EventEnvelope]], str | None]:
+) -> tuple[list[Pending], str | None]:
     """The records' events in stream order (each event once), up to the first record that must be
     retried (a poison record the DLQ refused): that one's sequence number is returned."""
-    pending: list[tuple[OutboxRecord, EventEnvelope]] = []
+    pending: list[Pending] = []
     seen: set[str] = set()
     for record in records:
         if record.change is StreamChange.REMOVE:
             report.skipped += 1
             continue
         try:
-            event = _event_of(record, deps.buses)
+            event, producer = _event_of(record, deps)
         except InvalidEvent as exc:
             if not reject_poison(
                 deps.dead_letters,
@@ -130,34 +156,31 @@ def _events_to_publish(
             report.skipped += 1
             continue
         seen.add(str(event.event_id))
-        pending.append((record, event))
+        pending.append((record, event, producer))
     return pending, None
 
 
-def _event_of(record: OutboxRecord, buses: Mapping[str, EventPublisher]) -> EventEnvelope:
+def _event_of(record: OutboxRecord, deps: RelayDependencies) -> tuple[EventEnvelope, str]:
     if record.change is None:
         raise InvalidEvent("not an INSERT, MODIFY or REMOVE stream record")
     if record.key is None or record.event_json is None:
         raise InvalidEvent("stream record has no outbox key or no event in its new image")
+    producer = deps.producer_of_table(record.table)
+    if producer is None or producer not in deps.buses:
+        raise InvalidEvent("stream record from a table that is no producer's outbox")
     event = parse_envelope_json(record.event_json)
     if event.tenant != record.key.tenant:
         raise InvalidEvent("event tenant does not match the outbox partition key")
-    try:
-        producer = producer_of(event.type)
-    except UnknownProducer as exc:
-        raise InvalidEvent(str(exc)) from None
-    if producer not in buses:
-        raise InvalidEvent(f"the outbox does not relay for the {producer} producer")
-    return event
+    if not may_say(producer, event.type):
+        prefix = event.type.split(".", 1)[0]
+        raise InvalidEvent(f"type {prefix}.* is outside the {producer} producer's namespace")
+    return event, producer
 
 
-def _chunks(
-    pending: list[tuple[OutboxRecord, EventEnvelope]],
-) -> list[tuple[str, list[tuple[OutboxRecord, EventEnvelope]]]]:
+def _chunks(pending: list[Pending]) -> list[tuple[str, list[tuple[OutboxRecord, EventEnvelope]]]]:
     """Stream order kept: runs of one producer's events, cut at MAX_BATCH_SIZE."""
     chunks: list[tuple[str, list[tuple[OutboxRecord, EventEnvelope]]]] = []
-    for record, event in pending:
-        producer = producer_of(event.type)
+    for record, event, producer in pending:
         if not chunks or chunks[-1][0] != producer or len(chunks[-1][1]) == MAX_BATCH_SIZE:
             chunks.append((producer, []))
         chunks[-1][1].append((record, event))
@@ -165,13 +188,11 @@ def _chunks(
 
 
 def _publish_in_order(
-    pending: list[tuple[OutboxRecord, EventEnvelope]],
-    buses: Mapping[str, EventPublisher],
-    report: RelayReport,
-) -> list[OutboxRecord]:
+    pending: list[Pending], buses: Mapping[str, EventPublisher], report: RelayReport
+) -> list[tuple[OutboxRecord, str]]:
     """Publish chunk by chunk, each to its producer's topic; at the first refused event stop and
-    mark its record failed. Returns the records the bus accepted."""
-    accepted: list[OutboxRecord] = []
+    mark its record failed. Returns the records the bus accepted, with their producer."""
+    accepted: list[tuple[OutboxRecord, str]] = []
     for producer, chunk in _chunks(pending):
         try:
             buses[producer].publish_batch([event for _, event in chunk])
@@ -180,24 +201,28 @@ def _publish_in_order(
             first = next(record for record, event in chunk if str(event.event_id) in refused)
             report.failed_sequence_number = first.sequence_number
             report.failure_codes = sorted(set(exc.codes))
-            accepted += [record for record, event in chunk if str(event.event_id) not in refused]
+            accepted += [(record, producer) for record, event in chunk if str(event.event_id) not in refused]
             report.published += len(chunk) - len(refused)
             return accepted
-        accepted += [record for record, _ in chunk]
+        accepted += [(record, producer) for record, _ in chunk]
         report.published += len(chunk)
     return accepted
 
 
-def _forget(published: list[OutboxRecord], outbox: RelayedItems, report: RelayReport) -> None:
-    """A relayed item is deleted; if the delete fails the item waits for its TTL (publishing it
-    again would be harmless, but it is not retried for that)."""
-    keys = [record.key for record in published if record.key is not None]
-    if not keys:
-        return
-    try:
-        outbox.delete(keys)
-    except OutboxUnavailable as exc:
-        report.not_deleted = len(keys)
-        get_logger().warning(
-            "relayed outbox items not deleted; their TTL removes them", extra={"error": str(exc)}
-        )
+def _forget(
+    published: list[tuple[OutboxRecord, str]], outboxes: Mapping[str, RelayedItems], report: RelayReport
+) -> None:
+    """A relayed item is deleted from its producer's outbox; if the delete fails the item waits for
+    its TTL (publishing it again would be harmless, but it is not retried for that)."""
+    keys: dict[str, list[OutboxKey]] = {}
+    for record, producer in published:
+        if record.key is not None:
+            keys.setdefault(producer, []).append(record.key)
+    for producer, producer_keys in keys.items():
+        try:
+            outboxes[producer].delete(producer_keys)
+        except OutboxUnavailable as exc:
+            report.not_deleted += len(producer_keys)
+            get_logger().warning(
+                "relayed outbox items not deleted; their TTL removes them", extra={"error": str(exc)}
+            )

@@ -12,7 +12,6 @@ from echo_retrieval.index import TenantIndexCache
 from echo_retrieval.s3_store import S3IndexStore
 from echo_shared.authz.caller import Caller, caller_from_event
 from echo_shared.events import SnsEventPublisher
-from echo_shared.events.producers import AUTHZ, DOCUMENTS, RoutedEventPublisher
 from echo_shared.events.request_events import RequestEvents
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
@@ -35,15 +34,8 @@ def _service() -> QueryService:
     # Only ready documents are candidates; a deleted one is denied by the decision itself.
     records = DocumentRecordsProvider(repository, ANSWERABLE_STATUSES)
     # A query's decision events and its answer event leave together at the end (RequestEvents):
-    # one PublishBatch on the authz topic for the decisions, one on the documents topic for the answer.
-    events = RequestEvents(
-        RoutedEventPublisher(
-            {
-                DOCUMENTS: SnsEventPublisher(settings.documents_topic_arn),
-                AUTHZ: SnsEventPublisher(settings.event_topic_arn),
-            }
-        )
-    )
+    # one PublishBatch on the documents topic, the query function's own (a decision belongs to its decider).
+    events = RequestEvents(SnsEventPublisher(settings.event_topic_arn))
     return QueryService(
         repository=repository,
         records=records,

@@ -6,9 +6,6 @@ from pydantic import Field
 
 
 class QueryApiSettings(AuthzSettings):
-    # Its own document.* / query.* events go to the documents topic; its decisions to authz's
-    # (event_topic_arn, AUTHZ_EVENT_TOPIC_ARN) (ADR 0016).
-    documents_topic_arn: ResourceName = Field(validation_alias="EVENT_TOPIC_ARN")
     documents_table: ResourceName = Field(validation_alias="DOCUMENTS_TABLE")
     index_bucket: ResourceName = Field(validation_alias="INDEX_BUCKET")
     base_path: str = Field(default="/", pattern=r"^/[A-Za-z0-9/_-]*$", validation_alias="QUERY_API_BASE_PATH")

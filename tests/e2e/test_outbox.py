@@ -1,6 +1,6 @@
 """Nothing lost (issue 9, ADR 0014) on the deployed stack: with the bus taken away from the outboxed
-producers (the relay's event source mapping disabled, which LocalStack enforces: no record reaches
-the relay), users sign in, a sign-in fails, an admin changes a user's roles and activates and rolls
+producers (the relay's event source mappings disabled, one per producer's outbox (ADR 0016), which
+LocalStack enforces: no record reaches the relay), users sign in, a sign-in fails, an admin changes a user's roles and activates and rolls
 back a policy version. Every request succeeds and its state changes, and none of these events is in
 the audit chain. Once the relay runs again, every event written meanwhile is chained exactly once.
 
@@ -32,33 +32,49 @@ from tests.e2e.test_authz import MEMBERS_READ_LOGS
 QUIET_SECONDS = 8
 
 
-def _mapping_id(stack: dict[str, Any], aws: Callable[[str], Any]) -> str:
-    mappings = aws("lambda").list_event_source_mappings(FunctionName=stack["functions"]["outbox_relay"])
-    (mapping,) = mappings["EventSourceMappings"]
-    return str(mapping["UUID"])
+def _outbox_tables(stack: dict[str, Any]) -> list[str]:
+    """Each outboxed producer's outbox (identity's is also the historical `outbox` key)."""
+    return sorted({stack["tables"]["outbox_identity"], stack["tables"]["outbox_authz"]})
 
 
-def _set_relay(aws: Callable[[str], Any], mapping_id: str, *, enabled: bool) -> None:
+def _mapping_ids(stack: dict[str, Any], aws: Callable[[str], Any]) -> list[str]:
+    """The relay's event source mappings: one per outbox table's stream."""
+    paginator = aws("lambda").get_paginator("list_event_source_mappings")
+    mappings = [
+        mapping
+        for page in paginator.paginate(FunctionName=stack["functions"]["outbox_relay"])
+        for mapping in page["EventSourceMappings"]
+    ]
+    tables = {arn.split(":table/", 1)[1].split("/", 1)[0] for arn in (m["EventSourceArn"] for m in mappings)}
+    assert tables == set(_outbox_tables(stack)), tables
+    return [str(mapping["UUID"]) for mapping in mappings]
+
+
+def _set_relay(aws: Callable[[str], Any], mapping_ids: list[str], *, enabled: bool) -> None:
     client = aws("lambda")
-    client.update_event_source_mapping(UUID=mapping_id, Enabled=enabled)
+    for mapping_id in mapping_ids:
+        client.update_event_source_mapping(UUID=mapping_id, Enabled=enabled)
     state = "Enabled" if enabled else "Disabled"
-    wait_for(lambda: client.get_event_source_mapping(UUID=mapping_id)["State"] == state, timeout=60)
+    wait_for(
+        lambda: all(client.get_event_source_mapping(UUID=m)["State"] == state for m in mapping_ids),
+        timeout=60,
+    )
 
 
 class RelaySwitch:
-    """The relay's event source mapping, switched off and on again (teardown always switches it on)."""
+    """The relay's event source mappings, switched off and on again (teardown always switches them on)."""
 
     def __init__(self, stack: dict[str, Any], aws: Callable[[str], Any]) -> None:
         self._aws = aws
-        self._mapping_id = _mapping_id(stack, aws)
+        self._mapping_ids = _mapping_ids(stack, aws)
         self.paused = False
 
     def pause(self) -> None:
-        _set_relay(self._aws, self._mapping_id, enabled=False)
-        self.paused = True
+        self.paused = True  # set first: a pause that half-failed is still undone by the teardown
+        _set_relay(self._aws, self._mapping_ids, enabled=False)
 
     def resume(self) -> None:
-        _set_relay(self._aws, self._mapping_id, enabled=True)
+        _set_relay(self._aws, self._mapping_ids, enabled=True)
         self.paused = False
 
 
@@ -96,16 +112,17 @@ def _guest(stack: dict[str, Any]) -> User:
 
 
 def _outbox_events(stack: dict[str, Any], aws: Callable[[str], Any], since: str) -> list[dict[str, Any]]:
-    """The events waiting in the outbox that occurred at or after `since` (RFC 3339), in outbox order."""
+    """The events waiting in the outboxes that occurred at or after `since` (RFC 3339), in outbox order."""
     dynamodb = aws("dynamodb")
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": stack["tables"]["outbox"], "ConsistentRead": True}
-    while True:
-        page = dynamodb.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for table in _outbox_tables(stack):
+        kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+        while True:
+            page = dynamodb.scan(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     items.sort(key=lambda item: (item["tenant"]["S"], item["position"]["S"]))
     return [json.loads(item["event"]["S"]) for item in items if item["position"]["S"] >= since]
 

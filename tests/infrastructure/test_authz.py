@@ -1,13 +1,15 @@
 """The authz construct, synthesized alone (tests/integration/stack_template.py, AUTHZ): tables,
 least-privilege roles, routes behind the authorizer, cdk-nag clean in every stage."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.authz import ROUTES
+from stacks.authz import ROUTES, AuthzService
+from stacks.function import EchoFunction
 from tests.integration.stack_template import AUTHZ
 
 WRITE_ACTIONS = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
@@ -91,7 +93,50 @@ def test_an_in_process_decider_reads_and_publishes_only() -> None:
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert not actions & WRITE_ACTIONS
-    assert "sns:Publish" in actions
+    (publish,) = [s for s in _statements(prod, "ConsumerRole") if s["Action"] == "sns:Publish"]
+    assert publish["Resource"]["Ref"].startswith("EventBusAuditTopic")
+
+
+@pytest.mark.parametrize("producer", ["platform", "authz"])
+def test_no_decider_is_granted_another_producers_voice(producer: str) -> None:
+    # The platform decides nothing; and no in-process decider may say its decisions on authz's topic
+    _, stack = AUTHZ.build_app("local")
+    authz, consumer = stack.node.find_child("Authz"), stack.node.find_child("Consumer")
+    assert isinstance(authz, AuthzService)
+    assert isinstance(consumer, EchoFunction)
+    with pytest.raises(ValueError, match="does not decide in-process"):
+        authz.grant_decide(consumer, producer)
+
+
+def _authz_topic_publishers(template_: Template) -> set[str]:
+    """The function roles granted sns:Publish on the authz topic."""
+    roles = set()
+    for policy in template_.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            on_authz = any(
+                str(r.get("Ref", "")).startswith("EventBusAuthzTopic")
+                for r in resources
+                if isinstance(r, dict)
+            )
+            if on_authz and "sns:Publish" in json.dumps(statement["Action"]):
+                roles |= {role["Ref"] for role in policy["Properties"]["Roles"]}
+    return roles
+
+
+def test_only_the_authz_function_and_the_outbox_relay_may_publish_on_the_authz_topic(prod: Template) -> None:
+    # In the construct alone: the authz API and the relay, never the in-process decider
+    publishers = _authz_topic_publishers(AUTHZ.template("prod"))
+    assert {role.split("Role")[0] for role in publishers} == {"AuthzApi", "OutboxRelay"}
+    # In the whole stack: the roles, and the topic policy naming them as its only publishers
+    functions = {
+        f["Properties"]["Role"]["Fn::GetAtt"][0]: f["Properties"]["FunctionName"].removeprefix("echo-prod-")
+        for f in prod.find_resources("AWS::Lambda::Function").values()
+        if isinstance(f["Properties"].get("FunctionName"), str)
+    }
+    assert {functions[role] for role in _authz_topic_publishers(prod)} == {"authz", "outbox-relay"}
 
 
 def test_no_authz_statement_has_a_wildcard_action_or_resource() -> None:
@@ -103,8 +148,9 @@ def test_no_authz_statement_has_a_wildcard_action_or_resource() -> None:
                 assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
-@pytest.mark.parametrize("role", ["AuthzApi", "Consumer"])
-def test_functions_get_the_client_configuration(role: str) -> None:
+@pytest.mark.parametrize(("role", "topic"), [("AuthzApi", "Authz"), ("Consumer", "Audit")])
+def test_functions_get_the_client_configuration_and_their_own_topic(role: str, topic: str) -> None:
+    # A decision belongs to its decider: the stand-in decider (an audit function) says it on audit's topic
     AUTHZ.template("local").has_resource_properties(
         "AWS::Lambda::Function",
         {
@@ -115,7 +161,7 @@ def test_functions_get_the_client_configuration(role: str) -> None:
                         "AUTHZ_POLICY_TABLE": {"Ref": Match.string_like_regexp("^AuthzPolicyTable")},
                         "AUTHZ_DOCUMENTS_TABLE": {"Ref": Match.string_like_regexp("^AuthzDocumentsTable")},
                         "AUTHZ_REFRESH_SECONDS": "5",
-                        "AUTHZ_EVENT_TOPIC_ARN": {"Ref": Match.string_like_regexp("^EventBusAuthzTopic")},
+                        "EVENT_TOPIC_ARN": {"Ref": Match.string_like_regexp(f"^EventBus{topic}Topic")},
                     }
                 )
             },

@@ -1,6 +1,7 @@
 """One topic per producer (ADR 0016): each topic's policy names its only publishers, each function
-may publish only on the topics of the producers it speaks for, and the audit subscription gets the
-SNS envelope (its TopicArn names the producer). LocalStack does not enforce IAM: these assertions
+may publish only on the topics of the producers it speaks for (a decider's decisions go on its own
+producer's topic, never on authz's), and the audit subscription gets the SNS envelope (its TopicArn
+names the producer). LocalStack does not enforce IAM: these assertions
 are what proves the policies; tests/e2e/test_producers.py proves the ingest's TopicArn check."""
 
 import json
@@ -11,12 +12,13 @@ from aws_cdk.assertions import Template
 from echo_shared.events.producers import NAMESPACES
 
 # Producer -> the functions whose roles may publish on its topic (none: the platform's).
+# The in-process deciders (echo_shared.authz.runtime) publish their decisions on their own topic:
+# users on identity's, the audit API on audit's, documents and query on documents'.
 PUBLISHERS = {
-    "identity": {"key-rotation", "outbox-relay"},
-    # The in-process deciders publish their decisions (echo_shared.authz.runtime).
-    "authz": {"authz", "users", "documents", "query", "audit-api", "outbox-relay"},
+    "identity": {"key-rotation", "outbox-relay", "users"},
+    "authz": {"authz", "outbox-relay"},
     "documents": {"parse", "embed", "documents", "query"},
-    "audit": {"audit-verification"},
+    "audit": {"audit-verification", "audit-api"},
     "platform": set(),
 }
 
@@ -110,16 +112,45 @@ def test_each_function_may_publish_only_on_its_producers_topics(prod: Template) 
     assert granted == expected
 
 
-def test_the_audit_api_cannot_publish_anything_but_its_authz_decisions(prod: Template) -> None:
-    # Its only publish right is the authz topic (in-process decisions, ADR 0016: what remains);
-    # it can speak neither for identity, documents, the audit job nor the platform.
-    roles = _roles(prod)
-    for producer, logical_id in _topics(prod).items():
-        (deny,) = _publish_denials(prod, logical_id)
-        allowed = (
-            _named(deny["Condition"]["ArnNotEquals"], roles) if "ArnNotEquals" in deny["Condition"] else set()
-        )
-        assert ("audit-api" in allowed) == (producer == "authz"), producer
+def _allowed(template: Template, producer: str) -> set[str]:
+    """The functions the producer's topic policy does not deny sns:Publish."""
+    (deny,) = _publish_denials(template, _topics(template)[producer])
+    condition = deny["Condition"]
+    return _named(condition["ArnNotEquals"], _roles(template)) if "ArnNotEquals" in condition else set()
+
+
+def test_the_audit_api_publishes_its_decisions_on_the_audit_topic_only(prod: Template) -> None:
+    # A decision belongs to its decider: the read-only audit API cannot speak for authz
+    # (no forged authz.policy_activated), identity, documents nor the platform.
+    for producer in _topics(prod):
+        assert ("audit-api" in _allowed(prod, producer)) == (producer == "audit"), producer
+
+
+def test_no_decider_but_the_authz_service_may_publish_on_the_authz_topic(prod: Template) -> None:
+    assert _allowed(prod, "authz") == {"authz", "outbox-relay"}
+    for decider, producer in (("users", "identity"), ("documents", "documents"), ("query", "documents")):
+        assert decider not in _allowed(prod, "authz"), decider
+        assert decider in _allowed(prod, producer), decider
+
+
+def test_each_decider_says_its_decisions_on_its_own_topic(prod: Template) -> None:
+    topics = _topics(prod)
+    functions = {
+        f["Properties"]["FunctionName"].removeprefix("echo-prod-"): f["Properties"]["Environment"][
+            "Variables"
+        ]
+        for f in prod.find_resources("AWS::Lambda::Function").values()
+        if isinstance(f["Properties"].get("FunctionName"), str)
+    }
+    for function, producer in (
+        ("authz", "authz"),
+        ("users", "identity"),
+        ("audit-api", "audit"),
+        ("documents", "documents"),
+        ("query", "documents"),
+    ):
+        assert functions[function]["EVENT_TOPIC_ARN"] == {"Ref": topics[producer]}, function
+        assert "AUTHZ_EVENT_TOPIC_ARN" not in functions[function], function
 
 
 def test_the_audit_queue_gets_every_topics_sns_envelope_and_others_raw_from_their_producer(

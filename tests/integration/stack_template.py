@@ -16,6 +16,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
+from stacks import producers
 from stacks.api import EchoApi
 from stacks.authz import AuthzService
 from stacks.bundling import layer_code
@@ -101,7 +102,9 @@ def _authz(parts: Parts) -> None:
     )
     authz = AuthzService(stack, "Authz", settings=settings, bus=bus, layer=layer)
     authz.add_routes(parts.api, authorizer=authorizer)
-    Outbox(stack, "Outbox", settings=settings, bus=bus, layer=layer).grant_write(authz.function)
+    Outbox(stack, "Outbox", settings=settings, bus=bus, layer=layer).grant_write(
+        authz.function, producers.AUTHZ
+    )
     # Any other function deciding in-process (a stand-in package: only its grants matter here).
     consumer = EchoFunction(
         stack,
@@ -111,7 +114,7 @@ def _authz(parts: Parts) -> None:
         description="in-process decider",
         layers=[layer],
     )
-    authz.grant_decide(consumer)
+    authz.grant_decide(consumer, producers.AUDIT)
 
 
 def _identity(parts: Parts) -> None:

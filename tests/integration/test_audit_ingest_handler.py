@@ -186,21 +186,27 @@ def test_a_producer_speaking_for_another_is_quarantined_and_the_chain_records_pr
     lambda_context: FakeLambdaContext,
     lambda_output: LambdaOutput,
 ) -> None:
-    # Given, as SNS delivers them to the audit queue: an authz decision from the documents topic
-    # (a documents function speaking for authz), and a genuine document event from that topic
-    forged = make_event(type="authz.decision", data={"decision": "allow", "marker": "forged-data"})
+    # Given, as SNS delivers them to the audit queue: a policy activation from the documents topic
+    # (a documents function speaking for authz beyond its decisions), then a decision and a document
+    # event from that topic (a decision belongs to its decider)
+    forged = make_event(type="authz.policy_activated", data={"version": "v2", "marker": "forged-data"})
+    decision = make_event(type="authz.decision", data={"decision": "allow"})
     genuine = make_event(type="document.uploaded")
     forged_body = sns_notification(forged.to_json(), topic_arn=TEST_TOPICS["documents"])
-    batch = sqs_event(forged_body, sns_notification(genuine.to_json(), topic_arn=TEST_TOPICS["documents"]))
+    batch = sqs_event(
+        forged_body,
+        *(sns_notification(e.to_json(), topic_arn=TEST_TOPICS["documents"]) for e in (decision, genuine)),
+    )
     forged_id = batch["Records"][0]["messageId"]
 
     # When processed
     response = lambda_handler(batch, lambda_context)
 
-    # Then the batch succeeds and only the genuine event is chained, with its producer (hashed)
+    # Then the batch succeeds and only the decision and the document event are chained, both as
+    # the documents producer's (hashed)
     assert response == {"batchItemFailures": []}
-    (item,) = aws.chain_items("acme")
-    assert (item["event_id"]["S"], item["producer"]["S"]) == (str(genuine.event_id), "documents")
+    chained = {(item["event_id"]["S"], item["producer"]["S"]) for item in aws.chain_items("acme")}
+    assert chained == {(str(decision.event_id), "documents"), (str(genuine.event_id), "documents")}
     assert _verifier(aws).verify("acme").ok
 
     # And the forged one is in the DLQ as delivered, with the reason; counted, logged without data

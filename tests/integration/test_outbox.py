@@ -50,7 +50,7 @@ def world(
         dynamodb = boto3.client("dynamodb")
         names = {}
         for logical_id, properties in IDENTITY.table_definitions("local").items():
-            if logical_id.startswith(("IdentityIdentityTable", "Outbox")):
+            if logical_id.startswith(("IdentityIdentityTable", "OutboxTable")):  # identity's outbox
                 dynamodb.create_table(
                     TableName=properties["TableName"],
                     KeySchema=properties["KeySchema"],
@@ -151,3 +151,29 @@ def test_the_relay_publishes_the_outbox_to_the_bus_and_deletes_what_it_relayed(
         str(e.event_id) for e in events if e.tenant == "demo"
     ]
     assert world.outbox_items() == []
+
+
+def test_a_row_its_outboxs_producer_may_not_say_goes_to_the_relay_dlq_and_stays_in_the_outbox(
+    world: OutboxWorld, make_event: Callable[..., EventEnvelope]
+) -> None:
+    # Given, in identity's outbox, a user event and a policy activation (a writer of identity's
+    # outbox speaking for authz, ADR 0016)
+    dead_letters = world.sqs.create_queue(QueueName="echo-test-dlq")["QueueUrl"]
+    genuine = make_event(tenant="demo")
+    forged = make_event(tenant="demo", type="authz.policy_activated")
+    world.outbox.publish_batch([genuine, forged])
+
+    # When the relay handles the stream's records (they name identity's table)
+    world.relay()
+
+    # Then only the user event is on the bus (identity's topic; nothing on authz's)
+    assert [e["event_id"] for e in world.published()] == [str(genuine.event_id)]
+    # And the activation is in the relay DLQ with the reason, and stays in the outbox (not relayed)
+    (quarantined,) = world.sqs.receive_message(
+        QueueUrl=dead_letters, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    reason = quarantined["MessageAttributes"]["echo_failure_reason"]["StringValue"]
+    assert reason == "type authz.* is outside the identity producer's namespace"
+    assert [json.loads(item["event"]["S"])["event_id"] for item in world.outbox_items()] == [
+        str(forged.event_id)
+    ]

@@ -121,23 +121,54 @@ def test_an_event_is_chained_with_the_producer_of_the_topic_it_came_from(
     assert replace(record, producer=None).recomputed_hash() != record.hash
 
 
+@pytest.mark.parametrize("producer", ["documents", "identity", "audit", "authz"])
+def test_a_decision_is_chained_with_the_decider_whose_topic_it_came_from(
+    deps: IngestDependencies, parts: Parts, make_event: Callable[..., EventEnvelope], producer: str
+) -> None:
+    # Given a decision said by an in-process decider on its own topic (a decision belongs to its decider)
+    event = make_event(type="authz.decision")
+
+    # When ingested
+    report = ingest_messages(
+        _messages(sns_notification(event.to_json(), topic_arn=TEST_TOPICS[producer])), deps
+    )
+
+    # Then it is chained as that decider's
+    assert report.appended == 1
+    (record,) = list(parts.repo.records("acme"))
+    assert record.producer == producer
+
+
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("event_type", "body", "reason"),
     [
-        # A producer speaking for another: an authz type on the documents topic
+        # A decider speaking for authz beyond its decisions: a policy activation on the documents topic
         (
+            "authz.policy_activated",
             lambda e: sns_notification(e.to_json(), topic_arn=TEST_TOPICS["documents"]),
             "type authz.* is outside the documents producer's namespace",
         ),
+        # The platform decides nothing: a decision on its topic is forged
+        (
+            "authz.decision",
+            lambda e: sns_notification(e.to_json(), topic_arn=TEST_TOPICS["platform"]),
+            "type authz.* is outside the platform producer's namespace",
+        ),
         # Raw delivery: the publisher wrote the whole body, nothing says who it was
-        (lambda e: e.to_json(), "not an SNS notification from a topic: the producer cannot be told"),
+        (
+            "authz.decision",
+            lambda e: e.to_json(),
+            "not an SNS notification from a topic: the producer cannot be told",
+        ),
         # A topic of no producer of this deployment
         (
+            "authz.decision",
             lambda e: sns_notification(e.to_json(), topic_arn="arn:aws:sns:eu-west-1:999999999999:other"),
             "delivered from a topic that is no producer's",
         ),
         # An envelope claiming a producer its topic is not
         (
+            "authz.decision",
             lambda e: sns_notification(e.from_producer("identity").to_json(), topic_arn=TEST_TOPICS["authz"]),
             "envelope claims another producer than authz",
         ),
@@ -148,11 +179,12 @@ def test_a_foreign_event_goes_to_the_dlq_with_its_reason_and_is_never_chained(
     parts: Parts,
     make_event: Callable[..., EventEnvelope],
     lambda_output: LambdaOutput,
+    event_type: str,
     body: Callable[[EventEnvelope], str],
     reason: str,
 ) -> None:
-    # Given an authz decision delivered in a way that does not prove authz published it
-    event = make_event(type="authz.decision", data={"secret": "do-not-log"})
+    # Given an authz event delivered in a way that does not prove a producer that may say it published it
+    event = make_event(type=event_type, data={"secret": "do-not-log"})
 
     # When ingested
     report = ingest_messages(_messages(body(event)), deps)

@@ -1,5 +1,6 @@
 """The outbox relay's logic over fakes: stream order, groups of 10, the first failure named for
-Lambda to resume from, poison records to the DLQ with their reason, relayed items deleted."""
+Lambda to resume from, poison records to the DLQ with their reason, relayed items deleted; each
+record's producer is the outbox table its stream came from (ADR 0016)."""
 
 import copy
 import json
@@ -9,8 +10,9 @@ from typing import Any
 import pytest
 from echo_shared.events import EventEnvelope
 from echo_shared.events.outbox import OutboxKey, outbox_position
-from echo_shared.events.producers import AUTHZ, IDENTITY
+from echo_shared.events.producers import AUTHZ, IDENTITY, producer_of
 from outbox_relay.logic import OutboxRecord, RelayDependencies, relay
+from outbox_relay.settings import parse_outbox_tables
 
 from tests.fakes.dead_letters import InMemoryDeadLetterSink
 from tests.fakes.events import UnreliableEventPublisher
@@ -23,8 +25,14 @@ def stream_record(sample_event: Callable[[str], dict[str, Any]]) -> Callable[...
     template = sample_event("outbox_relay.ddbstream.json")["Records"][0]
     sequence = iter(range(1000, 100000))
 
-    def build(event: EventEnvelope, *, change: str = "INSERT") -> dict[str, Any]:
+    def build(event: EventEnvelope, *, change: str = "INSERT", table: str | None = None) -> dict[str, Any]:
+        """From the outbox of the producer owning the event's type (identity's for any other), or `table`."""
         record = copy.deepcopy(template)
+        if table is None:
+            table = OUTBOX_TABLES.get(producer_of(event.type), OUTBOX_TABLES[IDENTITY])
+        record["eventSourceARN"] = (
+            f"arn:aws:dynamodb:eu-west-1:123456789012:table/{table}/stream/2026-01-05T09:00:00.000"
+        )
         keys = {"tenant": {"S": event.tenant}, "position": {"S": outbox_position(event)}}
         record["eventName"] = change
         record["dynamodb"]["Keys"] = keys
@@ -37,15 +45,20 @@ def stream_record(sample_event: Callable[[str], dict[str, Any]]) -> Callable[...
     return build
 
 
+OUTBOX_TABLES = {IDENTITY: "echo-local-outbox", AUTHZ: "echo-local-outbox-authz"}
+
+
 class World:
     def __init__(self) -> None:
         self.bus = UnreliableEventPublisher()  # the identity topic
         self.authz_bus = UnreliableEventPublisher()
-        self.outbox = InMemoryOutbox()
+        self.outbox = InMemoryOutbox()  # identity's
+        self.authz_outbox = InMemoryOutbox()
         self.dead_letters = InMemoryDeadLetterSink()
         self.deps = RelayDependencies(
             buses={IDENTITY: self.bus, AUTHZ: self.authz_bus},
-            outbox=self.outbox,
+            tables=OUTBOX_TABLES,
+            outboxes={IDENTITY: self.outbox, AUTHZ: self.authz_outbox},
             dead_letters=self.dead_letters,
         )
 
@@ -138,7 +151,7 @@ def test_a_poison_record_goes_to_the_dlq_with_its_reason_and_does_not_block(
 def test_each_event_goes_to_its_producers_topic_in_stream_order(
     world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
 ) -> None:
-    # Given identity and authz events interleaved in the outbox
+    # Given identity and authz events interleaved, each from its producer's outbox
     user, policy, token = (
         make_event(),
         make_event(type="authz.policy_activated"),
@@ -153,21 +166,98 @@ def test_each_event_goes_to_its_producers_topic_in_stream_order(
     assert world.authz_bus.published == [policy]
     assert (world.bus.calls, world.authz_bus.calls) == ([1, 1], [1])
     assert report.published == 3
+    # And each item is deleted from its own outbox
+    assert world.authz_outbox.deleted == [OutboxKey(policy.tenant, outbox_position(policy))]
+    assert len(world.outbox.deleted) == 2
 
 
 def test_an_outbox_event_of_a_producer_the_relay_does_not_speak_for_is_poison(
     world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
 ) -> None:
-    # Given a documents event written to the outbox (by a writer speaking for another producer)
-    forged = stream_record(make_event(type="document.deleted"))
+    # Given a documents event written to identity's outbox (by a writer speaking for another producer)
+    forged = stream_record(make_event(type="document.deleted"), table=OUTBOX_TABLES[IDENTITY])
 
     # When relayed
     report = world.relay([forged])
 
     # Then nothing is published: the DLQ holds it with the reason
     (quarantined,) = world.dead_letters.messages
-    assert quarantined["reason"] == "the outbox does not relay for the documents producer"
+    assert quarantined["reason"] == "type document.* is outside the identity producer's namespace"
     assert (world.bus.published, world.authz_bus.published, report.poison) == ([], [], 1)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "outbox", "reason"),
+    [
+        # An identity writer (login, token service, users) speaking for authz
+        ("authz.policy_activated", IDENTITY, "type authz.* is outside the identity producer's namespace"),
+        # The authz function speaking for identity
+        ("user.deleted", AUTHZ, "type user.* is outside the authz producer's namespace"),
+    ],
+)
+def test_a_row_its_outboxs_producer_may_not_say_is_poison_and_not_deleted(
+    world: World,
+    make_event: Callable[..., EventEnvelope],
+    stream_record: Callable[..., dict[str, Any]],
+    event_type: str,
+    outbox: str,
+    reason: str,
+) -> None:
+    # Given a row of the other producer's type in one producer's outbox, beside a genuine one
+    genuine = make_event(type="token.issued" if outbox == IDENTITY else "authz.policy_rolled_back")
+    forged = stream_record(make_event(type=event_type), table=OUTBOX_TABLES[outbox])
+
+    # When relayed
+    report = world.relay([forged, stream_record(genuine, table=OUTBOX_TABLES[outbox])])
+
+    # Then only the genuine one is published, on its producer's topic; the forged one is in the DLQ
+    (quarantined,) = world.dead_letters.messages
+    assert quarantined["reason"] == reason
+    assert world.bus.published + world.authz_bus.published == [genuine]
+    assert (world.bus.published == [genuine]) == (outbox == IDENTITY)
+    assert (report.poison, report.published, report.failed_sequence_number) == (1, 1, None)
+
+
+def test_a_decision_in_a_deciders_outbox_goes_on_that_producers_topic(
+    world: World, make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    # A decision belongs to its decider (users decides in-process): said on identity's topic
+    decision = make_event(type="authz.decision")
+    world.relay([stream_record(decision, table=OUTBOX_TABLES[IDENTITY])])
+    assert (world.bus.published, world.authz_bus.published) == ([decision], [])
+
+
+@pytest.mark.parametrize(
+    "source_arn",
+    [
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/echo-local-documents/stream/2026-01-05T09:00:00.000",
+        "arn:aws:sqs:eu-west-1:123456789012:echo-local-outbox",
+        None,
+    ],
+)
+def test_a_record_from_a_table_that_is_no_producers_outbox_is_poison(
+    world: World,
+    make_event: Callable[..., EventEnvelope],
+    stream_record: Callable[..., dict[str, Any]],
+    source_arn: str | None,
+) -> None:
+    record = stream_record(make_event())
+    record["eventSourceARN"] = source_arn
+    report = world.relay([record])
+    assert (
+        world.dead_letters.messages[0]["reason"] == "stream record from a table that is no producer's outbox"
+    )
+    assert (world.bus.published, report.poison) == ([], 1)
+
+
+def test_the_outbox_tables_are_parsed_strictly() -> None:
+    assert parse_outbox_tables(json.dumps(OUTBOX_TABLES)) == OUTBOX_TABLES
+    with pytest.raises(ValueError, match="unknown producers"):
+        parse_outbox_tables(json.dumps({"billing": "t"}))
+    with pytest.raises(ValueError, match="share an outbox table"):
+        parse_outbox_tables(json.dumps({IDENTITY: "t", AUTHZ: "t"}))
+    with pytest.raises(ValueError, match="not JSON"):
+        parse_outbox_tables("identity=t")
 
 
 def test_a_poison_record_the_dlq_refuses_stops_the_shard_there(

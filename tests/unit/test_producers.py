@@ -1,4 +1,5 @@
-"""The producer table (ADR 0016): namespaces, TopicArn -> producer, the ingest's attribution."""
+"""The producer table (ADR 0016): namespaces, who may say a decision, TopicArn -> producer, the
+ingest's attribution."""
 
 import json
 import re
@@ -9,18 +10,20 @@ import pytest
 from echo_shared.events import EventEnvelope
 from echo_shared.events.parsing import Delivery
 from echo_shared.events.producers import (
+    DECIDERS,
+    DECISION_TYPES,
     NAMESPACES,
     ForeignEvent,
-    RoutedEventPublisher,
     TopicProducers,
     UnknownProducer,
     attribute,
     may_publish,
+    may_say,
     parse_producer_topics,
     producer_of,
 )
 
-from tests.fakes.events import TEST_TOPICS, InMemoryEventPublisher
+from tests.fakes.events import TEST_TOPICS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,6 +72,26 @@ def test_every_type_the_code_emits_has_a_producer() -> None:
         producer_of(event_type)
 
 
+@pytest.mark.parametrize("decider", ["authz", "identity", "audit", "documents"])
+def test_a_decider_may_say_a_decision_and_nothing_else_of_authz(decider: str) -> None:
+    assert decider in DECIDERS
+    assert may_say(decider, "authz.decision")
+    assert may_say(decider, "authz.policy_activated") == (decider == "authz")
+    assert may_say(decider, "authz.policy_rolled_back") == (decider == "authz")
+
+
+def test_the_platform_decides_nothing_and_a_decision_stays_authzs_type() -> None:
+    assert {"authz", "identity", "audit", "documents"} == DECIDERS
+    assert not may_say("platform", "authz.decision")
+    assert may_say("platform", "tenant.created")
+    assert not may_say("billing", "authz.decision")
+    # The owner of the namespace is still one producer: saying a decision is not owning the type
+    assert {producer_of(event_type) for event_type in DECISION_TYPES} == {"authz"}
+    # And a decider's own namespace is untouched
+    assert may_say("documents", "query.answered")
+    assert not may_say("documents", "user.created")
+
+
 def test_a_type_of_no_producer_is_refused() -> None:
     with pytest.raises(UnknownProducer):
         producer_of("invoice.paid")
@@ -101,9 +124,14 @@ def test_attribution_stamps_the_producer_only_inside_its_namespace(
     assert stamped.producer == "authz"
     assert stamped.model_copy(update={"producer": None}) == decision
     assert may_publish("authz", decision)
-    assert not may_publish("documents", decision)
+    # A decision belongs to its decider: documents may say one on its own topic, not a policy change
+    assert attribute(Delivery(decision, TEST_TOPICS["documents"]), producers).producer == "documents"
+    activation = make_event(type="authz.policy_activated")
+    assert not may_publish("documents", activation)
     with pytest.raises(ForeignEvent, match="outside the documents producer's namespace"):
-        attribute(Delivery(decision, TEST_TOPICS["documents"]), producers)
+        attribute(Delivery(activation, TEST_TOPICS["documents"]), producers)
+    with pytest.raises(ForeignEvent, match="outside the platform producer's namespace"):
+        attribute(Delivery(decision, TEST_TOPICS["platform"]), producers)
     with pytest.raises(ForeignEvent, match="cannot be told"):
         attribute(Delivery(decision, None), producers)
 
@@ -117,25 +145,3 @@ def test_an_envelope_without_producer_keeps_its_wire_format_and_hash_material(
     stamped = event.from_producer("identity")
     assert json.loads(stamped.to_json())["producer"] == "identity"
     assert stamped.ledger_fields()["producer"] == "identity"
-
-
-def test_a_routed_batch_goes_to_each_producers_topic_in_order(
-    make_event: Callable[..., EventEnvelope],
-) -> None:
-    # Given a query's events: two decisions and its answer, routed by producer
-    authz, documents = InMemoryEventPublisher(), InMemoryEventPublisher()
-    routed = RoutedEventPublisher({"authz": authz, "documents": documents})
-    first, second = make_event(type="authz.decision"), make_event(type="authz.decision")
-    answer = make_event(type="query.answered")
-    # When they are published as one batch, and a single event on its own
-    routed.publish_batch([first, answer, second])
-    routed.publish(make_event(type="document.deleted"))
-    # Then each topic got only its producer's events, in the batch's order
-    assert authz.published == [first, second]
-    assert [e.type for e in documents.published] == ["query.answered", "document.deleted"]
-    # And an event of a producer it has no topic for is refused, not sent elsewhere
-    with pytest.raises(UnknownProducer):
-        routed.publish(make_event(type="user.created"))
-    with pytest.raises(UnknownProducer):
-        routed.publish_batch([make_event(type="audit.tamper_detected"), first])
-    assert authz.published == [first, second]

@@ -15,7 +15,7 @@ from tests.integration.outbox_relay import capture_bus, outbox_stream
 from tests.integration.stack_template import AUTHZ
 
 POLICY_TABLE = "echo-local-authz-policies"
-OUTBOX_TABLE = "echo-local-outbox"
+OUTBOX_TABLE = "echo-local-outbox-authz"  # its own producer's outbox (ADR 0016)
 DOCUMENTS_TABLE = "echo-local-documents"
 TENANT = "acme"
 _CREATE_TABLE_KEYS = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode")
@@ -65,7 +65,7 @@ def aws(authz_env: dict[str, str], lambda_context: Any) -> Iterator[Bus]:
         (outbox,) = [
             resource["Properties"]
             for logical_id, resource in AUTHZ.template("local").find_resources("AWS::DynamoDB::Table").items()
-            if logical_id.startswith("Outbox")
+            if logical_id.startswith("OutboxAuthzTable")
         ]
         for properties in [*AUTHZ.table_definitions("local").values(), outbox]:
             dynamodb.create_table(**{key: properties[key] for key in _CREATE_TABLE_KEYS})  # type: ignore[arg-type]

@@ -191,8 +191,13 @@ def test_a_parsed_event_indexes_the_document_and_the_owner_gets_a_cited_answer(
     assert [c["document_id"] for c in body["citations"]] == [document_id]
     assert body["citations"][0]["filename"] == "harbour.md"
     assert body["retrieval"]["method"] == "hybrid"
-    # And the audit event carries hashes and lengths, never the question
-    [answered] = _published(aws, "query.answered")
+    # And its decisions and its answer leave on the query's own topic, the documents' (a decision
+    # belongs to its decider, ADR 0016); the answer carries hashes and lengths, never the question
+    published = aws.drain()
+    [answered] = [event for event in published if event["type"] == "query.answered"]
+    decisions = [event for event in published if event["type"] == "authz.decision"]
+    assert decisions
+    assert {event["tenant"] for event in decisions} == {TENANT}
     assert QUESTION not in json.dumps(answered)
     assert answered["data"]["question_chars"] == len(QUESTION)
 

@@ -58,11 +58,13 @@ class IdentityWorld:
 def _table_names() -> dict[str, str]:
     names: dict[str, str] = {}
     for logical_id, properties in IDENTITY.table_definitions("local").items():
+        if logical_id.startswith("OutboxAuthzTable"):
+            continue  # the authz function's outbox (ADR 0016): no identity function writes it
         env = (
             "IDENTITY_TABLE"
             if logical_id.startswith("IdentityIdentityTable")
             else "OUTBOX_TABLE"
-            if logical_id.startswith("Outbox")
+            if logical_id.startswith("OutboxTable")
             else "SIGNING_KEYS_TABLE"
         )
         names[env] = properties["TableName"]
@@ -168,7 +170,9 @@ def dynamodb_endpoint() -> Iterator[tuple[str, str]]:
             for lid, p in IDENTITY.table_definitions("local").items()
             if lid.startswith("IdentityIdentityTable")
         ]
-        (outbox,) = [p for lid, p in IDENTITY.table_definitions("local").items() if lid.startswith("Outbox")]
+        (outbox,) = [
+            p for lid, p in IDENTITY.table_definitions("local").items() if lid.startswith("OutboxTable")
+        ]
         for table in (properties, outbox):  # state changes and their events, in one transaction
             client.create_table(
                 TableName=table["TableName"],
@@ -193,5 +197,5 @@ def ddb_identity_table(
 @pytest.fixture
 def ddb_outbox_table(ddb_identity_table: str) -> str:
     """The outbox beside `ddb_identity_table` in DynamoDB Local."""
-    (outbox,) = [p for lid, p in IDENTITY.table_definitions("local").items() if lid.startswith("Outbox")]
+    (outbox,) = [p for lid, p in IDENTITY.table_definitions("local").items() if lid.startswith("OutboxTable")]
     return str(outbox["TableName"])

@@ -22,6 +22,13 @@ NAMESPACES: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# A decision belongs to its decider: every function deciding in-process (echo_shared.authz) says
+# its decisions on its own producer's topic, so none needs a publish right on another's topic.
+DECISION_TYPES: frozenset[str] = frozenset({"authz.decision"})
+# authz (its API), identity (the users function), audit (the audit API), documents (documents, query).
+DECIDERS: frozenset[str] = frozenset({AUTHZ, IDENTITY, AUDIT, DOCUMENTS})
+
+
 class UnknownProducer(ValueError):
     """An event type no producer owns, or a topic that is no producer's."""
 
@@ -32,3 +39,11 @@ def producer_of(event_type: str) -> str:
         if event_type.startswith(prefixes):
             return producer
     raise UnknownProducer(f"no producer owns the type prefix of {event_type.split('.', 1)[0]!r}")
+
+
+def may_say(producer: str, event_type: str) -> bool:
+    """Whether `producer` may say `event_type`: a type of its own namespace, or a decision if it
+    decides (the decision's type stays authz's: `producer_of` names the owner, not every sayer)."""
+    return event_type.startswith(NAMESPACES.get(producer, ())) or (
+        event_type in DECISION_TYPES and producer in DECIDERS
+    )

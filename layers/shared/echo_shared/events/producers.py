@@ -1,14 +1,15 @@
-"""Who may say what (ADR 0016): every event type belongs to one producer's namespace.
+"""Who may say what (ADR 0016): every event type belongs to one producer's namespace, and a
+decision belongs to its decider.
 
 Each producer publishes on its own SNS topic, whose policy names its only publishers; the audit
 ingest learns the producer from the topic SNS delivered the event on (`TopicArn`, set by SNS) and
-refuses a type outside that producer's namespace. This table is the one place the namespaces are
-written down; the stack builds one topic per key and the ingest checks against the same table.
+refuses a type that producer may not say (`may_say`: its namespace, or `authz.decision` if it
+decides in-process). This table is the one place the namespaces are written down; the stack builds
+one topic per key and the ingest checks against the same table.
 """
 
 import json
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 
 from pydantic import Field, field_validator
 
@@ -16,20 +17,24 @@ from echo_shared.events.envelope import EventEnvelope
 from echo_shared.events.namespaces import (
     AUDIT,
     AUTHZ,
+    DECIDERS,
+    DECISION_TYPES,
     DOCUMENTS,
     IDENTITY,
     NAMESPACES,
     PLATFORM,
     UnknownProducer,
+    may_say,
     producer_of,
 )
 from echo_shared.events.parsing import Delivery, InvalidEvent
-from echo_shared.events.publisher import EventPublisher
 from echo_shared.settings import EnvSettings
 
 __all__ = [
     "AUDIT",
     "AUTHZ",
+    "DECIDERS",
+    "DECISION_TYPES",
     "DOCUMENTS",
     "IDENTITY",
     "NAMESPACES",
@@ -37,11 +42,11 @@ __all__ = [
     "PRODUCERS",
     "ForeignEvent",
     "ProducerTopicsSettings",
-    "RoutedEventPublisher",
     "TopicProducers",
     "UnknownProducer",
     "attribute",
     "may_publish",
+    "may_say",
     "parse_producer_topics",
     "producer_of",
 ]
@@ -55,7 +60,7 @@ class ForeignEvent(InvalidEvent):
 
 
 def may_publish(producer: str, event: EventEnvelope) -> bool:
-    return event.type.startswith(NAMESPACES.get(producer, ()))
+    return may_say(producer, event.type)
 
 
 def parse_producer_topics(text: str) -> dict[str, str]:
@@ -87,8 +92,9 @@ class TopicProducers:
 
 def attribute(delivery: Delivery, producers: TopicProducers) -> EventEnvelope:
     """The delivered event stamped with its producer (from the topic SNS delivered it on), or
-    ForeignEvent: not an SNS delivery, not one of our topics, a type outside the producer's
-    namespace, or an envelope claiming another producer."""
+    ForeignEvent: not an SNS delivery, not one of our topics, a type the producer may not say
+    (outside its namespace, and not a decision of a decider), or an envelope claiming another
+    producer."""
     producer = producers.producer(delivery.topic_arn)
     if delivery.topic_arn is None:
         raise ForeignEvent("not an SNS notification from a topic: the producer cannot be told")
@@ -112,43 +118,3 @@ class ProducerTopicsSettings(EnvSettings):
     @classmethod
     def _parse_topics(cls, value: object) -> object:
         return parse_producer_topics(value) if isinstance(value, str) else value
-
-
-class RoutedEventPublisher:
-    """Publishes each event on the topic of the producer owning its type (ADR 0016), for a function
-    that speaks for two producers (a query's authz decisions and its own query.answered): a batch
-    becomes one batch per topic, each in the batch's order."""
-
-    def __init__(self, publishers: Mapping[str, EventPublisher]) -> None:
-        self._publishers = dict(publishers)
-
-    def publish(self, event: EventEnvelope) -> None:
-        self._publisher(event.type).publish(event)
-
-    def publish_batch(self, events: Sequence[EventEnvelope]) -> None:
-        """Every event's topic is known before anything is sent; the topics' batches go out
-        concurrently (one round trip, not one per producer) and the first failure is raised."""
-        groups: dict[str, list[EventEnvelope]] = {}
-        for event in events:
-            groups.setdefault(producer_of(event.type), []).append(event)
-        sends = [(self._publisher(group[0].type), group) for group in groups.values()]
-        if len(sends) == 1:
-            _send(*sends[0])
-            return
-        with ThreadPoolExecutor(max_workers=len(sends)) as pool:
-            futures = [pool.submit(_send, publisher, group) for publisher, group in sends]
-        for future in futures:
-            future.result()
-
-    def _publisher(self, event_type: str) -> EventPublisher:
-        producer = producer_of(event_type)
-        if producer not in self._publishers:
-            raise UnknownProducer(f"no topic for the {producer} producer's {event_type}")
-        return self._publishers[producer]
-
-
-def _send(publisher: EventPublisher, events: Sequence[EventEnvelope]) -> None:
-    if len(events) == 1:
-        publisher.publish(events[0])
-    else:
-        publisher.publish_batch(events)

@@ -6,16 +6,18 @@ the logger context with a correlation id, then metrics flushing. Handlers never 
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from echo_shared.lazy import cached_resource
 from echo_shared.settings import EnvSettings
 
-type Handler[R] = Callable[[dict[str, Any], LambdaContext], R]
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+type Handler[R] = Callable[[dict[str, Any], "LambdaContext"], R]
 
 
 @cached_resource
@@ -45,7 +47,7 @@ def lambda_entrypoint[R](
 
     def decorate(handler: Handler[R]) -> Handler[R]:
         @functools.wraps(handler)
-        def wrapper(event: dict[str, Any], context: LambdaContext) -> R:
+        def wrapper(event: dict[str, Any], context: "LambdaContext") -> R:
             loaded = settings()
             logger = get_logger()
             metrics = get_metrics()

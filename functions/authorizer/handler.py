@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from echo_shared.identity.errors import IdentityStoreUnavailable, TokenRejected
 from echo_shared.identity.verification import bearer_token
-from echo_shared.observability import count, get_logger, lambda_entrypoint
+from echo_shared.plain_observability import count, get_logger, lambda_entrypoint
 
 from authorizer.dependencies import get_settings, get_verifier
 from authorizer.logic import MalformedMethodArn, allow

@@ -8,18 +8,20 @@ redrive policy moves it there after maxReceiveCount: nothing is dropped.
 """
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
 from audit_ingest.dependencies import get_dependencies, get_settings
 from audit_ingest.logic import QueuedMessage, checkpoint_tenants, ingest_messages
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> PartialItemFailureResponse:
     deps = get_dependencies()
     messages = [
         QueuedMessage(message_id=str(record["messageId"]), body=_body(record))

@@ -6,10 +6,9 @@ store, checkpoint or bus failure sends the message back (partial batch response)
 redrive policy moves it to the DLQ after repeated failures. Logs carry tenant, job id and seqs only.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.audit import AuditStoreThrottled, CheckpointError
 from echo_shared.audit.verification_queue import InvalidJobMessage, read_job_message
 from echo_shared.dead_letters import reject_poison
@@ -19,9 +18,12 @@ from echo_shared.observability import count, get_logger, lambda_entrypoint
 from audit_verification.dependencies import get_dead_letters, get_dependencies, get_settings
 from audit_verification.logic import advance_job
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> PartialItemFailureResponse:
     logger = get_logger()
     failed: list[str] = []
     for record in event.get("Records", []):

@@ -5,21 +5,23 @@ of strings {sub, tenant, roles, scope, client_id, token_type, jti}; on any rejec
 raises `Exception("Unauthorized")`, which API Gateway turns into a 401. The token is never logged.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.identity.errors import IdentityStoreUnavailable, TokenRejected
 from echo_shared.identity.verification import bearer_token
-from echo_shared.observability import count, get_logger, lambda_entrypoint
+from echo_shared.plain_observability import count, get_logger, lambda_entrypoint
 
 from authorizer.dependencies import get_settings, get_verifier
 from authorizer.logic import MalformedMethodArn, allow
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 UNAUTHORIZED = "Unauthorized"
 
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     logger = get_logger()
     try:
         claims = get_verifier().verify_access_token(bearer_token(_authorization(event)))

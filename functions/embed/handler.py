@@ -1,16 +1,18 @@
 """SQS (document.parsed and document.deleted from the bus) -> index or purge, with partial batch responses."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_documents.pipeline import consume_batch
 from echo_shared.events import EventEnvelope, parse_sqs_body
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
 from embed.dependencies import get_dead_letters, get_embed_service, get_settings
 from embed.logic import EmbedOutcome, handle_event
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _METRICS = {
     EmbedOutcome.INDEXED: "DocumentsIndexed",
@@ -22,7 +24,7 @@ _METRICS = {
 
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> PartialItemFailureResponse:
     return consume_batch(
         event,
         context,

@@ -1,16 +1,18 @@
 """EventBridge schedule (hourly) or manual invoke -> one rotation step -> key.rotated event."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.observability import get_logger, lambda_entrypoint
 
 from key_rotation.dependencies import get_events, get_rotator, get_settings
 from key_rotation.logic import record, requested_action, rotate
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     action, compromised = requested_action(event)
     report = rotate(get_rotator(), action, compromised=compromised)
     record(get_events(), report, action, context.aws_request_id)

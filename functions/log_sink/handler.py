@@ -4,18 +4,20 @@ Poison messages go straight to the DLQ with the reason attached (see echo_shared
 if the DLQ refuses one, the record fails and the redrive policy takes over.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.dead_letters import DeadLetterSink, reject_poison
 from echo_shared.events import InvalidEvent
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
 from log_sink.dependencies import get_dead_letters, get_log_sink, get_settings
 from log_sink.logic import LogSink, SinkOutcome
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _METRICS = {
     SinkOutcome.STORED: "LogEntriesStored",
@@ -25,7 +27,7 @@ _METRICS = {
 
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> PartialItemFailureResponse:
     sink = get_log_sink()
     dead_letters = get_dead_letters()
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -2,17 +2,19 @@
 failures: the relay names the first record it could not relay and Lambda resumes the shard there
 (bisecting on errors, retrying, then sending the batch's description to the relay DLQ)."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
 from outbox_relay.dependencies import get_dependencies, get_settings
 from outbox_relay.logic import OutboxRecord, relay
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     records = [OutboxRecord.from_stream(raw) for raw in event.get("Records", [])]
     report = relay(records, get_dependencies())
     count("OutboxEventsRelayed", report.published)

@@ -3,17 +3,19 @@
 A body that is no S3 notification goes straight to the DLQ with its reason (echo_shared.dead_letters).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_documents.pipeline import consume_batch
 from echo_shared.observability import count, get_logger, lambda_entrypoint
 
 from parse.dependencies import get_dead_letters, get_parse_service, get_settings
 from parse.logic import ParseOutcome, parse_object
 from parse.notifications import CreatedObject, created_objects
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _METRICS = {
     ParseOutcome.PARSED: "DocumentsParsed",
@@ -25,7 +27,7 @@ _METRICS = {
 
 
 @lambda_entrypoint(settings=get_settings)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> PartialItemFailureResponse:
     return consume_batch(
         event,
         context,

@@ -1,9 +1,8 @@
 """API Gateway (REST v1 proxy) -> FastAPI through Mangum."""
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.lazy import cached_resource
 from echo_shared.observability import lambda_entrypoint
 from mangum import Mangum
@@ -11,6 +10,9 @@ from mangum.types import LambdaContext as MangumContext
 
 from query.app import create_app
 from query.dependencies import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cached_resource
@@ -20,6 +22,6 @@ def get_asgi_adapter() -> Mangum:
 
 
 @lambda_entrypoint(settings=get_settings, correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     # Same runtime object; the two libraries just declare it with different protocols.
     return get_asgi_adapter()(event, cast(MangumContext, context))

@@ -6,16 +6,26 @@ the logger context with a correlation id, then metrics flushing. Handlers never 
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from echo_shared.environment import Stage
 from echo_shared.lazy import cached_resource
-from echo_shared.settings import EnvSettings
 
-type Handler[R] = Callable[[dict[str, Any], LambdaContext], R]
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+class StagedSettings(Protocol):
+    """What the entrypoint reads of a function's settings (pydantic `EnvSettings` or a plain loader)."""
+
+    @property
+    def stage(self) -> Stage: ...
+
+
+type Handler[R] = Callable[[dict[str, Any], "LambdaContext"], R]
 
 
 @cached_resource
@@ -39,13 +49,13 @@ def set_correlation_id(value: str | None) -> None:
 
 
 def lambda_entrypoint[R](
-    *, settings: Callable[[], EnvSettings], correlation_id_path: str | None = None
+    *, settings: Callable[[], StagedSettings], correlation_id_path: str | None = None
 ) -> Callable[[Handler[R]], Handler[R]]:
     """Wrap a handler: validate settings, inject logger context and correlation id, flush metrics."""
 
     def decorate(handler: Handler[R]) -> Handler[R]:
         @functools.wraps(handler)
-        def wrapper(event: dict[str, Any], context: LambdaContext) -> R:
+        def wrapper(event: dict[str, Any], context: "LambdaContext") -> R:
             loaded = settings()
             logger = get_logger()
             metrics = get_metrics()

@@ -6,29 +6,18 @@ Each function composes the settings it needs from these models and loads them th
 
 import os
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from echo_shared.environment import RESOURCE_NAME_MAX_LENGTH, refuse_debug_logs_outside_sandbox
+from echo_shared.environment import LogLevel as LogLevel  # re-exported: settings modules import them here
+from echo_shared.environment import SettingsError as SettingsError
+from echo_shared.environment import Stage as Stage
 
-class Stage(StrEnum):
-    LOCAL = "local"
-    DEV = "dev"
-    STAGING = "staging"
-    PROD = "prod"
-
-    @property
-    def is_sandbox(self) -> bool:
-        return self in (Stage.LOCAL, Stage.DEV)
-
-
-class SettingsError(Exception):
-    """The environment is missing a value or holds an unsafe one (names only, never values)."""
-
-
-type LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-type ResourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+type ResourceName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=RESOURCE_NAME_MAX_LENGTH)
+]
 
 
 class EnvSettings(BaseModel):
@@ -43,9 +32,7 @@ class EnvSettings(BaseModel):
 
     @model_validator(mode="after")
     def _no_debug_logs_outside_sandbox(self) -> Self:
-        # Library debug logs (botocore, PynamoDB) print request payloads, i.e. event data.
-        if self.log_level == "DEBUG" and not self.stage.is_sandbox:
-            raise ValueError("LOG_LEVEL=DEBUG is only allowed in the local and dev stages")
+        refuse_debug_logs_outside_sandbox(self.stage, self.log_level)
         return self
 
     @classmethod

@@ -1,21 +1,19 @@
 """Identity configuration, read once per process from the environment (see stacks/identity.py)."""
 
 from typing import Annotated, Self
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
+from echo_shared.identity.environment import (
+    TOKEN_TTL_DEFAULT,
+    TOKEN_TTL_MAX,
+    TOKEN_TTL_MIN,
+    issuer_url,
+    refuse_http_outside_sandbox,
+)
 from echo_shared.settings import EnvSettings, OutboxSettings, ResourceName
 
-
-def _issuer_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError("ISSUER must be an absolute http(s) URL without query or fragment")
-    return value.rstrip("/")
-
-
-type IssuerUrl = Annotated[str, AfterValidator(_issuer_url)]
+type IssuerUrl = Annotated[str, AfterValidator(issuer_url)]
 
 
 class IdentitySettings(EnvSettings):
@@ -26,9 +24,14 @@ class IdentitySettings(EnvSettings):
     identity_table: ResourceName = Field(validation_alias="IDENTITY_TABLE")
     signing_keys_table: ResourceName = Field(validation_alias="SIGNING_KEYS_TABLE")
     access_token_ttl_seconds: int = Field(
-        default=900, ge=60, le=3600, validation_alias="ACCESS_TOKEN_TTL_SECONDS"
+        default=TOKEN_TTL_DEFAULT,
+        ge=TOKEN_TTL_MIN,
+        le=TOKEN_TTL_MAX,
+        validation_alias="ACCESS_TOKEN_TTL_SECONDS",
     )
-    id_token_ttl_seconds: int = Field(default=900, ge=60, le=3600, validation_alias="ID_TOKEN_TTL_SECONDS")
+    id_token_ttl_seconds: int = Field(
+        default=TOKEN_TTL_DEFAULT, ge=TOKEN_TTL_MIN, le=TOKEN_TTL_MAX, validation_alias="ID_TOKEN_TTL_SECONDS"
+    )
 
     @property
     def max_jwt_lifetime_seconds(self) -> int:
@@ -41,8 +44,7 @@ class IdentitySettings(EnvSettings):
 
     @model_validator(mode="after")
     def _https_outside_sandbox(self) -> Self:
-        if not self.uses_https and not self.stage.is_sandbox:
-            raise ValueError("ISSUER must use https outside the local and dev stages")
+        refuse_http_outside_sandbox(self.issuer, self.stage)
         return self
 
 

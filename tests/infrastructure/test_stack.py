@@ -366,17 +366,21 @@ def test_every_aws_stage_locks_checkpoints_in_compliance_mode(stage: str) -> Non
     assert settings.checkpoint_retention_days >= 1
 
 
-def test_no_one_can_write_over_an_existing_checkpoint(prod: Template) -> None:
-    # Given the checkpoint bucket's policy
+def _checkpoint_policy_statement(prod: Template, sid: str) -> dict[str, Any]:
     logical_id, _ = _checkpoint_bucket(prod)
     policy = next(
         p
         for p in resources(prod, "AWS::S3::BucketPolicy").values()
         if p["Properties"]["Bucket"] == {"Ref": logical_id}
     )
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return next(s for s in statements if s.get("Sid") == sid)
+
+
+def test_no_one_can_write_over_an_existing_checkpoint(prod: Template) -> None:
+    # Given the checkpoint bucket's policy
+    deny = _checkpoint_policy_statement(prod, "CheckpointsAreWrittenOnce")
     # Then every principal is refused a PutObject on checkpoints/* without If-None-Match
-    deny = next(s for s in statements if s.get("Sid") == "CheckpointsAreWrittenOnce")
     assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", {"AWS": "*"}, "s3:PutObject")
     assert deny["Condition"] == {"Null": {"s3:if-none-match": "true"}}
     assert "checkpoints/*" in json.dumps(deny["Resource"])
@@ -384,15 +388,8 @@ def test_no_one_can_write_over_an_existing_checkpoint(prod: Template) -> None:
 
 def test_no_one_can_delete_a_checkpoint_or_hide_it_behind_a_delete_marker(prod: Template) -> None:
     # Given the checkpoint bucket's policy
-    logical_id, _ = _checkpoint_bucket(prod)
-    policy = next(
-        p
-        for p in resources(prod, "AWS::S3::BucketPolicy").values()
-        if p["Properties"]["Bucket"] == {"Ref": logical_id}
-    )
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    deny = _checkpoint_policy_statement(prod, "CheckpointsAreNeverDeleted")
     # Then every principal is refused both a plain delete (a delete marker) and a version delete
-    deny = next(s for s in statements if s.get("Sid") == "CheckpointsAreNeverDeleted")
     assert (deny["Effect"], deny["Principal"]) == ("Deny", {"AWS": "*"})
     assert set(deny["Action"]) == {"s3:DeleteObject", "s3:DeleteObjectVersion"}
     assert "Condition" not in deny

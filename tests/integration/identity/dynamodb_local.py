@@ -9,10 +9,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
 import pytest
+from echo_shared.events.outbox import DynamoOutbox
+from echo_shared.identity.dynamodb import DynamoGrantStore
+
+from tests.unit.identity.fakes import TokenWorld, token_world
 
 REPO = Path(__file__).resolve().parents[3]
 CREDENTIALS = {
@@ -64,3 +69,20 @@ def dynamodb_local() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def token_world_on_dynamodb(
+    identity_table: str, outbox_table: str, like: TokenWorld | None = None
+) -> TokenWorld:
+    """The token service over the fakes (those of `like`, keys included, when given), except its
+    grants and the outbox their changes write to: those are in DynamoDB Local."""
+    world = like or token_world()
+    grants = DynamoGrantStore(identity_table, outbox=DynamoOutbox(outbox_table))
+    service = replace(
+        world.service,
+        codes=grants,
+        refresh_tokens=grants,
+        revocations=grants,
+        verifier=world.ring.verifier(revocations=grants),
+    )
+    return replace(world, service=service)

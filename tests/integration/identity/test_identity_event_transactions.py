@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from threading import Barrier
 from typing import Any
 
@@ -17,7 +16,7 @@ import boto3
 import pytest
 from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.consents import Consent
-from echo_shared.identity.dynamodb import DynamoConsentStore, DynamoGrantStore
+from echo_shared.identity.dynamodb import DynamoConsentStore
 from echo_shared.identity.errors import IdentityStoreUnavailable, InvalidGrant, TokenRejected
 from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
@@ -25,30 +24,16 @@ from echo_shared.identity.web import RequestInfo
 from token_service.logic.exchange import pkce_s256, token_endpoint
 from token_service.logic.introspection import revoke
 
-from tests.unit.identity.fakes import PUBLIC_CLIENT_ID, REDIRECT_URI, TENANT, TokenWorld, token_world
+from tests.integration.identity.dynamodb_local import token_world_on_dynamodb
+from tests.unit.identity.fakes import PUBLIC_CLIENT_ID, REDIRECT_URI, TENANT, TokenWorld
 
 VERIFIER = "v" * 43
 TABS = 4
 
 
-def _world(identity_table: str, outbox_table: str, like: TokenWorld | None = None) -> TokenWorld:
-    """The token service over the fakes (those of `like`, keys included, when given), except its
-    grants and their outbox: DynamoDB Local."""
-    world = like or token_world()
-    grants = DynamoGrantStore(identity_table, outbox=DynamoOutbox(outbox_table))
-    service = replace(
-        world.service,
-        codes=grants,
-        refresh_tokens=grants,
-        revocations=grants,
-        verifier=world.ring.verifier(revocations=grants),
-    )
-    return replace(world, service=service)
-
-
 @pytest.fixture
 def world(ddb_identity_table: str, ddb_outbox_table: str) -> TokenWorld:
-    return _world(ddb_identity_table, ddb_outbox_table)
+    return token_world_on_dynamodb(ddb_identity_table, ddb_outbox_table)
 
 
 @pytest.fixture
@@ -133,7 +118,7 @@ def test_an_exchange_whose_event_cannot_be_written_spends_nothing(
     # Given a code, and a token service whose outbox DynamoDB refuses (a table that does not exist)
     code = _new_code(world)
     families_before = _families(ddb_identity_table)
-    broken = _world(ddb_identity_table, "echo-local-no-such-outbox", like=world)
+    broken = token_world_on_dynamodb(ddb_identity_table, "echo-local-no-such-outbox", like=world)
     # When it exchanges the code, the request fails as unavailable
     with pytest.raises(IdentityStoreUnavailable):
         _exchange(broken, code, request_info)
@@ -152,7 +137,7 @@ def test_an_access_token_is_revoked_with_its_event_or_not_at_all(
     access_token = _exchange(world, _new_code(world, ("openid",)), request_info)["access_token"]
     params = {"token": access_token, "client_id": PUBLIC_CLIENT_ID}
     # When its revocation cannot write the event, the request fails and the token stays live
-    broken = _world(ddb_identity_table, "echo-local-no-such-outbox", like=world)
+    broken = token_world_on_dynamodb(ddb_identity_table, "echo-local-no-such-outbox", like=world)
     with pytest.raises(IdentityStoreUnavailable):
         revoke(broken.service, params, None, request_info)
     assert world.service.verifier.verify_access_token(access_token).sub == "usr_alice"

@@ -4,19 +4,17 @@ conditional transactions; moto does not serialize concurrent writes)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from threading import Barrier
 from typing import Any
 
 import pytest
-from echo_shared.events.outbox import DynamoOutbox
-from echo_shared.identity.dynamodb import DynamoGrantStore
 from echo_shared.identity.errors import InvalidGrant, TokenRejected
 from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
 from echo_shared.identity.web import RequestInfo
 from token_service.logic.exchange import REFRESH_GRACE_SECONDS, pkce_s256, token_endpoint
 
-from tests.unit.identity.fakes import PUBLIC_CLIENT_ID, REDIRECT_URI, TENANT, TokenWorld, token_world
+from tests.integration.identity.dynamodb_local import token_world_on_dynamodb
+from tests.unit.identity.fakes import PUBLIC_CLIENT_ID, REDIRECT_URI, TENANT, TokenWorld
 
 VERIFIER = "v" * 43
 REQUEST = RequestInfo(request_id="req-race", source_ip="192.0.2.9")
@@ -27,16 +25,7 @@ TABS = 6
 def world(ddb_identity_table: str, ddb_outbox_table: str) -> TokenWorld:
     """The token service over the fakes, except its grants and the outbox their rotations write
     to: those are in DynamoDB Local."""
-    world = token_world()
-    grants = DynamoGrantStore(ddb_identity_table, outbox=DynamoOutbox(ddb_outbox_table))
-    service = replace(
-        world.service,
-        codes=grants,
-        refresh_tokens=grants,
-        revocations=grants,
-        verifier=world.ring.verifier(revocations=grants),
-    )
-    return replace(world, service=service)
+    return token_world_on_dynamodb(ddb_identity_table, ddb_outbox_table)
 
 
 def _signed_in(world: TokenWorld) -> dict[str, Any]:

@@ -218,6 +218,22 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in exc.cancellation_reasons]
 
 
+def _save_with_events(
+    item: Model, outbox: "DynamoOutbox | None", events: Sequence["EventEnvelope"], connection: Connection
+) -> None:
+    """Put `item`, with `events` in the outbox in the same transaction when there are any."""
+    if outbox is None:
+        with _store_errors():
+            item.save()
+        return
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(item)
+            outbox.add_to(transaction, events)
+    except TransactWriteError as exc:
+        raise IdentityStoreUnavailable("identity store failed") from exc
+
+
 def _user_key(tenant: str) -> str:
     return f"TENANT#{tenant}"
 
@@ -491,16 +507,7 @@ class DynamoConsentStore:
             updated_at=consent.updated_at,
         )
         outbox = _outbox_of(self._outbox, events)
-        if outbox is None:
-            with _store_errors():
-                item.save()
-            return
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(item)
-                outbox.add_to(transaction, events)
-        except TransactWriteError as exc:
-            raise IdentityStoreUnavailable("identity store failed") from exc
+        _save_with_events(item, outbox, events, self._connection)
 
     def list_consents(self, tenant: str, user_id: str) -> list[Consent]:
         with _store_errors():
@@ -578,16 +585,7 @@ class DynamoEmailVerificationStore:
             secret_digest=verification.secret_digest,
             expires_at=verification.expires_at,
         )
-        if outbox is None:
-            with _store_errors():
-                item.save()
-            return
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(item)
-                outbox.add_to(transaction, events)
-        except TransactWriteError as exc:
-            raise IdentityStoreUnavailable("identity store failed") from exc
+        _save_with_events(item, outbox, events, self._connection)
 
     def get_verification(self, verification_id: str) -> EmailVerification | None:
         with _store_errors():
@@ -875,16 +873,7 @@ class DynamoGrantStore:
     def revoke(self, jti: str, *, expires_at: int, events: Sequence["EventEnvelope"] = ()) -> None:
         outbox = _outbox_of(self._outbox, events)
         revoked = self._revoked(f"JTI#{jti}", "JTI", expires_at=expires_at)
-        if outbox is None:
-            with _store_errors():
-                revoked.save()
-            return
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(revoked)
-                outbox.add_to(transaction, events)
-        except TransactWriteError as exc:
-            raise IdentityStoreUnavailable("identity store failed") from exc
+        _save_with_events(revoked, outbox, events, self._connection)
 
     def is_revoked(self, jti: str) -> bool:
         with _store_errors():

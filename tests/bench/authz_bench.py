@@ -330,6 +330,7 @@ def _function_check(client: Any, entities: Any) -> dict[str, Any]:
             "LOG_LEVEL": "WARNING",
             "EVENT_TOPIC_ARN": "arn:aws:sns:eu-west-1:000000000000:bench",
             "AUTHZ_POLICY_TABLE": "bench-policies",
+            "OUTBOX_TABLE": "bench-outbox",  # read at start-up; a check writes no outbox row
             "AUTHZ_DOCUMENTS_TABLE": "bench-documents",
             "AWS_DEFAULT_REGION": "eu-west-1",
         }

@@ -1,8 +1,6 @@
 """Outbox relay configuration."""
 
-import json
-
-from echo_shared.events.producers import PRODUCERS, ProducerTopicsSettings
+from echo_shared.events.producers import ProducerTopicsSettings, parse_producer_map
 from echo_shared.settings import DeadLetterSettings
 from pydantic import Field, field_validator
 
@@ -10,18 +8,7 @@ from pydantic import Field, field_validator
 def parse_outbox_tables(text: str) -> dict[str, str]:
     """`{"<producer>": "<outbox table name>", ...}` (the OUTBOX_TABLES variable): known producers,
     no table twice (a table names one producer)."""
-    try:
-        tables = json.loads(text)
-    except json.JSONDecodeError:
-        raise ValueError("outbox tables are not JSON") from None
-    if not isinstance(tables, dict) or not all(isinstance(v, str) and v for v in tables.values()):
-        raise ValueError("outbox tables must map producer names to table names")
-    unknown = set(tables) - set(PRODUCERS)
-    if unknown:
-        raise ValueError(f"unknown producers: {sorted(unknown)}")
-    if len(set(tables.values())) != len(tables):
-        raise ValueError("two producers share an outbox table")
-    return dict(tables)
+    return parse_producer_map(text, of="outbox tables", values="table names", shared="an outbox table")
 
 
 class OutboxRelaySettings(ProducerTopicsSettings, DeadLetterSettings):

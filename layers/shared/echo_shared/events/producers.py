@@ -47,6 +47,7 @@ __all__ = [
     "attribute",
     "may_publish",
     "may_say",
+    "parse_producer_map",
     "parse_producer_topics",
     "producer_of",
 ]
@@ -63,21 +64,28 @@ def may_publish(producer: str, event: EventEnvelope) -> bool:
     return may_say(producer, event.type)
 
 
+def parse_producer_map(text: str, *, of: str, values: str, shared: str) -> dict[str, str]:
+    """`{"<producer>": "<name>", ...}` from an environment variable the stack sets: known producers
+    only, each value non-empty and named by one producer. `of`, `values` and `shared` word the
+    errors (e.g. "producer topics", "topic ARNs", "a topic")."""
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError:
+        raise ValueError(f"{of} are not JSON") from None
+    if not isinstance(found, dict) or not all(isinstance(v, str) and v for v in found.values()):
+        raise ValueError(f"{of} must map producer names to {values}")
+    unknown = set(found) - set(PRODUCERS)
+    if unknown:
+        raise ValueError(f"unknown producers: {sorted(unknown)}")
+    if len(set(found.values())) != len(found):
+        raise ValueError(f"two producers share {shared}")
+    return dict(found)
+
+
 def parse_producer_topics(text: str) -> dict[str, str]:
     """`{"<producer>": "<topic arn>", ...}` (the PRODUCER_TOPICS variable): every producer once,
     no topic twice."""
-    try:
-        topics = json.loads(text)
-    except json.JSONDecodeError:
-        raise ValueError("producer topics are not JSON") from None
-    if not isinstance(topics, dict) or not all(isinstance(v, str) and v for v in topics.values()):
-        raise ValueError("producer topics must map producer names to topic ARNs")
-    unknown = set(topics) - set(PRODUCERS)
-    if unknown:
-        raise ValueError(f"unknown producers: {sorted(unknown)}")
-    if len(set(topics.values())) != len(topics):
-        raise ValueError("two producers share a topic")
-    return dict(topics)
+    return parse_producer_map(text, of="producer topics", values="topic ARNs", shared="a topic")
 
 
 class TopicProducers:

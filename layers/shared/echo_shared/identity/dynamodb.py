@@ -221,7 +221,8 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
 def _save_with_events(
     item: Model, outbox: "DynamoOutbox | None", events: Sequence["EventEnvelope"], connection: Connection
 ) -> None:
-    """Put `item`, with `events` in the outbox in the same transaction when there are any."""
+    """Put `item`, with `events` in the store's outbox in the same transaction."""
+    outbox = _outbox_of(outbox, events)
     if outbox is None:
         with _store_errors():
             item.save()
@@ -506,8 +507,7 @@ class DynamoConsentStore:
             granted_at=consent.granted_at,
             updated_at=consent.updated_at,
         )
-        outbox = _outbox_of(self._outbox, events)
-        _save_with_events(item, outbox, events, self._connection)
+        _save_with_events(item, self._outbox, events, self._connection)
 
     def list_consents(self, tenant: str, user_id: str) -> list[Consent]:
         with _store_errors():
@@ -575,7 +575,6 @@ class DynamoEmailVerificationStore:
     def put_verification(
         self, verification: EmailVerification, *, events: Sequence["EventEnvelope"] = ()
     ) -> None:
-        outbox = _outbox_of(self._outbox, events)
         item = self._items(
             f"VERIFY#{verification.verification_id}",
             "VERIFY",
@@ -585,7 +584,7 @@ class DynamoEmailVerificationStore:
             secret_digest=verification.secret_digest,
             expires_at=verification.expires_at,
         )
-        _save_with_events(item, outbox, events, self._connection)
+        _save_with_events(item, self._outbox, events, self._connection)
 
     def get_verification(self, verification_id: str) -> EmailVerification | None:
         with _store_errors():
@@ -871,9 +870,8 @@ class DynamoGrantStore:
         return _to_family(item)
 
     def revoke(self, jti: str, *, expires_at: int, events: Sequence["EventEnvelope"] = ()) -> None:
-        outbox = _outbox_of(self._outbox, events)
         revoked = self._revoked(f"JTI#{jti}", "JTI", expires_at=expires_at)
-        _save_with_events(revoked, outbox, events, self._connection)
+        _save_with_events(revoked, self._outbox, events, self._connection)
 
     def is_revoked(self, jti: str) -> bool:
         with _store_errors():

@@ -121,7 +121,6 @@ class IdentityService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._settings = settings
-        self._bus = bus
         self.issuer = issuer or default_issuer(api, settings)
         self.audience = f"urn:echo:api:{settings.name}"
         self.identity_table = table(
@@ -172,13 +171,10 @@ class IdentityService(Construct):
             layer,
             memory_size=256,
             timeout=cdk.Duration.seconds(30),
-            events=True,
         )
         # Their events go to the outbox in the transaction of the state change; the relay publishes.
-        for function in (self.login, self.token, self.users):
+        for function in (self.login, self.token, self.users, self.key_rotation):
             outbox.grant_write(function, IDENTITY)
-        # Key rotation still publishes key.rotated itself, on the identity topic.
-        bus.grant_publish(self.key_rotation, IDENTITY)
         self._grant_data_access()
         self._grant_signing_keys()
         self._schedule_rotation()
@@ -217,8 +213,8 @@ class IdentityService(Construct):
             "key_rotation": self.key_rotation,
         }
 
-    def environment(self, *, events_topic: str | None = None) -> dict[str, str]:
-        env = {
+    def environment(self) -> dict[str, str]:
+        return {
             "ISSUER": self.issuer,
             "ACCESS_TOKEN_AUDIENCE": self.audience,
             "IDENTITY_TABLE": self.identity_table.table_name,
@@ -226,9 +222,6 @@ class IdentityService(Construct):
             "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
             "ID_TOKEN_TTL_SECONDS": str(ID_TOKEN_TTL_SECONDS),
         }
-        if events_topic is not None:
-            env["EVENT_TOPIC_ARN"] = events_topic
-        return env
 
     def _function(
         self,
@@ -239,9 +232,8 @@ class IdentityService(Construct):
         *,
         memory_size: int = 512,
         timeout: cdk.Duration | None = None,
-        events: bool = False,
     ) -> EchoFunction:
-        environment = self.environment(events_topic=self._bus.topic_arn(IDENTITY) if events else None)
+        environment = self.environment()
         if package == "key_rotation":
             environment["KEY_DELETION_WINDOW_DAYS"] = "30" if self._settings.is_production_like else "7"
         if package == "login":

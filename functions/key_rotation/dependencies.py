@@ -1,6 +1,6 @@
 """Settings, the rotator and the event emitter, built once per process on first use."""
 
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.dynamodb import DynamoSigningKeyRepository
 from echo_shared.identity.events import IdentityEvents
 from echo_shared.identity.kms import KmsKeyVault
@@ -20,7 +20,7 @@ def get_settings() -> KeyRotationSettings:
 def get_rotator() -> KeyRotator:
     settings = get_settings()
     return KeyRotator(
-        DynamoSigningKeyRepository(settings.signing_keys_table),
+        DynamoSigningKeyRepository(settings.signing_keys_table, outbox=_outbox()),
         KmsKeyVault(stage=settings.stage.value, deletion_window_days=settings.deletion_window_days),
         utc_now,
         RotationPolicy(
@@ -32,5 +32,11 @@ def get_rotator() -> KeyRotator:
 
 
 @cached_resource
+def _outbox() -> DynamoOutbox:
+    return DynamoOutbox(get_settings().outbox_table)
+
+
+@cached_resource
 def get_events() -> IdentityEvents:
-    return IdentityEvents(SnsEventPublisher(get_settings().event_topic_arn))
+    """Builds the events; the key store writes them (with each step) into the outbox."""
+    return IdentityEvents(_outbox())

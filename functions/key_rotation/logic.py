@@ -1,10 +1,11 @@
-"""Which rotation an invocation asks for, and the key.rotated event it leaves behind."""
+"""Which rotation an invocation asks for, and the key.rotated event each of its steps commits with."""
 
 from enum import StrEnum
 from typing import Any
 
+from echo_shared.events import EventEnvelope
 from echo_shared.identity.events import PLATFORM_TENANT, SYSTEM, IdentityEvent, IdentityEvents
-from echo_shared.identity.rotation import KeyRotator, RotationReport
+from echo_shared.identity.rotation import Announce, KeyRotator, RotationReport
 
 
 class RotationAction(StrEnum):
@@ -33,24 +34,31 @@ def requested_action(event: dict[str, Any]) -> tuple[RotationAction, bool]:
     return action, compromised
 
 
-def rotate(rotator: KeyRotator, action: RotationAction, *, compromised: bool) -> RotationReport:
+def rotate(
+    rotator: KeyRotator, action: RotationAction, *, compromised: bool, announce: Announce
+) -> RotationReport:
     match action:
         case RotationAction.SCHEDULED:
-            return rotator.run_scheduled()
+            return rotator.run_scheduled(announce)
         case RotationAction.ROTATE_NOW:
-            return rotator.rotate_now(compromised=compromised)
+            return rotator.rotate_now(compromised=compromised, announce=announce)
         case RotationAction.ENSURE:
-            return rotator.ensure_current()
+            return rotator.ensure_current(announce)
 
 
-def record(events: IdentityEvents, report: RotationReport, action: RotationAction, request_id: str) -> None:
-    if not report.changed:
-        return
-    events.emit(
-        IdentityEvent.KEY_ROTATED,
-        tenant=PLATFORM_TENANT,
-        actor=SYSTEM,
-        resource="signing-keys",
-        request_id=request_id,
-        data={"trigger": action.value, **{k: list(v) for k, v in report.as_dict().items()}},
-    )
+def announcer(events: IdentityEvents, action: RotationAction, request_id: str) -> Announce:
+    """Each step's `key.rotated`, written to the outbox in the step's own transaction (ADR 0014)."""
+
+    def announce(step: RotationReport) -> list[EventEnvelope]:
+        return [
+            events.build(
+                IdentityEvent.KEY_ROTATED,
+                tenant=PLATFORM_TENANT,
+                actor=SYSTEM,
+                resource="signing-keys",
+                request_id=request_id,
+                data={"trigger": action.value, **{k: list(v) for k, v in step.as_dict().items()}},
+            )
+        ]
+
+    return announce

@@ -3,13 +3,13 @@
 from typing import Self
 
 from echo_shared.identity.settings import IdentitySettings
-from echo_shared.settings import EventBusSettings
+from echo_shared.settings import OutboxSettings
 from pydantic import Field, model_validator
 
 DAY = 24 * 3600
 
 
-class KeyRotationSettings(IdentitySettings, EventBusSettings):
+class KeyRotationSettings(IdentitySettings, OutboxSettings):
     rotation_period_days: int = Field(default=30, ge=1, le=365, validation_alias="ROTATION_PERIOD_DAYS")
     # How long `next` sits in the JWKS before it signs: longer than any relying party caches JWKS.
     publish_ahead_seconds: int = Field(default=DAY, ge=300, validation_alias="KEY_PUBLISH_AHEAD_SECONDS")

@@ -121,13 +121,19 @@ class InMemoryGrantStore:
         tokens = {**live_access_tokens(family.access_tokens, now), access_jti: access_exp}
         self.families[family_id] = replace(family, access_tokens=tokens)
 
-    def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
+    def revoke_family(
+        self, family_id: str, *, now: int, events: Sequence[EventEnvelope] = ()
+    ) -> RefreshFamily | None:
+        if events and self._outbox is None:
+            raise ValueError("events given to a store built without an outbox")
         family = self.families.get(family_id)
         if family is None:
             return None
         if family.revoked_at is None:
             family = replace(family, revoked_at=now)
             self.families[family_id] = family
+            if self._outbox is not None:
+                self._outbox.published.extend(events)
         return family
 
     def revoke(self, jti: str, *, expires_at: int, events: Sequence[EventEnvelope] = ()) -> None:

@@ -15,7 +15,7 @@ from echo_shared.events.producers import NAMESPACES
 # The in-process deciders (echo_shared.authz.runtime) publish their decisions on their own topic:
 # users on identity's, the audit API on audit's, documents and query on documents'.
 PUBLISHERS = {
-    "identity": {"key-rotation", "outbox-relay", "users"},
+    "identity": {"outbox-relay", "users"},
     "authz": {"authz", "outbox-relay"},
     "documents": {"parse", "embed", "documents", "query"},
     "audit": {"audit-verification", "audit-api"},

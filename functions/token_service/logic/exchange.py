@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -431,9 +432,12 @@ def client_credentials(
     return TokenResponse(access.token, access.expires_at - now, scope)
 
 
-def revoke_family(service: TokenService, family_id: str, *, now: int) -> RefreshFamily | None:
-    """Revoke the family and every access token it issued that may still be live."""
-    family = service.refresh_tokens.revoke_family(family_id, now=now)
+def revoke_family(
+    service: TokenService, family_id: str, *, now: int, events: Sequence[EventEnvelope] = ()
+) -> RefreshFamily | None:
+    """Revoke the family and every access token it issued that may still be live; `events`
+    commit with the family's revocation (and not at all if it was revoked before)."""
+    family = service.refresh_tokens.revoke_family(family_id, now=now, events=events)
     if family is not None:
         for jti, exp in live_access_tokens(family.access_tokens, now).items():
             service.revocations.revoke(jti, expires_at=exp)

@@ -133,18 +133,17 @@ def revoke(
     found = service.refresh_tokens.find(handle_digest(token))
     if found is None or found[1].client_id != client.client_id:
         return
-    family = revoke_family(service, found[1].family_id, now=now)
-    if family is not None:
-        # A retry after a failed write finds the family (revoked already) and reports it again.
-        service.events.publish(
-            _revoked_event(
-                service,
-                client,
-                family.tenant,
-                request,
-                {"token_type": REFRESH_TOKEN_HINT, "family_id": family.family_id},
-            )
-        )
+    family = found[1]
+    # The family's revocation and its token.revoked commit together (ADR 0014): a retry finds the
+    # family revoked, writes no second event and still revokes the access tokens it issued.
+    revoked = _revoked_event(
+        service,
+        client,
+        family.tenant,
+        request,
+        {"token_type": REFRESH_TOKEN_HINT, "family_id": family.family_id},
+    )
+    revoke_family(service, family.family_id, now=now, events=[revoked])
 
 
 def _revoked_event(

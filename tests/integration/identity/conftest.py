@@ -173,7 +173,12 @@ def dynamodb_endpoint() -> Iterator[tuple[str, str]]:
         (outbox,) = [
             p for lid, p in IDENTITY.table_definitions("local").items() if lid.startswith("OutboxTable")
         ]
-        for table in (properties, outbox):  # state changes and their events, in one transaction
+        (keys,) = [
+            p
+            for lid, p in IDENTITY.table_definitions("local").items()
+            if lid.startswith("IdentitySigningKeysTable")
+        ]
+        for table in (properties, outbox, keys):  # state changes and their events, in one transaction
             client.create_table(
                 TableName=table["TableName"],
                 KeySchema=table["KeySchema"],
@@ -192,6 +197,17 @@ def ddb_identity_table(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     return table
+
+
+@pytest.fixture
+def ddb_signing_keys_table(ddb_identity_table: str) -> str:
+    """The signing-keys table beside `ddb_identity_table` in DynamoDB Local."""
+    (keys,) = [
+        p
+        for lid, p in IDENTITY.table_definitions("local").items()
+        if lid.startswith("IdentitySigningKeysTable")
+    ]
+    return str(keys["TableName"])
 
 
 @pytest.fixture

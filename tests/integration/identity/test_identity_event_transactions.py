@@ -1,7 +1,7 @@
 """Token and consent state changes commit with their events (ADR 0014). A code exchange is one
 DynamoDB transaction: the code is spent, the refresh family starts and `token.issued` is written to
-the outbox together, or none of them is; an access token's revocation and its `token.revoked`, a
-consent given or withdrawn and its `consent.*` likewise.
+the outbox together, or none of them is; an access token's or a refresh family's revocation and its
+`token.revoked`, a consent given or withdrawn and its `consent.*` likewise.
 DynamoDB Local runs the real conditional transactions (moto does not serialize concurrent writes)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from threading import Barrier
 from typing import Any
 
@@ -16,10 +17,11 @@ import boto3
 import pytest
 from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.identity.consents import Consent
-from echo_shared.identity.dynamodb import DynamoConsentStore
-from echo_shared.identity.errors import IdentityStoreUnavailable, InvalidGrant, TokenRejected
+from echo_shared.identity.dynamodb import DynamoConsentStore, DynamoSigningKeyRepository
+from echo_shared.identity.errors import Conflict, IdentityStoreUnavailable, InvalidGrant, TokenRejected
 from echo_shared.identity.events import IdentityEvent
 from echo_shared.identity.grants import AuthorizationCode, handle_digest, new_handle
+from echo_shared.identity.keys import KeyState, KeyTransition, SigningKey
 from echo_shared.identity.web import RequestInfo
 from token_service.logic.exchange import pkce_s256, token_endpoint
 from token_service.logic.introspection import revoke
@@ -149,6 +151,32 @@ def test_an_access_token_is_revoked_with_its_event_or_not_at_all(
     assert [e["data"]["token_type"] for e in revoked] == ["access_token"]
 
 
+def test_a_refresh_family_is_revoked_with_its_event_once(
+    world: TokenWorld, ddb_identity_table: str, ddb_outbox_table: str, request_info: RequestInfo
+) -> None:
+    # Given a refresh token and the access token issued beside it
+    body = _exchange(world, _new_code(world), request_info)
+    params = {"token": body["refresh_token"], "client_id": PUBLIC_CLIENT_ID}
+    # When its revocation cannot write the event, the request fails and the family stays live
+    broken = token_world_on_dynamodb(ddb_identity_table, "echo-local-no-such-outbox", like=world)
+    with pytest.raises(IdentityStoreUnavailable):
+        revoke(broken.service, params, None, request_info)
+    assert world.service.refresh_tokens.find(handle_digest(body["refresh_token"]))[1].revoked_at is None  # type: ignore[index]
+    # When it is revoked with the outbox back, and the client retries
+    revoke(world.service, params, None, request_info)
+    revoke(world.service, params, None, request_info)
+    # Then the family and its access token are revoked, and token.revoked was written once
+    with pytest.raises(TokenRejected, match="revoked"):
+        world.service.verifier.verify_access_token(body["access_token"])
+    revoked = [e for e in _outbox_events(ddb_outbox_table, request_info) if e["type"] == "token.revoked"]
+    assert [(e["data"]["token_type"], e["data"]["family_id"]) for e in revoked] == [
+        (
+            "refresh_token",
+            world.service.refresh_tokens.find(handle_digest(body["refresh_token"]))[1].family_id,
+        )  # type: ignore[index]
+    ]
+
+
 def _consent_event(world: TokenWorld, event: IdentityEvent, request: RequestInfo) -> Any:
     return world.service.events.build(
         event, tenant=TENANT, actor="user:usr_alice", resource="client/partner", request_id=request.request_id
@@ -183,3 +211,31 @@ def test_a_consent_is_given_and_withdrawn_with_its_event_or_not_at_all(
     assert store.get_consent(TENANT, "usr_alice", "partner") is None
     types = [e["type"] for e in _outbox_events(ddb_outbox_table, request_info)]
     assert sorted(types) == ["consent.granted", "consent.revoked"]
+
+
+def test_a_signing_key_step_commits_with_its_key_rotated_or_not_at_all(
+    world: TokenWorld, ddb_signing_keys_table: str, ddb_outbox_table: str, request_info: RequestInfo
+) -> None:
+    # Given the key store with the outbox, and a new key
+    keys = DynamoSigningKeyRepository(ddb_signing_keys_table, outbox=DynamoOutbox(ddb_outbox_table))
+    kid = f"k-{uuid.uuid4().hex[:8]}"
+    key = SigningKey(kid=kid, key_ref=f"arn:aws:kms:us-east-1:000000000000:key/{kid}", state=KeyState.NEXT,
+                     public_jwk={"kty": "EC", "kid": kid}, created_at=world.clock.epoch)  # fmt: skip
+
+    def rotated() -> Any:
+        return world.service.events.build(
+            IdentityEvent.KEY_ROTATED, tenant="platform", actor="system:identity",
+            resource="signing-keys", request_id=request_info.request_id, data={"created": [kid]},
+        )  # fmt: skip
+
+    # When it is created with its event
+    keys.apply([KeyTransition(key, expected=None)], [rotated()])
+    # Then both are stored
+    assert kid in {k.kid for k in keys.list_keys()}
+    assert [e["type"] for e in _outbox_events(ddb_outbox_table, request_info)] == ["key.rotated"]
+    # When a step finds the key moved (it is no longer `current`), neither its key nor its event is written
+    promoted = replace(key, state=KeyState.CURRENT, activated_at=world.clock.epoch)
+    with pytest.raises(Conflict):
+        keys.apply([KeyTransition(promoted, expected=KeyState.CURRENT)], [rotated()])
+    assert {k.kid: k.state for k in keys.list_keys()}[kid] is KeyState.NEXT
+    assert len(_outbox_events(ddb_outbox_table, request_info)) == 1

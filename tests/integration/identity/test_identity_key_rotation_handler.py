@@ -70,11 +70,14 @@ def test_rotate_now_signs_with_a_new_key_and_old_tokens_still_verify(
     assert (metadata["KeySpec"], metadata["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
     tags = identity.kms.list_resource_tags(KeyId=key_arn)["Tags"]
     assert {"TagKey": "echo-token-signing", "TagValue": "local"} in tags
-    # And the rotation is on the bus, in the platform's audit chain
+    # And each of its two steps reached the bus through the outbox, for the platform's audit chain:
+    # the new key created (as next), then promoted with the old one demoted
     rotated = [e for e in identity.published_events() if e["type"] == "key.rotated"]
-    assert len(rotated) == 1
-    assert rotated[0]["tenant"] == "platform"
-    assert rotated[0]["data"]["activated"] == [new_kid]
+    assert {e["tenant"] for e in rotated} == {"platform"}
+    assert [(e["data"]["created"], e["data"]["activated"], e["data"]["demoted"]) for e in rotated] == [
+        ([new_kid], [], []),
+        ([], [new_kid], [old_kid]),
+    ]
 
 
 def test_rotating_a_compromised_key_stops_its_tokens(identity: IdentityWorld, lambda_context: Any) -> None:

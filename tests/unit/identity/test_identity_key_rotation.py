@@ -6,7 +6,9 @@ import base64
 import json
 
 import pytest
+from echo_shared.events import EventEnvelope
 from echo_shared.identity.errors import Conflict, SigningUnavailable, TokenRejected
+from echo_shared.identity.events import IdentityEvent, IdentityEvents
 from echo_shared.identity.keys import (
     KeyState,
     KeyTransition,
@@ -14,9 +16,10 @@ from echo_shared.identity.keys import (
     SigningKey,
     current_key,
 )
-from echo_shared.identity.rotation import RotationPolicy
+from echo_shared.identity.rotation import RotationPolicy, RotationReport
 from echo_shared.identity.signing import JwtSigner
 
+from tests.fakes.events import InMemoryEventPublisher
 from tests.fakes.identity_keys import InMemorySigningKeyRepository
 from tests.fakes.identity_signing import InMemoryKeyVault
 from tests.unit.identity.fakes import DAY, FakeClock, KeyRing
@@ -198,3 +201,22 @@ def test_state_transitions_are_conditional(ring: KeyRing) -> None:
 def test_policy_refuses_a_publish_ahead_longer_than_the_period() -> None:
     with pytest.raises(ValueError, match="published"):
         RotationPolicy(rotation_period_seconds=DAY, publish_ahead_seconds=DAY, max_jwt_lifetime_seconds=60)
+
+
+def test_each_rotation_step_commits_with_the_event_announcing_it(ring: KeyRing, clock: FakeClock) -> None:
+    # Given an announcer that builds one key.rotated per step, from the step's own report
+    events = IdentityEvents(InMemoryEventPublisher(), clock)
+
+    def announce(step: RotationReport) -> list[EventEnvelope]:
+        return [events.build(IdentityEvent.KEY_ROTATED, tenant="platform", actor="system:identity",
+                             resource="signing-keys", request_id="req-1", data=step.as_dict())]  # fmt: skip
+
+    old = current_key(ring.repository.list_keys())
+    assert old is not None
+    # When a rotation creates a key and then promotes it (two transactions)
+    report = ring.rotator.rotate_now(announce=announce)
+    # Then each transaction wrote its own event, and together they say what the run did
+    (created, promoted) = ring.repository.events
+    (new_kid,) = report.created
+    assert created.data == {"created": [new_kid], "activated": [], "demoted": [], "retired": []}
+    assert promoted.data == {"created": [], "activated": [new_kid], "demoted": [old.kid], "retired": []}

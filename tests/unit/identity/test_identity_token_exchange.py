@@ -425,6 +425,9 @@ def test_revoking_a_refresh_token_revokes_its_family(world: TokenWorld) -> None:
     with pytest.raises(TokenRejected, match="revoked"):
         world.service.verifier.verify_access_token(first["access_token"])
     assert world.event_types()[-1] == "token.revoked"
+    # A retry finds the family revoked and reports nothing again
+    revoke(world.service, {"token": first["refresh_token"], "client_id": PUBLIC_CLIENT_ID}, None, REQUEST)
+    assert world.event_types().count("token.revoked") == 1
 
 
 def test_revocation_ignores_tokens_of_other_clients_and_unknown_tokens(world: TokenWorld) -> None:

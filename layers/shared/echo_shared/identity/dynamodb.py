@@ -854,20 +854,33 @@ class DynamoGrantStore:
             _back_off(attempt)
         raise IdentityStoreUnavailable("refresh family contended")
 
-    def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
-        item = self._families(f"FAMILY#{family_id}", "FAMILY")
+    def revoke_family(
+        self, family_id: str, *, now: int, events: Sequence["EventEnvelope"] = ()
+    ) -> RefreshFamily | None:
+        key = (f"FAMILY#{family_id}", "FAMILY")
+        item = self._families(*key)
+        actions: list[Action] = [self._families.revoked_at.set(now)]
+        condition = self._families.pk.exists() & self._families.revoked_at.does_not_exist()
+        outbox = _outbox_of(self._outbox, events)
         try:
-            item.update(
-                actions=[self._families.revoked_at.set(now)],
-                condition=self._families.pk.exists() & self._families.revoked_at.does_not_exist(),
-            )
+            if outbox is None:
+                item.update(actions=actions, condition=condition)
+                return _to_family(item)
+            with TransactWrite(connection=self._connection) as transaction:
+                outbox.add_to(transaction, events)
+                transaction.update(item, actions=actions, condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code != _CONDITION_FAILED:
                 raise IdentityStoreUnavailable("identity store failed") from exc
-            with _store_errors():
-                existing = _get_live(self._families, f"FAMILY#{family_id}", "FAMILY")
-            return None if existing is None else _to_family(existing)
-        return _to_family(item)
+        except TransactWriteError as exc:
+            # PynamoDB sends puts before updates: [events..., family].
+            codes = _cancellation_codes(exc)
+            if len(codes) <= len(events) or codes[len(events)] != _CANCELLED_CONDITION:
+                raise IdentityStoreUnavailable("identity store failed") from exc
+        # Revoked just now (in the transaction), before, or never there: read what is stored.
+        with _store_errors():
+            existing = _get_live(self._families, *key)
+        return None if existing is None else _to_family(existing)
 
     def revoke(self, jti: str, *, expires_at: int, events: Sequence["EventEnvelope"] = ()) -> None:
         revoked = self._revoked(f"JTI#{jti}", "JTI", expires_at=expires_at)
@@ -1036,17 +1049,23 @@ def _to_counter(key: str, item: AttemptItem) -> AttemptCounter:
 
 
 class DynamoSigningKeyRepository:
-    def __init__(self, table_name: str) -> None:
+    """A rotation step's key writes and its `key.rotated` commit together (ADR 0014)."""
+
+    def __init__(self, table_name: str, *, outbox: "DynamoOutbox | None" = None) -> None:
         self._keys = bind_table(SigningKeyItem, table_name)
         self._connection = Connection()
+        self._outbox = outbox
 
     def list_keys(self) -> list[SigningKey]:
         with _store_errors():
             return [_to_signing_key(item) for item in self._keys.scan(consistent_read=True)]
 
-    def apply(self, transitions: Sequence[KeyTransition]) -> None:
+    def apply(self, transitions: Sequence[KeyTransition], events: Sequence["EventEnvelope"] = ()) -> None:
+        outbox = _outbox_of(self._outbox, events)
         try:
             with TransactWrite(connection=self._connection) as transaction:
+                if outbox is not None:
+                    outbox.add_to(transaction, events)
                 for transition in transitions:
                     condition = (
                         self._keys.kid.does_not_exist()

@@ -8,8 +8,7 @@ from enum import StrEnum
 
 from pydantic import JsonValue
 
-from echo_shared.events import EventEnvelope, EventPublisher, Outcome, PublishFailed, new_event
-from echo_shared.observability import count, get_logger
+from echo_shared.events import EventEnvelope, EventPublisher, Outcome, new_event
 from echo_shared.timeutil import Clock, utc_now
 
 # Key rotation is not any tenant's business: it is recorded in the platform's own audit chain.
@@ -51,8 +50,8 @@ class IdentityEvents:
     (ADR 0014): an event that reports a state change is built with `build` and handed to the store
     method that makes the change, which writes both in one transaction; `emit` writes a standalone
     event (one PutItem). A bus outage then only delays events; an outbox the store cannot write
-    fails the request (503) like the state change would. Key rotation still publishes to the bus:
-    there a refused event is logged (without payload) and counted (`IdentityEventsNotPublished`)."""
+    fails the request (503) like the state change would. Key rotation does the same: each step's
+    `key.rotated` commits with the step."""
 
     publisher: EventPublisher
     clock: Clock = utc_now
@@ -104,16 +103,6 @@ class IdentityEvents:
         )
 
     def publish(self, envelope: EventEnvelope) -> None:
-        """Write one event built with `build` on its own (no state change carries it)."""
-        try:
-            self.publisher.publish(envelope)
-        except PublishFailed as exc:
-            count("IdentityEventsNotPublished")
-            get_logger().error(
-                "identity event not published",
-                extra={
-                    "event_type": envelope.type,
-                    "event_id": str(envelope.event_id),
-                    "codes": list(exc.codes),
-                },
-            )
+        """Write one event built with `build` on its own (no state change carries it): one outbox
+        PutItem; if DynamoDB refuses it, `OutboxUnavailable` fails the request (503)."""
+        self.publisher.publish(envelope)

@@ -217,8 +217,12 @@ class RefreshTokenStore(Protocol):
         if the family was revoked."""
         ...
 
-    def revoke_family(self, family_id: str, *, now: int) -> RefreshFamily | None:
-        """Revoke (idempotently); returns the family so the caller can revoke its access tokens."""
+    def revoke_family(
+        self, family_id: str, *, now: int, events: Sequence["EventEnvelope"] = ()
+    ) -> RefreshFamily | None:
+        """Revoke (idempotently); returns the family so the caller can revoke its access tokens.
+        `events` commit with the revocation (ADR 0014) and only with it: a family revoked before
+        writes none, so a retry does not report the revocation twice."""
         ...
 
 

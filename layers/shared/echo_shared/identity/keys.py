@@ -8,7 +8,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from echo_shared.events.envelope import EventEnvelope
 
 
 class KeyState(StrEnum):
@@ -51,8 +54,9 @@ class SigningKeySource(Protocol):
 
 
 class SigningKeyRepository(SigningKeySource, Protocol):
-    def apply(self, transitions: Sequence[KeyTransition]) -> None:
-        """Write all transitions atomically or none; raises Conflict if any stored state moved."""
+    def apply(self, transitions: Sequence[KeyTransition], events: Sequence["EventEnvelope"] = ()) -> None:
+        """Write all transitions and `events` (to the outbox, ADR 0014) atomically or none; raises
+        Conflict if any stored state moved."""
         ...
 
 

@@ -9,9 +9,15 @@ Scheduled (`run_scheduled`, hourly):
 Incident (`rotate_now`): `next` (or a fresh key) becomes `current` at once; our verifiers refresh
 their JWKS on an unknown kid. With `compromised=True` the old key is retired immediately, so every
 token it signed stops verifying.
+
+Each step is one transaction of the key store, and `announce` turns the step's report into the
+events that commit with it (ADR 0014: `key.rotated` in the identity outbox), so a rotation is never
+without its event and an event never without its rotation.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from echo_shared.identity.keys import (
     KeyState,
@@ -22,6 +28,9 @@ from echo_shared.identity.keys import (
 )
 from echo_shared.identity.signing import KeyVault, public_jwk
 from echo_shared.timeutil import Clock
+
+if TYPE_CHECKING:
+    from echo_shared.events.envelope import EventEnvelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +63,18 @@ class RotationReport:
             "retired": self.retired,
         }
 
+    def add(self, step: "RotationReport") -> None:
+        for mine, theirs in zip(self.as_dict().values(), step.as_dict().values(), strict=True):
+            mine.extend(theirs)
+
+
+# The events one step's report commits with (none: a store without an outbox, e.g. seeding).
+type Announce = Callable[[RotationReport], Sequence["EventEnvelope"]]
+
+
+def no_events(step: RotationReport) -> Sequence["EventEnvelope"]:
+    return ()
+
 
 class KeyRotator:
     def __init__(
@@ -67,52 +88,52 @@ class KeyRotator:
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
-    def ensure_current(self) -> RotationReport:
+    def ensure_current(self, announce: Announce = no_events) -> RotationReport:
         """Bootstrap only: make sure some key signs (used by seeding and the first scheduled run)."""
-        report = RotationReport()
+        run = _Run(announce)
         keys = self._repository.list_keys()
         if current_key(keys) is None:
-            self._bootstrap(keys, report)
-        return report
+            self._bootstrap(keys, run)
+        return run.report
 
-    def run_scheduled(self) -> RotationReport:
-        report = RotationReport()
+    def run_scheduled(self, announce: Announce = no_events) -> RotationReport:
+        run = _Run(announce)
         keys = self._repository.list_keys()
         now = self._now()
         current = current_key(keys)
         upcoming = _oldest(keys, KeyState.NEXT)
         if current is None:
-            self._bootstrap(keys, report)
+            self._bootstrap(keys, run)
         else:
             due_at = (current.activated_at or current.created_at) + self._policy.rotation_period_seconds
             if upcoming is None and now >= due_at - self._policy.publish_ahead_seconds:
-                self._create(KeyState.NEXT, report)
+                self._create(KeyState.NEXT, run)
             elif (
                 upcoming is not None
                 and now >= due_at
                 and now >= upcoming.created_at + self._policy.publish_ahead_seconds
             ):
-                self._promote(upcoming, current, report)
-        self._retire_expired(report)
-        return report
+                self._promote(upcoming, current, run)
+        self._retire_expired(run)
+        return run.report
 
-    def rotate_now(self, *, compromised: bool = False) -> RotationReport:
-        report = RotationReport()
+    def rotate_now(self, *, compromised: bool = False, announce: Announce = no_events) -> RotationReport:
+        run = _Run(announce)
         keys = self._repository.list_keys()
         current = current_key(keys)
-        upcoming = _oldest(keys, KeyState.NEXT) or self._create(KeyState.NEXT, report)
-        self._promote(upcoming, current, report, retire_old=compromised)
-        self._retire_expired(report)
-        return report
+        upcoming = _oldest(keys, KeyState.NEXT) or self._create(KeyState.NEXT, run)
+        self._promote(upcoming, current, run, retire_old=compromised)
+        self._retire_expired(run)
+        return run.report
 
-    def _bootstrap(self, keys: list[SigningKey], report: RotationReport) -> None:
+    def _bootstrap(self, keys: list[SigningKey], run: "_Run") -> None:
         upcoming = _oldest(keys, KeyState.NEXT)
         if upcoming is not None:
-            self._promote(upcoming, None, report)
+            self._promote(upcoming, None, run)
         else:
-            self._create(KeyState.CURRENT, report)
+            self._create(KeyState.CURRENT, run)
 
-    def _create(self, state: KeyState, report: RotationReport) -> SigningKey:
+    def _create(self, state: KeyState, run: "_Run") -> SigningKey:
         key_ref, public_der = self._vault.create_signing_key()
         jwk = public_jwk(public_der)
         now = self._now()
@@ -124,17 +145,15 @@ class KeyRotator:
             created_at=now,
             activated_at=now if state is KeyState.CURRENT else None,
         )
-        self._repository.apply([KeyTransition(key, expected=None)])
-        report.created.append(key.kid)
-        if state is KeyState.CURRENT:
-            report.activated.append(key.kid)
+        step = RotationReport(created=[key.kid], activated=[key.kid] if state is KeyState.CURRENT else [])
+        self._apply([KeyTransition(key, expected=None)], step, run)
         return key
 
     def _promote(
         self,
         upcoming: SigningKey,
         current: SigningKey | None,
-        report: RotationReport,
+        run: "_Run",
         *,
         retire_old: bool = False,
     ) -> None:
@@ -150,20 +169,34 @@ class KeyRotator:
                 retire_after = now + self._policy.max_jwt_lifetime_seconds
                 demoted = replace(current, state=KeyState.PREVIOUS, retire_after=retire_after)
             transitions.append(KeyTransition(demoted, KeyState.CURRENT))
-        self._repository.apply(transitions)
-        report.activated.append(upcoming.kid)
+        step = RotationReport(activated=[upcoming.kid])
         if current is not None:
-            (report.retired if retire_old else report.demoted).append(current.kid)
+            (step.retired if retire_old else step.demoted).append(current.kid)
+        self._apply(transitions, step, run)
 
-    def _retire_expired(self, report: RotationReport) -> None:
+    def _retire_expired(self, run: "_Run") -> None:
         now = self._now()
         for key in self._repository.list_keys():
             if key.state is KeyState.PREVIOUS and key.retire_after is not None and key.retire_after <= now:
                 # Deletion first: if the state write fails, the next run schedules it again (idempotent).
                 self._vault.schedule_deletion(key.key_ref)
                 retired = replace(key, state=KeyState.RETIRED, retired_at=now)
-                self._repository.apply([KeyTransition(retired, KeyState.PREVIOUS)])
-                report.retired.append(key.kid)
+                self._apply(
+                    [KeyTransition(retired, KeyState.PREVIOUS)], RotationReport(retired=[key.kid]), run
+                )
+
+    def _apply(self, transitions: list[KeyTransition], step: RotationReport, run: "_Run") -> None:
+        """One step: its transitions and the events announcing it in one transaction."""
+        self._repository.apply(transitions, run.announce(step))
+        run.report.add(step)
+
+
+@dataclass(slots=True)
+class _Run:
+    """One invocation's steps: what they did so far, and how each is announced."""
+
+    announce: Announce
+    report: RotationReport = field(default_factory=RotationReport)
 
 
 def _oldest(keys: list[SigningKey], state: KeyState) -> SigningKey | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -30,10 +31,25 @@ def physical_name(function: str) -> str:
     return functions[function]
 
 
+# A producer topic's ARN in a sample, whatever stage, region and account it was written for.
+_SAMPLE_TOPIC = re.compile(r"arn:aws:sns:[a-z0-9-]+:\d{12}:echo-[a-z0-9]+-events(?:-(?P<producer>[a-z]+))?\b")
+
+
+def for_deployed_stack(sample: str, topics: dict[str, str]) -> str:
+    """The sample with each producer topic's ARN replaced by the deployed one (stack.json `topics`):
+    the audit ingest records where an event was delivered from and refuses a topic that is no
+    producer's, so a sample written for another account would only show its refusal."""
+
+    def deployed(match: re.Match[str]) -> str:
+        return topics.get(match["producer"] or "platform", match[0])
+
+    return _SAMPLE_TOPIC.sub(deployed, sample)
+
+
 def invoke(function: str, event_file: str) -> int:
     if not function or not event_file:
         raise SystemExit("usage: make invoke FN=<function> EVENT=events/<file>.json")
-    payload = Path(event_file).read_bytes()
+    payload = for_deployed_stack(Path(event_file).read_text(), contract()["topics"]).encode()
     json.loads(payload)  # refuse a broken sample before sending it
     started = time.perf_counter()
     response = client("lambda").invoke(FunctionName=physical_name(function), Payload=payload, LogType="Tail")

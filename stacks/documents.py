@@ -3,6 +3,11 @@
 Pipeline: upload (presigned POST) or plain drop under tenants/ -> S3 ObjectCreated -> parse queue
 -> parse -> `document.parsed` on the bus -> embed queue -> embed -> index segment, status ready.
 `document.deleted` takes the same embed queue to the cleanup. See docs/documents.md.
+
+Every record change commits with its `document.*` event in the documents producer's outbox
+(`outbox.grant_write`, ADR 0014); the relay publishes them on the documents topic. Only what is
+no state change is published directly: the in-process decisions of the documents API and the
+query function (`authz.grant_decide`) and the query function's `query.answered`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from stacks.authz import AuthzService
 from stacks.bundling import layer_code
 from stacks.event_bus import MAX_RECEIVE_COUNT, EventBus, work_queue
 from stacks.function import EchoFunction, acknowledge_prefix_grant
+from stacks.outbox import Outbox
 from stacks.producers import DOCUMENTS
 from stacks.settings import StageSettings
 
@@ -53,6 +59,7 @@ class DocumentService(Construct):
         *,
         settings: StageSettings,
         bus: EventBus,
+        outbox: Outbox,
         authz: AuthzService,
         api: EchoApi,
         authorizer: apigw.IAuthorizer,
@@ -62,6 +69,7 @@ class DocumentService(Construct):
         super().__init__(scope, construct_id)
         self._settings = settings
         self._bus = bus
+        self._outbox = outbox
         self.table: dynamodb.ITable = authz.documents_table
         self.documents_layer = self._layer("documents", "echo_documents: records, storage layout, events")
         self.ml_layer = self._layer("ml", "echo_retrieval: chunking, ONNX embedder, tenant index, answerers")
@@ -182,16 +190,13 @@ class DocumentService(Construct):
         function.grant(actions, [self.bucket.arn_for_objects(f"{prefix}*")])
         acknowledge_prefix_grant(function, self.bucket, f"{prefix}*")
 
-    def _grant_events(self, function: EchoFunction) -> None:
-        self._bus.grant_publish(function, DOCUMENTS)
+    def _grant_record_events(self, function: EchoFunction) -> None:
+        """Its record changes' events go to the documents outbox, in their transaction (OUTBOX_TABLE)."""
+        self._outbox.grant_write(function, DOCUMENTS)
 
     @property
     def _storage_environment(self) -> dict[str, str]:
-        return {
-            "DOCUMENTS_TABLE": self.table.table_name,
-            "DOCUMENTS_BUCKET": self.bucket.bucket_name,
-            "EVENT_TOPIC_ARN": self._bus.topic_arn(DOCUMENTS),
-        }
+        return {"DOCUMENTS_TABLE": self.table.table_name, "DOCUMENTS_BUCKET": self.bucket.bucket_name}
 
     def _function(
         self,
@@ -246,7 +251,7 @@ class DocumentService(Construct):
         )
         self._grant_objects(function, ["s3:GetObject", "s3:DeleteObject"], ORIGINALS)
         self._grant_objects(function, ["s3:PutObject", "s3:DeleteObject"], PARSED)
-        self._grant_events(function)
+        self._grant_record_events(function)  # publishes nothing itself
         function.grant(["sqs:SendMessage"], [self.parse_dead_letters.queue_arn])
         self._consume(function, self.parse_queue)
         return function
@@ -274,7 +279,7 @@ class DocumentService(Construct):
         self._grant_objects(function, ["s3:GetObject", "s3:DeleteObject"], PARSED)
         self._grant_objects(function, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], INDEX)
         self._grant_index_listing(function)
-        self._grant_events(function)
+        self._grant_record_events(function)  # publishes nothing itself
         function.grant(["sqs:SendMessage"], [dead_letters.queue_arn])
         self._consume(function, self.embed_queue)
         return function
@@ -289,8 +294,10 @@ class DocumentService(Construct):
             timeout=cdk.Duration.seconds(29),
             environment={**self._storage_environment, "UPLOAD_MAX_BYTES": str(MAX_UPLOAD_BYTES)},
         )
-        authz.grant_decide(function, DOCUMENTS)  # its decisions, on its own topic
-        self._grant_events(function)  # its own document.* / query.* events
+        # Its decisions, published directly on its own topic (EVENT_TOPIC_ARN); its record changes'
+        # document.* events go to the outbox.
+        authz.grant_decide(function, DOCUMENTS)
+        self._grant_record_events(function)
         function.grant(
             ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             [self.table.table_arn],
@@ -314,8 +321,8 @@ class DocumentService(Construct):
                 "ECHO_ANSWERER": "extractive",
             },
         )
-        authz.grant_decide(function, DOCUMENTS)  # its decisions, on its own topic
-        self._grant_events(function)  # its own document.* / query.* events
+        # Its decisions and `query.answered` (no state change): published directly on its own topic.
+        authz.grant_decide(function, DOCUMENTS)
         function.grant(["dynamodb:GetItem", "dynamodb:Query"], [self.table.table_arn])
         self._grant_objects(function, ["s3:GetObject"], INDEX)
         self._grant_index_listing(function)

@@ -21,7 +21,7 @@ from stacks.function import EchoFunction
 from stacks.identity import IdentityService
 from stacks.log_sink import LogSink
 from stacks.outbox import Outbox
-from stacks.producers import AUDIT, AUTHZ, IDENTITY
+from stacks.producers import AUDIT, AUTHZ, DOCUMENTS, IDENTITY
 from stacks.settings import StageSettings
 from stacks.storage import bucket
 from stacks.web import WebApp
@@ -97,6 +97,7 @@ class EchoStack(cdk.Stack):
             "Documents",
             settings=settings,
             bus=self.bus,
+            outbox=self.outbox,
             authz=self.authz,
             api=self.api,
             authorizer=self.identity.authorizer,
@@ -180,6 +181,7 @@ class EchoStack(cdk.Stack):
             "TableOutbox": self.outbox.table.table_name,
             "TableOutboxIdentity": self.outbox.tables[IDENTITY].table_name,
             "TableOutboxAuthz": self.outbox.tables[AUTHZ].table_name,
+            "TableOutboxDocuments": self.outbox.tables[DOCUMENTS].table_name,
             "QueueOutboxRelayDlq": self.outbox.dead_letters.queue_url,
             "TableSigningKeys": self.identity.signing_keys_table.table_name,
             "IdentityIssuer": self.identity.issuer,

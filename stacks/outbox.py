@@ -1,6 +1,7 @@
 """The transactional outbox (ADR 0014): one outbox table per outboxed producer (identity's
-`outbox`, authz's `outbox-authz`; ADR 0016), each one's stream feeding the one relay that
-publishes each event on its producer's topic, and the relay's DLQ.
+`outbox`, authz's `outbox-authz`, the document pipeline's `outbox-documents`; ADR 0016), each
+one's stream feeding the one relay that publishes each event on its producer's topic, and the
+relay's DLQ.
 
 Producers put their events into their own producer's outbox in the same DynamoDB transaction as
 the state change (`grant_write`); only the relay publishes them, and it takes a record's producer
@@ -22,14 +23,15 @@ from constructs import Construct
 from stacks.event_bus import EventBus, dead_letter_queue
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
-from stacks.producers import AUTHZ, IDENTITY
+from stacks.producers import AUTHZ, DOCUMENTS, IDENTITY
 from stacks.settings import StageSettings
 from stacks.storage import table
 
 RELAY_BATCH_SIZE = 100
 RELAY_TIMEOUT = cdk.Duration.seconds(30)
-# The producers whose events the outbox holds (login, token service, users; authz policy changes).
-RELAYED_PRODUCERS = (IDENTITY, AUTHZ)
+# The producers whose events the outbox holds (login, token service, users; authz policy changes;
+# the document pipeline's record changes: documents API, parse, embed).
+RELAYED_PRODUCERS = (IDENTITY, AUTHZ, DOCUMENTS)
 # Retried until the stream itself forgets the records (24 h): an outage of the bus delays, and a
 # shard never skips ahead of a record it could not relay (that would break the tenant's order).
 RELAY_MAX_RECORD_AGE = cdk.Duration.days(1)

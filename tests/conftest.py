@@ -43,7 +43,13 @@ TEST_ENV = {
     # ADR 0016: one topic per producer; the platform's is the historical `events` topic.
     "PRODUCER_TOPICS": json.dumps(TEST_TOPICS),
     # The outbox relay: each outboxed producer's table (the local stage's names, as the templates build them).
-    "OUTBOX_TABLES": json.dumps({"identity": "echo-local-outbox", "authz": "echo-local-outbox-authz"}),
+    "OUTBOX_TABLES": json.dumps(
+        {
+            "identity": "echo-local-outbox",
+            "authz": "echo-local-outbox-authz",
+            "documents": "echo-local-outbox-documents",
+        }
+    ),
     "AUDIT_CHAIN_TABLE": "echo-test-audit-chain",
     "AUDIT_EVENT_IDS_TABLE": "echo-test-audit-event-ids",
     "CHECKPOINT_BUCKET": "echo-test-audit-checkpoints",

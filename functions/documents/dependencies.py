@@ -5,7 +5,7 @@ from typing import Annotated
 from echo_documents.access import LIVE_STATUSES, records_authz_client
 from echo_documents.repository import DynamoDocumentRepository
 from echo_shared.authz.caller import Caller, caller_from_event
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
 from echo_shared.web import request_id
@@ -24,12 +24,15 @@ def get_settings() -> DocumentsApiSettings:
 @cached_resource
 def _service() -> DocumentService:
     settings = get_settings()
-    repository = DynamoDocumentRepository(settings.documents_table)
+    # Record changes commit with their document.* events in the documents outbox (ADR 0014); the
+    # authz client publishes its decisions itself, on the documents topic (EVENT_TOPIC_ARN).
+    repository = DynamoDocumentRepository(
+        settings.documents_table, outbox=DynamoOutbox(settings.outbox_table)
+    )
     return DocumentService(
         repository=repository,
         uploads=S3UploadForms(settings.documents_bucket),
         authz=records_authz_client(settings, repository, LIVE_STATUSES),
-        publisher=SnsEventPublisher(settings.event_topic_arn),
         max_upload_bytes=settings.max_upload_bytes,
         upload_url_seconds=settings.upload_url_seconds,
         clock=utc_now,

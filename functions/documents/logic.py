@@ -1,4 +1,5 @@
-"""Documents API logic: every operation is one audited Cedar decision, then the record change.
+"""Documents API logic: every operation is one audited Cedar decision, then the record change,
+which commits with its `document.*` event in the documents outbox (one transaction, ADR 0014).
 
 Denied or unknown documents answer 404 when the caller's tenant holds no live record of that id
 (another tenant's ids are never looked up), 403 when it does.
@@ -28,7 +29,6 @@ from echo_shared.authz import (
 )
 from echo_shared.authz.caller import Caller, TokenType
 from echo_shared.authz.model import ROLE_PATTERN
-from echo_shared.events import EventPublisher
 from echo_shared.timeutil import Clock, format_rfc3339
 from echo_shared.web import Forbidden
 
@@ -91,7 +91,6 @@ class DocumentService:
     repository: DocumentRepository
     uploads: UploadForms
     authz: AuthzClient
-    publisher: EventPublisher
     max_upload_bytes: int
     upload_url_seconds: int
     clock: Clock
@@ -171,22 +170,19 @@ def delete_document(
 ) -> DocumentRecord:
     """Mark deleted (queries stop seeing it before this returns); `document.deleted` starts the cleanup."""
     record = _authorized_record(service, caller, "document:delete", WRITE_SCOPE, document_id, request_id)
-    deleted = service.repository.advance(
-        caller.tenant,
-        document_id,
-        StatusChange(frozenset([s for s in DocumentStatus if s.is_live]), DocumentStatus.DELETED),
-        service.clock(),
+    now = service.clock()
+    change = StatusChange(frozenset([s for s in DocumentStatus if s.is_live]), DocumentStatus.DELETED)
+    deleted = change.applied_to(record, now)
+    event = document_event(
+        DocumentEvent.DELETED,
+        deleted,
+        actor=actor_of(caller),
+        request_id=request_id,
+        data={"previous_status": record.status.value, "object_key": record.object_key},
+        clock=service.clock,
     )
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.DELETED,
-            deleted,
-            actor=actor_of(caller),
-            request_id=request_id,
-            data={"previous_status": record.status.value, "object_key": record.object_key},
-            clock=service.clock,
-        )
-    )
+    # A concurrent delete since the read: StaleStatus (409), and only the winner's event is stored.
+    service.repository.advance(caller.tenant, document_id, change, now, events=[event])
     return deleted
 
 
@@ -199,7 +195,7 @@ def share_document(
     roles: Sequence[str],
     request_id: str,
 ) -> DocumentRecord:
-    _authorized_record(service, caller, "document:share", WRITE_SCOPE, document_id, request_id)
+    record = _authorized_record(service, caller, "document:share", WRITE_SCOPE, document_id, request_id)
     users, roles = sorted(set(users)), sorted(set(roles))
     if not users and not roles:
         raise InvalidDocumentRequest("name at least one user or role to share with")
@@ -209,19 +205,17 @@ def share_document(
         )
     if not all(is_valid_owner(user) for user in users) or not all(_ROLE.fullmatch(r) for r in roles):
         raise InvalidDocumentRequest("user ids and role names must be valid identifiers")
-    shared = service.repository.share(
-        caller.tenant, document_id, users=users, roles=roles, now=service.clock()
+    now = service.clock()
+    shared = record.with_readers(users=users, roles=roles, now=now)
+    event = document_event(
+        DocumentEvent.SHARED,
+        shared,
+        actor=actor_of(caller),
+        request_id=request_id,
+        data={"added_users": list(users), "added_roles": list(roles)},
+        clock=service.clock,
     )
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.SHARED,
-            shared,
-            actor=actor_of(caller),
-            request_id=request_id,
-            data={"added_users": list(users), "added_roles": list(roles)},
-            clock=service.clock,
-        )
-    )
+    service.repository.share(caller.tenant, document_id, users=users, roles=roles, now=now, events=[event])
     return shared
 
 

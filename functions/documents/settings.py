@@ -1,13 +1,13 @@
 """Documents API configuration, read once per process."""
 
 from echo_shared.authz.settings import AuthzSettings
-from echo_shared.settings import ResourceName
+from echo_shared.settings import OutboxSettings, ResourceName
 from pydantic import Field
 
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
-class DocumentsApiSettings(AuthzSettings):
+class DocumentsApiSettings(AuthzSettings, OutboxSettings):
     documents_table: ResourceName = Field(validation_alias="DOCUMENTS_TABLE")
     documents_bucket: ResourceName = Field(validation_alias="DOCUMENTS_BUCKET")
     max_upload_bytes: int = Field(

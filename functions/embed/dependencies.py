@@ -11,7 +11,7 @@ from echo_retrieval.index import build_segment
 from echo_retrieval.s3_store import S3IndexStore
 from echo_retrieval.snapshot import compact
 from echo_shared.dead_letters import SqsDeadLetterSink
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
 
@@ -29,10 +29,12 @@ def get_embed_service() -> EmbedService:
     settings = get_settings()
     embedder = default_embedder()
     return EmbedService(
-        repository=DynamoDocumentRepository(settings.documents_table),
+        # Status changes commit with their document.* events in the documents outbox (ADR 0014).
+        repository=DynamoDocumentRepository(
+            settings.documents_table, outbox=DynamoOutbox(settings.outbox_table)
+        ),
         objects=S3ObjectStore(settings.documents_bucket),
         index=S3IndexStore(boto3.client("s3"), settings.index_bucket),
-        publisher=SnsEventPublisher(settings.event_topic_arn),
         embedder=embedder,
         chunk=chunk_document,
         # Segments name their model, so an index never mixes vectors of two models.

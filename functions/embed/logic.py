@@ -1,7 +1,9 @@
 """Index a parsed document (status indexing -> ready) and purge deleted ones.
 
 Idempotent: a redelivered `document.parsed` finds the record past `indexing` and stops; a purge
-deletes what is left and succeeds when nothing is. A document deleted while it was being indexed
+deletes what is left and succeeds when nothing is. Each record change commits with its
+`document.*` event in the documents outbox (one transaction, ADR 0014): a redelivery after the
+commit finds the change done and emits nothing again. A document deleted while it was being indexed
 loses the segment just written (the status check after the write sees `deleted`).
 """
 
@@ -31,7 +33,7 @@ from echo_retrieval.chunking import Chunk
 from echo_retrieval.embedding import Embedder
 from echo_retrieval.index import IndexStore
 from echo_retrieval.snapshot import CompactionConflict
-from echo_shared.events import EventEnvelope, EventPublisher
+from echo_shared.events import EventEnvelope
 from echo_shared.timeutil import Clock
 
 ACTOR = "system:embed"
@@ -51,7 +53,6 @@ class EmbedService:
     repository: DocumentRepository
     objects: ObjectStore
     index: IndexStore
-    publisher: EventPublisher
     embedder: Embedder
     chunk: Callable[[str, ParsedDocument], list[Chunk]]
     build_segment: Callable[[str, Sequence[Chunk], Any], bytes]
@@ -119,32 +120,24 @@ def _index(service: EmbedService, record: DocumentRecord, request_id: str) -> Em
     segment = service.build_segment(document_id, chunks, vectors)
     service.index.put_segment(tenant, document_id, segment)
     _compact(service, tenant, strict=False)
+    now = service.clock()
+    ready = StatusChange(
+        {DocumentStatus.INDEXING}, DocumentStatus.READY, milestone=Milestone.INDEXED, chunks=len(chunks)
+    )
+    event = document_event(
+        DocumentEvent.INDEXED,
+        ready.applied_to(record, now),
+        actor=ACTOR,
+        request_id=request_id,
+        data={"segment_bytes": len(segment), "dimension": service.embedder.dimension},
+        clock=service.clock,
+    )
     try:
-        indexed = service.repository.advance(
-            tenant,
-            document_id,
-            StatusChange(
-                {DocumentStatus.INDEXING},
-                DocumentStatus.READY,
-                milestone=Milestone.INDEXED,
-                chunks=len(chunks),
-            ),
-            service.clock(),
-        )
+        service.repository.advance(tenant, document_id, ready, now, events=[event])
     except StaleStatus:  # deleted meanwhile: take the segment out again
         service.index.delete_segment(tenant, document_id)
         _compact(service, tenant, strict=True)
         return EmbedOutcome.DUPLICATE
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.INDEXED,
-            indexed,
-            actor=ACTOR,
-            request_id=request_id,
-            data={"segment_bytes": len(segment), "dimension": service.embedder.dimension},
-            clock=service.clock,
-        )
-    )
     return EmbedOutcome.INDEXED
 
 
@@ -166,17 +159,18 @@ def purge_document(
     _compact(service, tenant, strict=True)  # the text leaves the snapshot before the record goes
     if record is None:
         return EmbedOutcome.DUPLICATE
-    service.repository.remove(tenant, document_id)
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.PURGED,
-            record,
-            actor=ACTOR,
-            request_id=request_id,
-            data={"objects_removed": len(keys)},
-            clock=service.clock,
-        )
+    event = document_event(
+        DocumentEvent.PURGED,
+        record,
+        actor=ACTOR,
+        request_id=request_id,
+        data={"objects_removed": len(keys)},
+        clock=service.clock,
     )
+    try:
+        service.repository.remove(tenant, document_id, events=[event])
+    except StaleStatus:  # a concurrent delivery of the same deletion purged it and reported it
+        return EmbedOutcome.DUPLICATE
     return EmbedOutcome.PURGED
 
 

@@ -1,14 +1,13 @@
 """Embed function configuration."""
 
-from echo_shared.settings import DeadLetterSettings, ResourceName
+from echo_shared.settings import DeadLetterSettings, OutboxSettings, ResourceName
 from pydantic import Field
 
 # Parsed text is bounded by the extraction output limit (5 M chars, at most 4 bytes each, plus JSON).
 DEFAULT_MAX_PARSED_BYTES = 32 * 1024 * 1024
 
 
-class EmbedSettings(DeadLetterSettings):
-    event_topic_arn: ResourceName = Field(validation_alias="EVENT_TOPIC_ARN")
+class EmbedSettings(DeadLetterSettings, OutboxSettings):
     documents_table: ResourceName = Field(validation_alias="DOCUMENTS_TABLE")
     documents_bucket: ResourceName = Field(validation_alias="DOCUMENTS_BUCKET")
     index_bucket: ResourceName = Field(validation_alias="INDEX_BUCKET")

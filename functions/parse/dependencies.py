@@ -3,7 +3,7 @@
 from echo_documents.objects import S3ObjectStore
 from echo_documents.repository import DynamoDocumentRepository
 from echo_shared.dead_letters import SqsDeadLetterSink
-from echo_shared.events import SnsEventPublisher
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.lazy import cached_resource
 from echo_shared.timeutil import utc_now
 
@@ -22,9 +22,11 @@ def get_parse_service() -> ParseService:
     settings = get_settings()
     limits = ExtractionLimits.from_env()
     return ParseService(
-        repository=DynamoDocumentRepository(settings.documents_table),
+        # Status changes commit with their document.* events in the documents outbox (ADR 0014).
+        repository=DynamoDocumentRepository(
+            settings.documents_table, outbox=DynamoOutbox(settings.outbox_table)
+        ),
         objects=S3ObjectStore(settings.documents_bucket),
-        publisher=SnsEventPublisher(settings.event_topic_arn),
         extract=lambda data: extract_in_sandbox(data, limits),
         max_bytes=limits.max_bytes,
         clock=utc_now,

@@ -1,8 +1,11 @@
 """Parse one uploaded object: status uploaded -> parsing -> indexing, or failed with a code.
 
 Idempotent per document: a redelivered notification finds the record past `parsing` and stops.
-Extraction failures fail that document only (status failed + `document.failed`); storage or bus
-errors raise, so the SQS record is retried and, after the redrive limit, lands in the DLQ.
+Each status change commits with its `document.*` event in the documents outbox (one transaction,
+ADR 0014), so a redelivery after a commit finds the new status and emits nothing again, and a
+crash before it leaves neither. Extraction failures fail that document only (status failed +
+`document.failed`); storage errors raise, so the SQS record is retried and, after the redrive
+limit, lands in the DLQ.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from echo_documents.records import (
 )
 from echo_documents.repository import DocumentRepository
 from echo_shared.authz import Classification
-from echo_shared.events import EventPublisher
+from echo_shared.events import EventEnvelope
 from echo_shared.timeutil import Clock, format_rfc3339
 
 ACTOR = "system:parse"
@@ -48,7 +51,6 @@ class ParseOutcome(StrEnum):
 class ParseService:
     repository: DocumentRepository
     objects: ObjectStore
-    publisher: EventPublisher
     extract: Callable[[bytes], ParsedDocument]
     max_bytes: int
     clock: Clock
@@ -65,15 +67,12 @@ def parse_object(service: ParseService, key: str, size: int, request_id: str) ->
     if record.status not in _RESTARTABLE:
         return ParseOutcome.DUPLICATE
     tenant, document_id = record.tenant, record.document_id
+    now, parsing = service.clock(), StatusChange(_RESTARTABLE, DocumentStatus.PARSING)
     try:
-        record = service.repository.advance(
-            tenant,
-            document_id,
-            StatusChange(_RESTARTABLE, DocumentStatus.PARSING),
-            service.clock(),
-        )
+        service.repository.advance(tenant, document_id, parsing, now)
     except StaleStatus:
         return ParseOutcome.DUPLICATE
+    record = parsing.applied_to(record, now)
     if size > service.max_bytes:
         return _fail(service, record, FailureCode.TOO_LARGE, _too_large(service.max_bytes), request_id)
     try:
@@ -89,38 +88,33 @@ def parse_object(service: ParseService, key: str, size: int, request_id: str) ->
     except ExtractionFailed as exc:
         return _fail(service, record, exc.code, exc.message, request_id)
     service.objects.write(parsed_key(tenant, document_id), parsed.to_json_bytes(), PARSED_CONTENT_TYPE)
+    now = service.clock()
+    indexing = StatusChange(
+        {DocumentStatus.PARSING},
+        DocumentStatus.INDEXING,
+        milestone=Milestone.PARSED,
+        media_type=parsed.media_type,
+        pages=parsed.page_count,
+        size_bytes=len(data),
+    )
+    event = document_event(
+        DocumentEvent.PARSED,
+        indexing.applied_to(record, now),
+        actor=ACTOR,
+        request_id=request_id,
+        data={
+            "parsed_key": parsed_key(tenant, document_id),
+            "chars": parsed.char_count,
+            "blocks": len(parsed.blocks),
+            "language": parsed.language,
+        },
+        clock=service.clock,
+    )
     try:
-        record = service.repository.advance(
-            tenant,
-            document_id,
-            StatusChange(
-                {DocumentStatus.PARSING},
-                DocumentStatus.INDEXING,
-                milestone=Milestone.PARSED,
-                media_type=parsed.media_type,
-                pages=parsed.page_count,
-                size_bytes=len(data),
-            ),
-            service.clock(),
-        )
+        service.repository.advance(tenant, document_id, indexing, now, events=[event])
     except StaleStatus:  # deleted while parsing: the cleanup consumer removes parsed text too
         service.objects.delete(parsed_key(tenant, document_id))
         return ParseOutcome.DUPLICATE
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.PARSED,
-            record,
-            actor=ACTOR,
-            request_id=request_id,
-            data={
-                "parsed_key": parsed_key(tenant, document_id),
-                "chars": parsed.char_count,
-                "blocks": len(parsed.blocks),
-                "language": parsed.language,
-            },
-            clock=service.clock,
-        )
-    )
     return ParseOutcome.PARSED
 
 
@@ -139,11 +133,9 @@ def _uploaded(
     if record.status is not DocumentStatus.AWAITING_UPLOAD:
         return record
     try:
-        record = _advance_to_uploaded(service, record, size)
-    except StaleStatus:
+        return _advance_to_uploaded(service, record, size, request_id)
+    except StaleStatus:  # another delivery announced it first
         return service.repository.get(location.tenant, location.document_id)
-    _announce_upload(service, record, request_id)
-    return record
 
 
 def _dropped(
@@ -156,30 +148,34 @@ def _dropped(
 ) -> DocumentRecord | None:
     """Plain drops create their record; the same drop key written again replaces the document."""
     if record is None:
-        created = _create_dropped(service, location, key, size)
-        if created is None:  # a concurrent delivery created it
+        created = _create_dropped(service, location, key, size, request_id)
+        if created is None:  # a concurrent delivery created (and announced) it
             return service.repository.get(location.tenant, location.document_id)
-        _announce_upload(service, created, request_id)
         return created
     if record.status is DocumentStatus.DELETED:
         return None
     if record.status in (DocumentStatus.READY, DocumentStatus.FAILED):
-        record = _advance_to_uploaded(service, record, size)
-        _announce_upload(service, record, request_id)
+        return _advance_to_uploaded(service, record, size, request_id)
     return record
 
 
-def _advance_to_uploaded(service: ParseService, record: DocumentRecord, size: int) -> DocumentRecord:
-    return service.repository.advance(
-        record.tenant,
-        record.document_id,
-        StatusChange({record.status}, DocumentStatus.UPLOADED, milestone=Milestone.UPLOADED, size_bytes=size),
-        service.clock(),
+def _advance_to_uploaded(
+    service: ParseService, record: DocumentRecord, size: int, request_id: str
+) -> DocumentRecord:
+    """Status uploaded, with its `document.uploaded` (one transaction)."""
+    now = service.clock()
+    change = StatusChange(
+        {record.status}, DocumentStatus.UPLOADED, milestone=Milestone.UPLOADED, size_bytes=size
     )
+    uploaded = change.applied_to(record, now)
+    service.repository.advance(
+        record.tenant, record.document_id, change, now, events=[_upload_event(service, uploaded, request_id)]
+    )
+    return uploaded
 
 
 def _create_dropped(
-    service: ParseService, location: ObjectLocation, key: str, size: int
+    service: ParseService, location: ObjectLocation, key: str, size: int, request_id: str
 ) -> DocumentRecord | None:
     now = service.clock()
     record = DocumentRecord(
@@ -197,22 +193,20 @@ def _create_dropped(
         dropped=True,
     )
     try:
-        service.repository.create(record)
+        service.repository.create(record, events=[_upload_event(service, record, request_id)])
     except DocumentExists:
         return None
     return record
 
 
-def _announce_upload(service: ParseService, record: DocumentRecord, request_id: str) -> None:
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.UPLOADED,
-            record,
-            actor=f"user:{record.owner}",
-            request_id=request_id,
-            data={"via": "drop" if record.dropped else "upload_form"},
-            clock=service.clock,
-        )
+def _upload_event(service: ParseService, record: DocumentRecord, request_id: str) -> EventEnvelope:
+    return document_event(
+        DocumentEvent.UPLOADED,
+        record,
+        actor=f"user:{record.owner}",
+        request_id=request_id,
+        data={"via": "drop" if record.dropped else "upload_form"},
+        clock=service.clock,
     )
 
 

@@ -1,8 +1,10 @@
 """Nothing lost (issue 9, ADR 0014) on the deployed stack: with the bus taken away from the outboxed
 producers (the relay's event source mappings disabled, one per producer's outbox (ADR 0016), which
 LocalStack enforces: no record reaches the relay), users sign in, a sign-in fails, an admin changes a user's roles and activates and rolls
-back a policy version. Every request succeeds and its state changes, and none of these events is in
-the audit chain. Once the relay runs again, every event written meanwhile is chained exactly once.
+back a policy version, and a member uploads a document, which parse takes to `indexing` (its
+`document.parsed` waits in the documents outbox, so embed cannot start yet). Every request succeeds
+and its state changes, and none of these events is in the audit chain. Once the relay runs again,
+every event written meanwhile is chained exactly once, and the document goes on to `ready`.
 
 The relay is paused for the whole stack for a few seconds: other producers' events wait too (they
 are delayed, never lost), so tests running beside this one only see them later."""
@@ -24,6 +26,7 @@ from echo_shared.identity.passwords import PasswordHasher, generate_secret
 from echo_shared.identity.users import User
 
 from tests.e2e.conftest import wait_for
+from tests.e2e.documents_support import new_user, signed_in
 from tests.e2e.oidc import ADMIN_TOOL_SCOPES, RelyingParty
 from tests.e2e.test_authz import MEMBERS_READ_LOGS
 
@@ -34,7 +37,8 @@ QUIET_SECONDS = 8
 
 def _outbox_tables(stack: dict[str, Any]) -> list[str]:
     """Each outboxed producer's outbox (identity's is also the historical `outbox` key)."""
-    return sorted({stack["tables"]["outbox_identity"], stack["tables"]["outbox_authz"]})
+    tables = stack["tables"]
+    return sorted({tables["outbox_identity"], tables["outbox_authz"], tables["outbox_documents"]})
 
 
 def _mapping_ids(stack: dict[str, Any], aws: Callable[[str], Any]) -> list[str]:
@@ -127,6 +131,30 @@ def _outbox_events(stack: dict[str, Any], aws: Callable[[str], Any], since: str)
     return [json.loads(item["event"]["S"]) for item in items if item["position"]["S"] >= since]
 
 
+def _chained_types(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, resource: str) -> list[str]:
+    """The types of the chain's document.* records about `resource` (not the decisions), in seq order."""
+    dynamodb = aws("dynamodb")
+    found: list[str] = []
+    kwargs: dict[str, Any] = {
+        "TableName": stack["tables"]["audit_chain"],
+        "KeyConditionExpression": "tenant = :t",
+        "ExpressionAttributeValues": {":t": {"S": tenant}},
+        "ProjectionExpression": "seq, #type, #resource",
+        "ExpressionAttributeNames": {"#type": "type", "#resource": "resource"},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb.query(**kwargs)
+        found += [
+            item["type"]["S"]
+            for item in page["Items"]
+            if item["resource"]["S"] == resource and item["type"]["S"].startswith("document.")
+        ]
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def _chained(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, event_ids: set[str]) -> list[str]:
     """The chain's event ids among `event_ids`, in seq order, once per record."""
     dynamodb = aws("dynamodb")
@@ -146,12 +174,14 @@ def _chained(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, even
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
+def test_a_bus_outage_delays_identity_policy_and_document_events_and_loses_none(
     stack: dict[str, Any], aws: Callable[[str], Any], relay: RelaySwitch
 ) -> None:
     tenant = stack["demo"]["tenant"]
     admin = _admin(stack)  # signed in before the outage: its events are not counted below
     guest = _guest(stack)
+    user_id, email, password = new_user(stack, tenant)
+    uploader = signed_in(stack, user_id, tenant, email, password)
 
     # Given the bus is taken away from the outboxed producers (the relay stopped)
     relay.pause()
@@ -175,8 +205,11 @@ def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
     active_before = admin.get("authz/policies").json()["active_version"]
     assert admin.post(f"authz/policies/{version}/activate").status_code == 200
     assert admin.post(f"authz/policies/{active_before}/rollback").status_code == 200
+    document_id = uploader.upload(
+        "outbox note.txt", b"Nothing lost: the relay keeps every event.", "text/plain"
+    )
 
-    # Then every request succeeded and its state changed
+    # Then every request succeeded and its state changed (the document parsed, waiting for embed)
     stored = DynamoUserRepository(stack["tables"]["identity"]).get(tenant, guest.user_id)
     assert stored is not None
     assert stored.role_names == ("member",)
@@ -185,6 +218,7 @@ def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
         ("rollback", active_before),
         ("activate", version),
     ]
+    wait_for(lambda: uploader.document(document_id).json()["status"] == "indexing", timeout=120)
 
     # And the events wait in the outbox; none of them reaches the chain while the relay is stopped
     time.sleep(QUIET_SECONDS)
@@ -198,7 +232,14 @@ def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
         "authz.policy_proposed",
         "authz.policy_activated",
         "authz.policy_rolled_back",
+        "document.uploaded",
+        "document.parsed",
     } <= types, types
+    resource = f"document/{document_id}"
+    assert sorted(e["type"] for e in waiting if e["resource"] == resource) == [
+        "document.parsed",
+        "document.uploaded",
+    ]
     ids = {e["event_id"] for e in waiting}
     assert _chained(stack, aws, tenant, ids) == []
 
@@ -211,5 +252,13 @@ def test_a_bus_outage_delays_identity_and_policy_events_and_loses_none(
     )
     assert sorted(chained) == sorted(ids)  # exactly once: no event_id twice in the chain
     wait_for(lambda: not ({e["event_id"] for e in _outbox_events(stack, aws, since)} & ids), timeout=60)
+    # And the document's pipeline went on from where it waited: indexed, announced once
+    assert uploader.wait_terminal(document_id)["status"] == "ready"
+    wait_for(lambda: "document.indexed" in _chained_types(stack, aws, tenant, resource), timeout=120)
+    assert sorted(_chained_types(stack, aws, tenant, resource)) == [
+        "document.indexed",
+        "document.parsed",
+        "document.uploaded",
+    ]
     verdict = admin.get("audit/verify").json()
     assert verdict["ok"] is True, verdict

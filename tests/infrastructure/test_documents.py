@@ -79,3 +79,28 @@ def test_only_embed_and_query_carry_the_ml_layer(prod: Template) -> None:
         if {"Ref": ml_layer} in function["Properties"].get("Layers", [])
     }
     assert with_ml == {"embed", "query"}
+
+
+def test_record_changes_write_the_documents_outbox_and_only_deciders_publish_directly(
+    prod: Template,
+) -> None:
+    tables = {t["Properties"]["TableName"]: k for k, t in resources(prod, "AWS::DynamoDB::Table").items()}
+    outbox = tables["echo-prod-outbox-documents"]
+    topics = {t["Properties"]["TopicName"]: k for k, t in resources(prod, "AWS::SNS::Topic").items()}
+    documents_topic = topics["echo-prod-events-documents"]
+    for package in ("documents", "parse", "embed"):
+        # Each commits its record changes' events in the documents outbox (PutItem in the transaction)
+        statements = policy_statements(prod)[_role_of(prod, package)]
+        (on_outbox,) = [s for s in statements if outbox in str(s["Resource"])]
+        assert actions(on_outbox) == ["dynamodb:PutItem"], package
+    # parse and embed publish nothing themselves any more
+    for package in ("parse", "embed"):
+        assert "sns:Publish" not in _actions_of(prod, package), package
+    # The documents API (its decisions) and query (its decisions, query.answered) publish directly,
+    # on the documents topic only; query writes no outbox (no state change)
+    for package in ("documents", "query"):
+        statements = policy_statements(prod)[_role_of(prod, package)]
+        published_on = {str(s["Resource"]) for s in statements if "sns:Publish" in actions(s)}
+        assert published_on == {str({"Ref": documents_topic})}, package
+    query = policy_statements(prod)[_role_of(prod, "query")]
+    assert not [s for s in query if outbox in str(s["Resource"])]

@@ -11,12 +11,25 @@ from aws_cdk.assertions import Template
 from tests.infrastructure.test_identity import _actions, _function, _statements
 
 # Producer -> its outbox table, and the functions writing it.
-OUTBOX_TABLES = {"identity": "echo-prod-outbox", "authz": "echo-prod-outbox-authz"}
-OUTBOX_WRITERS = {"login": "identity", "token_service": "identity", "users": "identity", "authz": "authz"}
-# Login and the token service publish nothing themselves; the users API and the authz API still
-# publish their own authz decisions (request-scoped audit, ADR 0014), each on its own producer's
-# topic (identity's, authz's: a decision belongs to its decider, ADR 0016).
-DIRECT_PUBLISHERS_NO_MORE = ("login", "token_service")
+OUTBOX_TABLES = {
+    "identity": "echo-prod-outbox",
+    "authz": "echo-prod-outbox-authz",
+    "documents": "echo-prod-outbox-documents",
+}
+OUTBOX_WRITERS = {
+    "login": "identity",
+    "token_service": "identity",
+    "users": "identity",
+    "authz": "authz",
+    "documents": "documents",
+    "parse": "documents",
+    "embed": "documents",
+}
+# Login, the token service, parse and embed publish nothing themselves; the users API, the authz
+# API and the documents API still publish their own authz decisions (request-scoped audit, ADR
+# 0014), each on its own producer's topic (identity's, authz's, documents': a decision belongs to
+# its decider, ADR 0016).
+DIRECT_PUBLISHERS_NO_MORE = ("login", "token_service", "parse", "embed")
 
 
 def _outbox_tables(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -53,6 +66,7 @@ def test_identitys_outbox_keeps_its_logical_id_so_it_is_not_replaced(prod: Templ
     table_id, _ = _outbox_table(prod)
     assert table_id.startswith("OutboxTable")
     assert _outbox_tables(prod)["authz"][0].startswith("OutboxAuthzTable")
+    assert _outbox_tables(prod)["documents"][0].startswith("OutboxDocumentsTable")
 
 
 @pytest.mark.parametrize("producer", sorted(OUTBOX_TABLES))
@@ -141,3 +155,4 @@ def test_stack_json_keeps_the_outbox_key_and_adds_one_per_producer(prod: Templat
     assert outputs["TableOutbox"]["Value"] == {"Ref": tables["identity"]}
     assert outputs["TableOutboxIdentity"]["Value"] == {"Ref": tables["identity"]}
     assert outputs["TableOutboxAuthz"]["Value"] == {"Ref": tables["authz"]}
+    assert outputs["TableOutboxDocuments"]["Value"] == {"Ref": tables["documents"]}

@@ -145,7 +145,7 @@ def test_subscriptions_have_filters_and_redrive(prod: Template) -> None:
 
 def test_tables_are_encrypted_with_pitr_and_retained_in_prod(prod: Template) -> None:
     tables = resources(prod, "AWS::DynamoDB::Table")
-    assert len(tables) == 11  # one outbox per outboxed producer (identity, authz; ADR 0016)
+    assert len(tables) == 12  # one outbox per outboxed producer (identity, authz, documents; ADR 0016)
     sessions = [t for t in tables.values() if "web-sessions" in str(t["Properties"]["TableName"])]
     # The web app's sessions are encrypted with their own key and expire; restoring them from a backup
     # would resurrect ended sessions, so they alone have no point-in-time recovery and are not retained.

@@ -13,11 +13,12 @@ from echo_shared.events.producers import NAMESPACES
 
 # Producer -> the functions whose roles may publish on its topic (none: the platform's).
 # The in-process deciders (echo_shared.authz.runtime) publish their decisions on their own topic:
-# users on identity's, the audit API on audit's, documents and query on documents'.
+# users on identity's, the audit API on audit's, documents and query on documents'. The record
+# changes' document.* events (documents API, parse, embed) go through the outbox and its relay.
 PUBLISHERS = {
     "identity": {"outbox-relay", "users"},
     "authz": {"authz", "outbox-relay"},
-    "documents": {"parse", "embed", "documents", "query"},
+    "documents": {"documents", "query", "outbox-relay"},
     "audit": {"audit-verification", "audit-api"},
     "platform": set(),
 }
@@ -187,7 +188,7 @@ def test_the_ingest_and_the_relay_know_the_producers_topics(prod: Template) -> N
     }
     for name, producers in (
         ("echo-prod-audit-ingest", set(NAMESPACES)),
-        ("echo-prod-outbox-relay", {"identity", "authz"}),
+        ("echo-prod-outbox-relay", {"identity", "authz", "documents"}),
     ):
         rendered = json.dumps(functions[name]["PRODUCER_TOPICS"])
         for producer in NAMESPACES:

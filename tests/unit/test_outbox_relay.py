@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from echo_shared.events import EventEnvelope
 from echo_shared.events.outbox import OutboxKey, outbox_position
-from echo_shared.events.producers import AUTHZ, IDENTITY, producer_of
+from echo_shared.events.producers import AUTHZ, DOCUMENTS, IDENTITY, producer_of
 from outbox_relay.logic import OutboxRecord, RelayDependencies, relay
 from outbox_relay.settings import parse_outbox_tables
 
@@ -307,3 +307,34 @@ def test_unknown_stream_changes_are_poison(
     assert OutboxRecord.from_stream(record).change is None
     world.relay([record])
     assert world.dead_letters.messages[0]["reason"] == "not an INSERT, MODIFY or REMOVE stream record"
+
+
+def test_the_documents_outbox_is_relayed_on_the_documents_topic_and_speaks_for_documents_only(
+    make_event: Callable[..., EventEnvelope], stream_record: Callable[..., dict[str, Any]]
+) -> None:
+    # Given the relay of the three outboxes, and the documents outbox holding a record change's
+    # event beside an identity type no document function may say
+    documents_table = "echo-local-outbox-documents"
+    bus, documents_bus, documents_outbox = (
+        UnreliableEventPublisher(),
+        UnreliableEventPublisher(),
+        InMemoryOutbox(),
+    )
+    dead_letters = InMemoryDeadLetterSink()
+    deps = RelayDependencies(
+        buses={IDENTITY: bus, AUTHZ: UnreliableEventPublisher(), DOCUMENTS: documents_bus},
+        tables={**OUTBOX_TABLES, DOCUMENTS: documents_table},
+        outboxes={IDENTITY: InMemoryOutbox(), AUTHZ: InMemoryOutbox(), DOCUMENTS: documents_outbox},
+        dead_letters=dead_letters,
+    )
+    parsed = make_event(type="document.parsed")
+    forged = make_event(type="user.deleted")
+    records = [stream_record(e, table=documents_table) for e in (parsed, forged)]
+    # When relayed
+    report = relay([OutboxRecord.from_stream(raw) for raw in records], deps)
+    # Then the document event goes on the documents topic and leaves its outbox; the other is poison
+    assert (documents_bus.published, bus.published) == ([parsed], [])
+    assert documents_outbox.deleted == [OutboxKey(parsed.tenant, outbox_position(parsed))]
+    (quarantined,) = dead_letters.messages
+    assert quarantined["reason"] == "type user.* is outside the documents producer's namespace"
+    assert (report.published, report.poison) == (1, 1)

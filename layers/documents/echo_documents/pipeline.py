@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from echo_shared.dead_letters import DeadLetterSink, reject_poison
-from echo_shared.events import EventPublisher, InvalidEvent, Outcome
+from echo_shared.events import InvalidEvent, Outcome
 from echo_shared.timeutil import Clock
 
 from echo_documents.errors import StaleStatus
@@ -39,37 +39,30 @@ class PipelineService(Protocol):
     def repository(self) -> DocumentRepository: ...
 
     @property
-    def publisher(self) -> EventPublisher: ...
-
-    @property
     def clock(self) -> Clock: ...
 
 
 def fail_document(
     service: PipelineService, record: DocumentRecord, failure: Failure, stage: Stage, request_id: str
 ) -> bool:
-    """Move the document from the stage's status to `failed` and emit `document.failed`; False if
-    it had moved on already (deleted, or finished by another delivery)."""
+    """Move the document from the stage's status to `failed` with its `document.failed` (one
+    transaction); False, and no event, if it had moved on already (deleted, or finished by another
+    delivery)."""
+    now = service.clock()
+    change = StatusChange({stage.status}, DocumentStatus.FAILED, failure=failure)
+    event = document_event(
+        DocumentEvent.FAILED,
+        change.applied_to(record, now),
+        actor=stage.actor,
+        request_id=request_id,
+        data={"failure_code": failure.code, "stage": stage.name},
+        outcome=Outcome.FAILURE,
+        clock=service.clock,
+    )
     try:
-        failed = service.repository.advance(
-            record.tenant,
-            record.document_id,
-            StatusChange({stage.status}, DocumentStatus.FAILED, failure=failure),
-            service.clock(),
-        )
+        service.repository.advance(record.tenant, record.document_id, change, now, events=[event])
     except StaleStatus:
         return False
-    service.publisher.publish(
-        document_event(
-            DocumentEvent.FAILED,
-            failed,
-            actor=stage.actor,
-            request_id=request_id,
-            data={"failure_code": failure.code, "stage": stage.name},
-            outcome=Outcome.FAILURE,
-            clock=service.clock,
-        )
-    )
     return True
 
 

@@ -9,11 +9,12 @@ any of them -> deleted (then the cleanup consumer removes the item).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from echo_shared.authz import Classification, DocumentMetadata
+from echo_shared.timeutil import format_rfc3339
 
 
 class DocumentStatus(StrEnum):
@@ -67,6 +68,29 @@ class StatusChange:
     chunks: int | None = None
     failure: Failure | None = None
 
+    def applied_to(self, record: DocumentRecord, now: datetime) -> DocumentRecord:
+        """The record as this change leaves it, exactly what the store's conditional update writes:
+        the status, `updated_at`, the milestone's time and the facts given; nothing else moves.
+        (Its events are built from it before the write: they commit together.)"""
+        timings = record.timings
+        if self.milestone is not None:
+            timings = {**timings, self.milestone.value: format_rfc3339(now)}
+        return replace(
+            record,
+            status=self.status,
+            updated_at=now,
+            timings=timings,
+            media_type=_given(self.media_type, record.media_type),
+            size_bytes=_given(self.size_bytes, record.size_bytes),
+            pages=_given(self.pages, record.pages),
+            chunks=_given(self.chunks, record.chunks),
+            failure=_given(self.failure, record.failure),
+        )
+
+
+def _given[T](fact: T | None, kept: T | None) -> T | None:
+    return kept if fact is None else fact
+
 
 @dataclass(frozen=True, slots=True)
 class DocumentRecord:
@@ -89,6 +113,17 @@ class DocumentRecord:
     timings: dict[str, str] = field(default_factory=dict)
     failure: Failure | None = None
     dropped: bool = False
+
+    def with_readers(
+        self, *, users: Collection[str], roles: Collection[str], now: datetime
+    ) -> DocumentRecord:
+        """The record with these readers added (a share), as the store's update leaves it."""
+        return replace(
+            self,
+            shared_with_users=self.shared_with_users | frozenset(users),
+            shared_with_roles=self.shared_with_roles | frozenset(roles),
+            updated_at=now,
+        )
 
     @property
     def metadata(self) -> DocumentMetadata:

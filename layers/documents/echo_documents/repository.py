@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from echo_shared.authz import Classification
 from echo_shared.dynamodb import bind_table
+from echo_shared.events import EventEnvelope
+from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.timeutil import format_rfc3339, parse_rfc3339
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
-from echo_documents.errors import DocumentExists, DocumentNotFound, DocumentStoreUnavailable, StaleStatus
+from echo_documents.errors import (
+    DocumentError,
+    DocumentExists,
+    DocumentNotFound,
+    DocumentStoreUnavailable,
+    StaleStatus,
+)
 from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone, StatusChange
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
+# A cancelled transaction's reason for the item whose condition failed.
+_CONDITION_FAILED = "ConditionalCheckFailed"
 _PAGE_SIZE = 200
+# Where the record's write sits among a transaction's items: PynamoDB sends condition checks,
+# deletes, puts, then updates, and the record is written before its events are added, so a put or
+# delete of the record comes first and an update of it last.
+_FIRST, _LAST = 0, -1
 
 
 class DocumentRepository(Protocol):
-    def create(self, record: DocumentRecord) -> None:
+    """Every state change commits with its `events` (the outbox, ADR 0014) in one transaction: both
+    are stored or neither is. A change whose condition fails writes no event."""
+
+    def create(self, record: DocumentRecord, *, events: Sequence[EventEnvelope] = ()) -> None:
         """Raises DocumentExists if the id is taken."""
         ...
 
@@ -35,17 +53,36 @@ class DocumentRepository(Protocol):
         """The records that exist among `document_ids`, each read consistently (one batch read)."""
         ...
 
-    def advance(self, tenant: str, document_id: str, change: StatusChange, now: datetime) -> DocumentRecord:
-        """Apply the change if the status is one of its `expected`; raises StaleStatus otherwise."""
+    def advance(
+        self,
+        tenant: str,
+        document_id: str,
+        change: StatusChange,
+        now: datetime,
+        *,
+        events: Sequence[EventEnvelope] = (),
+    ) -> None:
+        """Apply the change if the status is one of its `expected`; raises StaleStatus otherwise.
+        The record it leaves is `change.applied_to(record, now)`."""
         ...
 
     def share(
-        self, tenant: str, document_id: str, *, users: Collection[str], roles: Collection[str], now: datetime
-    ) -> DocumentRecord:
+        self,
+        tenant: str,
+        document_id: str,
+        *,
+        users: Collection[str],
+        roles: Collection[str],
+        now: datetime,
+        events: Sequence[EventEnvelope] = (),
+    ) -> None:
         """Add readers to a live document; raises DocumentNotFound if it is absent or deleted."""
         ...
 
-    def remove(self, tenant: str, document_id: str) -> None: ...
+    def remove(self, tenant: str, document_id: str, *, events: Sequence[EventEnvelope] = ()) -> None:
+        """Forget a deleted record (the purge); raises StaleStatus if no deleted record is there (a
+        concurrent purge took it, or it is live), so only one purge reports it."""
+        ...
 
 
 class DocumentItem(Model):
@@ -116,10 +153,15 @@ def to_record(item: DocumentItem) -> DocumentRecord:
 
 
 class DynamoDocumentRepository:
-    def __init__(self, table_name: str) -> None:
-        self._items = bind_table(DocumentItem, table_name)
+    """The documents table; state changes and their events go in one TransactWriteItems with the
+    documents producer's outbox (`outbox`; readers such as the query function need none)."""
 
-    def create(self, record: DocumentRecord) -> None:
+    def __init__(self, table_name: str, *, outbox: DynamoOutbox | None = None) -> None:
+        self._items = bind_table(DocumentItem, table_name)
+        self._outbox = outbox
+        self._connection = Connection()
+
+    def create(self, record: DocumentRecord, *, events: Sequence[EventEnvelope] = ()) -> None:
         item = self._items(
             record.tenant,
             record.document_id,
@@ -137,12 +179,12 @@ class DynamoDocumentRepository:
             uploaded_at=record.timings.get(Milestone.UPLOADED.value),
             dropped=record.dropped,
         )
-        try:
-            item.save(condition=self._items.document_id.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == _CONDITION_FAILED:
-                raise DocumentExists(f"document {record.document_id} already exists") from None
-            raise DocumentStoreUnavailable("documents table cannot be written") from exc
+        self._commit(
+            lambda transaction: transaction.save(item, condition=self._items.document_id.does_not_exist()),
+            events,
+            record_at=_FIRST,
+            refused=DocumentExists(f"document {record.document_id} already exists"),
+        )
 
     def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
         try:
@@ -169,7 +211,15 @@ class DynamoDocumentRepository:
         except PynamoDBException as exc:
             raise DocumentStoreUnavailable("documents table cannot be read") from exc
 
-    def advance(self, tenant: str, document_id: str, change: StatusChange, now: datetime) -> DocumentRecord:
+    def advance(
+        self,
+        tenant: str,
+        document_id: str,
+        change: StatusChange,
+        now: datetime,
+        *,
+        events: Sequence[EventEnvelope] = (),
+    ) -> None:
         model = self._items
         stamp = format_rfc3339(now)
         actions: list[Any] = [model.status.set(change.status.value), model.updated_at.set(stamp)]
@@ -191,19 +241,23 @@ class DynamoDocumentRepository:
             ]
         condition = model.document_id.exists() & model.status.is_in(*[s.value for s in change.expected])
         item = model(tenant, document_id)
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as exc:
-            if exc.cause_response_code == _CONDITION_FAILED:
-                raise StaleStatus(
-                    f"document {document_id} is not in status {sorted(change.expected)}"
-                ) from None
-            raise DocumentStoreUnavailable("documents table cannot be written") from exc
-        return to_record(item)
+        self._commit(
+            lambda transaction: transaction.update(item, actions=actions, condition=condition),
+            events,
+            record_at=_LAST,
+            refused=StaleStatus(f"document {document_id} is not in status {sorted(change.expected)}"),
+        )
 
     def share(
-        self, tenant: str, document_id: str, *, users: Collection[str], roles: Collection[str], now: datetime
-    ) -> DocumentRecord:
+        self,
+        tenant: str,
+        document_id: str,
+        *,
+        users: Collection[str],
+        roles: Collection[str],
+        now: datetime,
+        events: Sequence[EventEnvelope] = (),
+    ) -> None:
         model = self._items
         actions: list[Any] = [model.updated_at.set(format_rfc3339(now))]
         if users:
@@ -212,16 +266,46 @@ class DynamoDocumentRepository:
             actions.append(model.shared_with_roles.add(set(roles)))
         condition = model.document_id.exists() & (model.status != DocumentStatus.DELETED.value)
         item = model(tenant, document_id)
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as exc:
-            if exc.cause_response_code == _CONDITION_FAILED:
-                raise DocumentNotFound(f"document {document_id} not found") from None
-            raise DocumentStoreUnavailable("documents table cannot be written") from exc
-        return to_record(item)
+        self._commit(
+            lambda transaction: transaction.update(item, actions=actions, condition=condition),
+            events,
+            record_at=_LAST,
+            refused=DocumentNotFound(f"document {document_id} not found"),
+        )
 
-    def remove(self, tenant: str, document_id: str) -> None:
+    def remove(self, tenant: str, document_id: str, *, events: Sequence[EventEnvelope] = ()) -> None:
+        model = self._items
+        condition = model.document_id.exists() & (model.status == DocumentStatus.DELETED.value)
+        item = model(tenant, document_id)
+        self._commit(
+            lambda transaction: transaction.delete(item, condition=condition),
+            events,
+            record_at=_FIRST,
+            refused=StaleStatus(f"document {document_id} is not a deleted record"),
+        )
+
+    def _commit(
+        self,
+        write_record: Callable[[TransactWrite], None],
+        events: Sequence[EventEnvelope],
+        *,
+        record_at: int,
+        refused: DocumentError,
+    ) -> None:
+        """One TransactWriteItems: the record's write and its events' outbox rows. Only the
+        record's own condition failing is `refused` (a domain outcome); anything else, an outbox
+        row refused included, is DocumentStoreUnavailable and nothing was written."""
+        if events and self._outbox is None:
+            raise ValueError("events given to a document store built without an outbox")
         try:
-            self._items(tenant, document_id).delete()
-        except DeleteError as exc:
-            raise DocumentStoreUnavailable("documents table cannot be written") from exc
+            with TransactWrite(connection=self._connection) as transaction:
+                write_record(transaction)
+                if self._outbox is not None:
+                    self._outbox.add_to(transaction, events)
+        except TransactWriteError as exc:
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+            if codes and codes[record_at] == _CONDITION_FAILED:
+                raise refused from None
+            raise DocumentStoreUnavailable(
+                f"documents table cannot be written ({exc.cause_response_code})"
+            ) from exc

@@ -1,5 +1,6 @@
-"""moto fixtures for the document functions: the documents table from the synthesized authz
-construct, the documents bucket, the event topic with a queue to read back what was published."""
+"""moto fixtures for the document functions: the documents table and the documents outbox from the
+synthesized authz test stack, the documents bucket, and a queue on the topics reading back what was
+published directly (decisions) and what the relay published from the outbox (document.*)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from typing import Any
 
 import boto3
 import pytest
+from echo_shared.events.producers import DOCUMENTS
 from moto import mock_aws
 
+from tests.fakes.events import TEST_TOPICS
+from tests.integration.outbox_relay import capture_bus, outbox_stream
 from tests.integration.stack_template import AUTHZ
 
 POLICY_TABLE = "echo-local-authz-policies"
 DOCUMENTS_TABLE = "echo-local-documents"
+OUTBOX_TABLE = "echo-local-outbox-documents"
 BUCKET = "echo-test-documents"
 TENANT = "acme"
 _CREATE_TABLE_KEYS = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode")
@@ -28,6 +33,7 @@ def documents_env(monkeypatch: pytest.MonkeyPatch, echo_env: dict[str, str]) -> 
         "AUTHZ_DOCUMENTS_TABLE": DOCUMENTS_TABLE,
         "AUTHZ_REFRESH_SECONDS": "0",
         "DOCUMENTS_TABLE": DOCUMENTS_TABLE,
+        "OUTBOX_TABLE": OUTBOX_TABLE,
         "DOCUMENTS_BUCKET": BUCKET,
         "UPLOAD_MAX_BYTES": str(1024 * 1024),
         "PARSE_MAX_BYTES": str(1024 * 1024),
@@ -37,11 +43,29 @@ def documents_env(monkeypatch: pytest.MonkeyPatch, echo_env: dict[str, str]) -> 
     return {**echo_env, **values}
 
 
+def table_definitions() -> list[dict[str, Any]]:
+    """The documents table, the policy table and the documents producer's outbox, as synthesized."""
+    tables = AUTHZ.template("local").find_resources("AWS::DynamoDB::Table")
+    return [
+        table["Properties"]
+        for logical_id, table in tables.items()
+        if logical_id.startswith(("Authz", "OutboxDocumentsTable"))
+    ]
+
+
 @dataclass
 class Bus:
     queue_url: str
+    relay: Callable[[], None]
+
+    def outbox_events(self) -> list[dict[str, Any]]:
+        """What waits in the documents outbox (committed, not relayed yet)."""
+        items = boto3.client("dynamodb").scan(TableName=OUTBOX_TABLE, ConsistentRead=True)["Items"]
+        return [json.loads(item["event"]["S"]) for item in items]
 
     def drain(self) -> list[dict[str, Any]]:
+        """Relay the outbox (as its stream's mapping would), then read everything published."""
+        self.relay()
         sqs = boto3.client("sqs")
         events: list[dict[str, Any]] = []
         while True:
@@ -56,27 +80,20 @@ class Bus:
 
 
 @pytest.fixture
-def aws(documents_env: dict[str, str]) -> Iterator[Bus]:
+def aws(documents_env: dict[str, str], lambda_context: Any) -> Iterator[Bus]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        for properties in AUTHZ.table_definitions("local").values():
+        for properties in table_definitions():
             dynamodb.create_table(**{key: properties[key] for key in _CREATE_TABLE_KEYS})  # type: ignore[arg-type]
         boto3.client("s3").create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
-        topic_arn = boto3.client("sns").create_topic(Name=documents_env["EVENT_TOPIC_ARN"].rsplit(":", 1)[1])[
-            "TopicArn"
-        ]
-        sqs = boto3.client("sqs")
-        queue_url = sqs.create_queue(QueueName="documents-test-events")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        boto3.client("sns").subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        # Decisions are published directly (EVENT_TOPIC_ARN); document.* by the relay, on the documents topic.
+        queue_url = capture_bus(
+            "documents-test-events", documents_env["EVENT_TOPIC_ARN"], TEST_TOPICS[DOCUMENTS]
         )
-        sqs.create_queue(QueueName="echo-test-dlq")
-        yield Bus(queue_url)
+        boto3.client("sqs").create_queue(QueueName="echo-test-dlq")
+        yield Bus(queue_url, outbox_stream(dynamodb, OUTBOX_TABLE, lambda_context))
 
 
 def identity(

@@ -58,8 +58,8 @@ class IdentityWorld:
 def _table_names() -> dict[str, str]:
     names: dict[str, str] = {}
     for logical_id, properties in IDENTITY.table_definitions("local").items():
-        if logical_id.startswith("OutboxAuthzTable"):
-            continue  # the authz function's outbox (ADR 0016): no identity function writes it
+        if logical_id.startswith(("OutboxAuthzTable", "OutboxDocumentsTable")):
+            continue  # the other producers' outboxes (ADR 0016): no identity function writes them
         env = (
             "IDENTITY_TABLE"
             if logical_id.startswith("IdentityIdentityTable")

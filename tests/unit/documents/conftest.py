@@ -16,6 +16,7 @@ from echo_shared.authz.caller import Caller, TokenType
 
 from tests.fakes.authz import InMemoryPolicyStore
 from tests.fakes.events import InMemoryEventPublisher
+from tests.fakes.outbox import InMemoryOutbox
 from tests.unit.documents.fakes import FakeUploadForms, InMemoryDocumentRepository, InMemoryObjectStore
 
 TENANT = "acme"
@@ -35,13 +36,20 @@ class DocumentWorld:
     repository: InMemoryDocumentRepository
     objects: InMemoryObjectStore
     uploads: FakeUploadForms
+    # Published directly: decisions (and the query function's answers).
     publisher: InMemoryEventPublisher
     authz: AuthzClient
     service: DocumentService
     clock: StepClock
 
+    @property
+    def outbox(self) -> InMemoryOutbox:
+        """The document.* events committed with their record changes (the relay publishes them)."""
+        return self.repository.outbox
+
     def event_types(self) -> list[str]:
-        return [event.type for event in self.publisher.published]
+        """Every event the world emitted: published directly, then those in the outbox."""
+        return [event.type for event in [*self.publisher.published, *self.outbox.published]]
 
 
 def user_caller(
@@ -78,7 +86,6 @@ def world() -> DocumentWorld:
         repository=repository,
         uploads=uploads,
         authz=authz,
-        publisher=publisher,
         max_upload_bytes=1024 * 1024,
         upload_url_seconds=900,
         clock=clock,

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 
 from documents.uploads import UploadForm
-from echo_documents.errors import DocumentExists, DocumentNotFound, StaleStatus
+from echo_documents.errors import DocumentExists, DocumentNotFound, DocumentStoreUnavailable, StaleStatus
 from echo_documents.objects import ObjectTooLarge
 from echo_documents.records import DocumentRecord, DocumentStatus, StatusChange
-from echo_shared.timeutil import format_rfc3339
+from echo_shared.events import EventEnvelope
+
+from tests.fakes.outbox import InMemoryOutbox
 
 
 class InMemoryDocumentRepository:
-    def __init__(self) -> None:
+    """The repository port's contract: a state change and its events are committed together to
+    `outbox` (the documents producer's), or neither is: a lost condition raises the domain error
+    and records nothing, a refused outbox write (`outbox_down`) raises DocumentStoreUnavailable and
+    changes nothing."""
+
+    def __init__(self, outbox: InMemoryOutbox | None = None) -> None:
         self.records: dict[tuple[str, str], DocumentRecord] = {}
+        self.outbox = outbox if outbox is not None else InMemoryOutbox()
+        self.outbox_down = False
         self.batch_reads = 0
 
-    def create(self, record: DocumentRecord) -> None:
+    def create(self, record: DocumentRecord, *, events: Sequence[EventEnvelope] = ()) -> None:
         key = (record.tenant, record.document_id)
         if key in self.records:
             raise DocumentExists(f"document {record.document_id} already exists")
-        self.records[key] = record
+        self._commit(key, record, events)
 
     def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
         return self.records.get((tenant, document_id))
@@ -36,38 +44,51 @@ class InMemoryDocumentRepository:
             if owner_tenant == tenant:
                 yield record
 
-    def advance(self, tenant: str, document_id: str, change: StatusChange, now: datetime) -> DocumentRecord:
+    def advance(
+        self,
+        tenant: str,
+        document_id: str,
+        change: StatusChange,
+        now: datetime,
+        *,
+        events: Sequence[EventEnvelope] = (),
+    ) -> None:
         record = self.records.get((tenant, document_id))
         if record is None or record.status not in change.expected:
             raise StaleStatus(f"document {document_id} is not in status {sorted(change.expected)}")
-        facts = {f.name: getattr(change, f.name) for f in dataclasses.fields(change)}
-        changes: dict[str, object] = {
-            k: v for k, v in facts.items() if v is not None and k not in ("milestone", "expected")
-        }
-        changes["updated_at"] = now
-        if change.milestone is not None:
-            changes["timings"] = {**record.timings, change.milestone.value: format_rfc3339(now)}
-        updated = dataclasses.replace(record, **changes)  # type: ignore[arg-type]
-        self.records[(tenant, document_id)] = updated
-        return updated
+        self._commit((tenant, document_id), change.applied_to(record, now), events)
 
     def share(
-        self, tenant: str, document_id: str, *, users: Collection[str], roles: Collection[str], now: datetime
-    ) -> DocumentRecord:
+        self,
+        tenant: str,
+        document_id: str,
+        *,
+        users: Collection[str],
+        roles: Collection[str],
+        now: datetime,
+        events: Sequence[EventEnvelope] = (),
+    ) -> None:
         record = self.records.get((tenant, document_id))
         if record is None or record.status is DocumentStatus.DELETED:
             raise DocumentNotFound(f"document {document_id} not found")
-        updated = dataclasses.replace(
-            record,
-            shared_with_users=record.shared_with_users | set(users),
-            shared_with_roles=record.shared_with_roles | set(roles),
-            updated_at=now,
-        )
-        self.records[(tenant, document_id)] = updated
-        return updated
+        self._commit((tenant, document_id), record.with_readers(users=users, roles=roles, now=now), events)
 
-    def remove(self, tenant: str, document_id: str) -> None:
-        self.records.pop((tenant, document_id), None)
+    def remove(self, tenant: str, document_id: str, *, events: Sequence[EventEnvelope] = ()) -> None:
+        record = self.records.get((tenant, document_id))
+        if record is None or record.status is not DocumentStatus.DELETED:
+            raise StaleStatus(f"document {document_id} is not a deleted record")
+        self._commit((tenant, document_id), None, events)
+
+    def _commit(
+        self, key: tuple[str, str], record: DocumentRecord | None, events: Sequence[EventEnvelope]
+    ) -> None:
+        if self.outbox_down:
+            raise DocumentStoreUnavailable("documents table cannot be written (TransactionCanceledException)")
+        if record is None:
+            del self.records[key]
+        else:
+            self.records[key] = record
+        self.outbox.publish_batch(events)
 
 
 class InMemoryObjectStore:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from documents import logic
 from documents.logic import InvalidDocumentRequest, NewDocument, UnsupportedUploadType, UploadTooLarge
-from echo_documents.errors import DocumentNotFound
+from echo_documents.errors import DocumentNotFound, DocumentStoreUnavailable
 from echo_documents.records import DocumentStatus
 from echo_shared.authz import Classification
 from echo_shared.authz.caller import Caller
@@ -132,7 +132,7 @@ def test_deletion_hides_the_document_at_once_and_announces_the_cleanup(
         logic.get_document(world.service, alice, document, "req-2")
     assert logic.list_documents(world.service, alice, "req-3", limit=10, cursor=None).documents == []
     # And document.deleted names the object to remove
-    event = next(e for e in world.publisher.published if e.type == "document.deleted")
+    event = next(e for e in world.outbox.published if e.type == "document.deleted")
     assert event.data["object_key"] == deleted.object_key
     # And deleting again is not found
     with pytest.raises(DocumentNotFound):
@@ -165,5 +165,49 @@ def test_listing_pages_by_cursor(world: DocumentWorld, alice: Caller) -> None:
 def test_events_never_carry_the_filename(world: DocumentWorld, alice: Caller) -> None:
     document = _upload(world, alice, "Secret merger plan.pdf")
     logic.delete_document(world.service, alice, document, "req-del")
-    for event in world.publisher.published:
+    for event in [*world.publisher.published, *world.outbox.published]:
         assert "Secret merger plan" not in event.to_json()
+
+
+def test_a_deletion_and_its_event_are_stored_together_or_not_at_all(
+    world: DocumentWorld, alice: Caller
+) -> None:
+    document = _upload(world, alice)
+    # Given an outbox DynamoDB refuses
+    world.repository.outbox_down = True
+    # When alice deletes the document, the store is unavailable (503)
+    with pytest.raises(DocumentStoreUnavailable):
+        logic.delete_document(world.service, alice, document, "req-del")
+    # Then it is still live and no document.deleted waits to start a cleanup
+    assert logic.get_document(world.service, alice, document, "req-2").status.is_live
+    assert "document.deleted" not in world.event_types()
+    # And once the outbox is back, the retry deletes it with exactly one event
+    world.repository.outbox_down = False
+    deleted = logic.delete_document(world.service, alice, document, "req-del")
+    [event] = [e for e in world.outbox.published if e.type == "document.deleted"]
+    assert event.data["status"] == "deleted"
+    assert world.repository.get("acme", document) == deleted
+
+
+def test_a_share_returns_what_it_stored_and_commits_its_event_with_it(
+    world: DocumentWorld, alice: Caller
+) -> None:
+    document = _upload(world, alice)
+    shared = logic.share_document(
+        world.service, alice, document, users=["bob", "bob"], roles=["auditor"], request_id="r"
+    )
+    assert world.repository.get("acme", document) == shared
+    [event] = world.outbox.published
+    assert (event.type, event.data["added_users"], event.data["added_roles"]) == (
+        "document.shared",
+        ["bob"],
+        ["auditor"],
+    )
+    # And a share the outbox refuses adds no reader
+    world.repository.outbox_down = True
+    with pytest.raises(DocumentStoreUnavailable):
+        logic.share_document(world.service, alice, document, users=["carol"], roles=[], request_id="r2")
+    stored = world.repository.get("acme", document)
+    assert stored is not None
+    assert stored.shared_with_users == frozenset({"bob"})
+    assert len(world.outbox.published) == 1

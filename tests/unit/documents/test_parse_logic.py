@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from documents import logic as api
+from echo_documents.errors import DocumentStoreUnavailable
 from echo_documents.layout import drop_document_id, parsed_key
 from echo_documents.parsed import ExtractionFailed, FailureCode, ParsedDocument, TextBlock
 from echo_documents.records import DocumentStatus
@@ -32,7 +34,6 @@ def _service(
     return ParseService(
         repository=world.repository,
         objects=world.objects,
-        publisher=world.publisher,
         extract=extract,
         max_bytes=max_bytes,
         clock=world.clock,
@@ -65,7 +66,7 @@ def test_an_upload_is_parsed_and_handed_to_indexing(world: DocumentWorld, alice:
     # And uploaded then parsed were announced, with lengths but no text
     types = world.event_types()
     assert types.index("document.uploaded") < types.index("document.parsed")
-    parsed_event = next(e for e in world.publisher.published if e.type == "document.parsed")
+    parsed_event = next(e for e in world.outbox.published if e.type == "document.parsed")
     assert parsed_event.data["chars"] == PARSED.char_count
     assert "revenue" not in parsed_event.to_json()
 
@@ -85,7 +86,7 @@ def test_extraction_failures_fail_the_document_with_their_code(
     assert record.status is DocumentStatus.FAILED
     assert record.failure is not None
     assert record.failure.code == code.value
-    failed = next(e for e in world.publisher.published if e.type == "document.failed")
+    failed = next(e for e in world.outbox.published if e.type == "document.failed")
     assert failed.data["failure_code"] == code.value
     assert failed.outcome == "failure"
 
@@ -109,9 +110,9 @@ def test_a_redelivered_notification_is_a_duplicate(world: DocumentWorld, alice: 
     _, key = _uploaded(world, alice)
     service = _service(world, lambda _: PARSED)
     parse_object(service, key, 12, "msg-1")
-    published = len(world.publisher.published)
+    committed = list(world.outbox.published)
     assert parse_object(service, key, 12, "msg-1") is ParseOutcome.DUPLICATE
-    assert len(world.publisher.published) == published
+    assert world.outbox.published == committed
 
 
 def test_a_plain_drop_creates_its_record_owned_by_the_key_owner(world: DocumentWorld) -> None:
@@ -161,3 +162,57 @@ def test_an_upload_gone_before_parsing_fails_with_storage(world: DocumentWorld, 
     assert record is not None
     assert record.failure is not None
     assert record.failure.code == "storage"
+
+
+def test_a_parse_whose_event_cannot_be_written_is_retried_and_announced_once(
+    world: DocumentWorld, alice: Caller
+) -> None:
+    # Given an upload, and an outbox that refuses writes after the record moved to `parsing`
+    document_id, key = _uploaded(world, alice)
+    service = _service(world, lambda _: PARSED)
+    parsing = world.repository.advance
+
+    def refuse_after_parsing(*args: Any, **kwargs: Any) -> None:
+        parsing(*args, **kwargs)
+        if args[2].status is DocumentStatus.PARSING:
+            world.repository.outbox_down = True
+
+    world.repository.advance = refuse_after_parsing  # type: ignore[method-assign]
+    # When the notification is handled, the failure surfaces (SQS redelivers it)
+    with pytest.raises(DocumentStoreUnavailable):
+        parse_object(service, key, 12, "msg-1")
+    # Then the record did not reach `indexing` and no document.parsed was written
+    record = world.repository.get("acme", document_id)
+    assert record is not None
+    assert record.status is DocumentStatus.PARSING
+    assert "document.parsed" not in world.event_types()
+    # And the redelivery, with the outbox back, parses it and writes document.parsed once
+    world.repository.advance = parsing  # type: ignore[method-assign]
+    world.repository.outbox_down = False
+    assert parse_object(service, key, 12, "msg-1") is ParseOutcome.PARSED
+    assert parse_object(service, key, 12, "msg-1") is ParseOutcome.DUPLICATE
+    assert [t for t in world.event_types() if t.startswith("document.")] == [
+        "document.uploaded",
+        "document.parsed",
+    ]
+
+
+def test_a_drop_commits_its_record_with_document_uploaded_and_a_redelivery_adds_none(
+    world: DocumentWorld,
+) -> None:
+    key = "tenants/acme/users/bob/drop/notes.md"
+    world.objects.write(key, b"# Notes", "text/markdown")
+    service = _service(world, lambda _: PARSED)
+    # Given the outbox refuses the first delivery's writes
+    world.repository.outbox_down = True
+    with pytest.raises(DocumentStoreUnavailable):
+        parse_object(service, key, 7, "msg-1")
+    assert world.repository.records == {}
+    # When it is redelivered twice with the outbox back
+    world.repository.outbox_down = False
+    assert parse_object(service, key, 7, "msg-1") is ParseOutcome.PARSED
+    assert parse_object(service, key, 7, "msg-1") is ParseOutcome.DUPLICATE
+    # Then the drop was announced once, by its owner, and parsed once
+    uploaded = [e for e in world.outbox.published if e.type == "document.uploaded"]
+    assert [(e.actor, e.data["via"]) for e in uploaded] == [("user:bob", "drop")]
+    assert world.event_types().count("document.parsed") == 1

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from documents import logic as api
 from echo_documents.access import ANSWERABLE_STATUSES, DocumentRecordsProvider
+from echo_documents.errors import DocumentStoreUnavailable
 from echo_documents.layout import parsed_key
 from echo_documents.parsed import ParsedDocument, TextBlock
 from echo_documents.records import DocumentStatus
@@ -52,14 +53,11 @@ class Pipeline:
     def __init__(self, world: DocumentWorld, embedder: Any) -> None:
         self.world = world
         self.index = InMemoryIndexStore()
-        self.parse = ParseService(
-            world.repository, world.objects, world.publisher, lambda _: REPORT, 10**6, world.clock
-        )
+        self.parse = ParseService(world.repository, world.objects, lambda _: REPORT, 10**6, world.clock)
         self.embed = EmbedService(
             repository=world.repository,
             objects=world.objects,
             index=self.index,
-            publisher=world.publisher,
             embedder=embedder,
             chunk=chunk_document,
             build_segment=lambda d, c, v: build_segment(d, c, v, model_id=embedder.model_id),
@@ -88,8 +86,9 @@ class Pipeline:
         self._delivered = 0
 
     def deliver(self) -> list[EmbedOutcome]:
-        """Hand the bus events published since the last call to the embed consumer, like the queue does."""
-        published = self.world.publisher.published
+        """Hand the outbox's events since the last call to the embed consumer, as the relay and the
+        queue do."""
+        published = self.world.outbox.published
         events: list[EventEnvelope] = published[self._delivered :]
         self._delivered = len(published)
         return [
@@ -194,3 +193,39 @@ def test_restricting_the_question_to_other_documents_finds_nothing(pipeline: Pip
     )
     assert result.candidates == 0
     assert result.citations == ()
+
+
+def test_a_deletion_delivered_twice_purges_and_reports_once(pipeline: Pipeline, alice: Caller) -> None:
+    document_id = pipeline.add(alice)
+    api.delete_document(pipeline.world.service, alice, document_id, "req-del")
+    [deleted] = [e for e in pipeline.world.outbox.published if e.type == "document.deleted"]
+    # When SQS delivers document.deleted twice
+    outcomes = [handle_event(pipeline.embed, deleted, final_attempt=False) for _ in range(2)]
+    # Then the second finds nothing to purge and document.purged was written once, with the removal
+    assert outcomes == [EmbedOutcome.PURGED, EmbedOutcome.DUPLICATE]
+    assert pipeline.world.event_types().count("document.purged") == 1
+    assert pipeline.world.repository.get("acme", document_id) is None
+
+
+def test_an_index_whose_event_cannot_be_written_stays_indexing_until_the_retry(
+    pipeline: Pipeline, world: DocumentWorld, alice: Caller
+) -> None:
+    created = api.create_document(
+        world.service, alice, api.NewDocument("plant.pdf", None, None, Classification.INTERNAL), "r"
+    )
+    world.objects.write(created.record.object_key, b"%PDF-1.7", "application/pdf")
+    parse_object(pipeline.parse, created.record.object_key, 8, "m")
+    [parsed] = [e for e in world.outbox.published if e.type == "document.parsed"]
+    # Given the outbox refuses the write that would make the document ready
+    world.repository.outbox_down = True
+    with pytest.raises(DocumentStoreUnavailable):
+        handle_event(pipeline.embed, parsed, final_attempt=False)
+    record = world.repository.get("acme", created.record.document_id)
+    assert record is not None
+    assert record.status is DocumentStatus.INDEXING
+    assert "document.indexed" not in world.event_types()
+    # When the message is redelivered with the outbox back, then it is indexed and announced once
+    world.repository.outbox_down = False
+    assert handle_event(pipeline.embed, parsed, final_attempt=False) is EmbedOutcome.INDEXED
+    assert handle_event(pipeline.embed, parsed, final_attempt=False) is EmbedOutcome.DUPLICATE
+    assert world.event_types().count("document.indexed") == 1

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from echo_documents.errors import DocumentStoreUnavailable
 from echo_documents.pipeline import Stage, consume_batch, fail_document
 from echo_documents.records import DocumentRecord, DocumentStatus, Failure
 from echo_shared.authz import Classification
 from echo_shared.events import InvalidEvent
 
 from tests.fakes.dead_letters import InMemoryDeadLetterSink
-from tests.fakes.events import InMemoryEventPublisher
 from tests.unit.documents.conftest import TENANT, StepClock
 from tests.unit.documents.fakes import InMemoryDocumentRepository
 
@@ -23,7 +24,6 @@ STAGE = Stage("index", DocumentStatus.INDEXING, "system:embed")
 @dataclass(frozen=True)
 class _Service:
     repository: InMemoryDocumentRepository
-    publisher: InMemoryEventPublisher
     clock: StepClock
 
 
@@ -40,7 +40,7 @@ def _service_with(status: DocumentStatus) -> tuple[_Service, DocumentRecord]:
         created_at=now,
         updated_at=now,
     )
-    service = _Service(InMemoryDocumentRepository(), InMemoryEventPublisher(), StepClock())
+    service = _Service(InMemoryDocumentRepository(), StepClock())
     service.repository.create(record)
     return service, record
 
@@ -56,7 +56,7 @@ def test_a_document_in_the_stage_status_fails_with_its_code_and_one_event() -> N
     assert stored is not None
     assert stored.status is DocumentStatus.FAILED
     assert stored.failure == Failure("empty", "no text")
-    [event] = service.publisher.published
+    [event] = service.repository.outbox.published  # committed with the status change
     assert event.type == "document.failed"
     assert event.actor == "system:embed"
     assert event.data["failure_code"] == "empty"
@@ -67,12 +67,24 @@ def test_a_document_in_the_stage_status_fails_with_its_code_and_one_event() -> N
 def test_a_document_past_the_stage_is_left_alone() -> None:
     # Given a document deleted meanwhile
     service, record = _service_with(DocumentStatus.DELETED)
-    # When the stage tries to fail it, nothing changes and nothing is published
+    # When the stage tries to fail it, nothing changes and no event is written
     assert fail_document(service, record, Failure("empty", "no text"), STAGE, "req-1") is False
     stored = service.repository.get(TENANT, "doc-1")
     assert stored is not None
     assert stored.status is DocumentStatus.DELETED
-    assert service.publisher.published == []
+    assert service.repository.outbox.published == []
+
+
+def test_a_failure_whose_event_cannot_be_written_leaves_the_document_in_its_stage() -> None:
+    # Given a document being indexed, and an outbox DynamoDB refuses
+    service, record = _service_with(DocumentStatus.INDEXING)
+    service.repository.outbox_down = True
+    # When the stage fails it, the error surfaces (SQS retries the message)
+    with pytest.raises(DocumentStoreUnavailable):
+        fail_document(service, record, Failure("empty", "no text"), STAGE, "req-1")
+    # Then neither the status nor an event was written
+    assert service.repository.get(TENANT, "doc-1") == record
+    assert service.repository.outbox.published == []
 
 
 def _sqs_event(*bodies: str) -> dict[str, Any]:

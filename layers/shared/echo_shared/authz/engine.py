@@ -8,7 +8,7 @@ missing entity, an unreachable store) into a deny without evaluating at all.
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cedarpy
@@ -31,6 +31,8 @@ _POLICY_ID = re.compile(r"`(policy\d+)`")
 MAX_ERROR_LENGTH = 300
 # Principals and documents whose Cedar entities a warm container keeps (JSON text, parsed sets).
 ENTITY_CACHE_SIZE = 2048
+# Parsed entity documents of recent batches a warm container keeps.
+BATCH_DOCUMENTS = 64
 
 
 def version_label(number: int) -> str:
@@ -127,15 +129,29 @@ class DecisionEngine:
         alike: dict[object, list[_Question]] = {}
         for question in questions:
             alike.setdefault(question.up_to_principal_id, []).append(question)
-        stand_ins = [members[0] for members in alike.values()]
+        # Each set of lookalikes is asked through one principal per set of facts, the same in every
+        # batch: a batch's entity document then names few principals, and often the same ones.
+        stand_ins = [
+            members[0] if key is members[0] else self._stand_in(members[0]) for key, members in alike.items()
+        ]
         decided = dict(zip(stand_ins, self._decide(policies, stand_ins), strict=True))
-        apart = [q for members in alike.values() if decided[members[0]].errors for q in members[1:]]
+        found: dict[_Question, Outcome] = {}
+        apart: list[_Question] = []
+        for stand_in, members in zip(stand_ins, alike.values(), strict=True):
+            outcome = decided[stand_in]
+            for question in members:
+                # Errors name the principal: lookalikes of a stand-in that erred are evaluated apart.
+                if question == stand_in or not outcome.errors:
+                    found[question] = outcome
+                else:
+                    apart.append(question)
         if apart:
-            decided.update(zip(apart, self._decide(policies, apart), strict=True))
-        for members in alike.values():
-            for question in members[1:]:
-                decided.setdefault(question, decided[members[0]])
-        return decided
+            found.update(zip(apart, self._decide(policies, apart), strict=True))
+        return found
+
+    def _stand_in(self, question: "_Question") -> "_Question":
+        principal = self._entities.stand_in(question.principal)
+        return question if principal == question.principal else replace(question, principal=principal)
 
     def _decide(self, policies: CompiledPolicies, questions: Sequence["_Question"]) -> list[Outcome]:
         if len(questions) == 1:
@@ -157,7 +173,7 @@ class DecisionEngine:
         for group in groups:
             # Parsed once into a handle: given the JSON text, Cedar redoes entity work per request.
             try:
-                entities = cedarpy.Entities.from_json_str(group.entities_json(), self._catalog.schema)
+                entities = self._entities.parsed(group.entities)
             except ValueError as exc:
                 outcomes.update((question, _failed(exc)) for question in group.questions)
                 continue
@@ -199,6 +215,16 @@ class _Question:
     action: str
     resource: ResourceFacts
     context_json: str
+    # A question is a key of several dicts per batch: its hash is computed once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_hash", hash((self.principal, self.action, self.resource, self.context_json))
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def up_to_principal_id(self) -> object:
@@ -248,9 +274,6 @@ class _Group:
         for uid, fragment in fragments.items():
             self.entities.setdefault(uid, fragment)
 
-    def entities_json(self) -> str:
-        return _entity_document(self.entities.values())
-
 
 def _entity_document(fragments: Iterable[str]) -> str:
     return "[" + ",".join(fragments) + "]"
@@ -295,6 +318,33 @@ class _EntityCache:
         self._bare_context: _Memo[str, str] = _Memo(_bare_context_json, capacity)
         self._principal_entities = _Memo(self._parse_principal, capacity)
         self._document_entities = _Memo(self._parse_document, capacity)
+        self._capacity = capacity
+        self._stand_ins: dict[object, Principal] = {}
+        self._documents: _Memo[str, cedarpy.Entities | ValueError] = _Memo(self._parse_batch, BATCH_DOCUMENTS)
+
+    def stand_in(self, principal: Principal) -> Principal:
+        """The first principal seen with the same facts but the id (see `DecisionEngine.evaluate`)."""
+        facts = (principal.type, principal.tenant, principal.roles, principal.scopes)
+        found = self._stand_ins.get(facts)
+        if found is None:
+            if len(self._stand_ins) >= self._capacity:
+                self._stand_ins.clear()
+            found = self._stand_ins[facts] = principal
+        return found
+
+    def parsed(self, fragments: Mapping[tuple[str, str], str]) -> cedarpy.Entities:
+        """The entity document of these fragments, parsed (kept: batches often repeat a document).
+        Raises ValueError as Cedar does when they do not parse."""
+        found = self._documents(_entity_document(fragments[uid] for uid in sorted(fragments)))
+        if isinstance(found, ValueError):
+            raise found
+        return found
+
+    def _parse_batch(self, document: str) -> cedarpy.Entities | ValueError:
+        try:
+            return cedarpy.Entities.from_json_str(document, self._schema)
+        except ValueError as exc:
+            return exc
 
     def of(self, principal: Principal, resource: ResourceFacts) -> str | cedarpy.Entities:
         """The entities of one question: parsed facts reused when they parse, else the text."""

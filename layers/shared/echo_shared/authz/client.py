@@ -248,11 +248,7 @@ class AuthzClient:
                 Evaluation(AuthzRequest(principal, action, _ref(facts), probe.context, tenant), facts)
                 for facts in candidates
             ]
-            outcomes = [
-                outcome
-                for start in range(0, len(evaluations), LIST_CHUNK)
-                for outcome in self.engine.evaluate(policies, evaluations[start : start + LIST_CHUNK])
-            ]
+            outcomes = self.engine.evaluate_for_one_principal(policies, evaluations, chunk=LIST_CHUNK)
             allowed = tuple(
                 e.request.resource.id
                 for e, o in zip(evaluations, outcomes, strict=True)

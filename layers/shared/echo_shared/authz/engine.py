@@ -121,6 +121,45 @@ class DecisionEngine:
                 outcomes[index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
 
+    def evaluate_for_one_principal(
+        self, policies: CompiledPolicies, evaluations: Sequence[Evaluation], *, chunk: int
+    ) -> list[Outcome]:
+        """`evaluate` for questions of one principal (a list), `chunk` questions per Cedar call.
+
+        When policies name no entity but actions, roles and tenants, documents that differ only in
+        ids are decided alike: Cedar cannot read an id, only compare it, and of the users a
+        document names only the asker has an entity (so facts to read). What it sees of a document
+        is then its tenant, classification, roles, and how the users it names compare with the
+        asker and with each other: two documents alike in those are decided once, through the
+        first. As for principals, a stand-in that erred has its lookalikes evaluated on their own.
+        """
+        alike: dict[object, list[int]] = {}
+        for index, evaluation in enumerate(evaluations):
+            key = None if policies.slices.principal_ids_may_count else _document_up_to_ids(evaluation)
+            alike.setdefault(index if key is None else key, []).append(index)
+        stand_ins = [evaluations[members[0]] for members in alike.values()]
+        decided = [
+            outcome
+            for start in range(0, len(stand_ins), chunk)
+            for outcome in self.evaluate(policies, stand_ins[start : start + chunk])
+        ]
+        outcomes: list[Outcome] = [_NOT_DECIDED] * len(evaluations)
+        apart: list[int] = []
+        for members, outcome in zip(alike.values(), decided, strict=True):
+            outcomes[members[0]] = outcome
+            for index in members[1:]:
+                if outcome.errors:
+                    apart.append(index)
+                else:
+                    outcomes[index] = outcome
+        for start in range(0, len(apart), chunk):
+            indexes = apart[start : start + chunk]
+            for index, outcome in zip(
+                indexes, self.evaluate(policies, [evaluations[i] for i in indexes]), strict=True
+            ):
+                outcomes[index] = outcome
+        return outcomes
+
     def _decide_unique(
         self, policies: CompiledPolicies, questions: Sequence["_Question"]
     ) -> dict["_Question", Outcome]:
@@ -250,6 +289,27 @@ class _Question:
             "resource": _resource_uid(self.resource),
             "context": self.context_json,
         }
+
+
+def _document_up_to_ids(evaluation: Evaluation) -> object:
+    """What decides a question on a document but the ids (see `evaluate_for_one_principal`), or
+    None for a question that is not on a known document."""
+    document, request = evaluation.resource, evaluation.request
+    if evaluation.problems or not isinstance(document, DocumentMetadata):
+        return None
+    principal = request.principal
+    asker = principal.id if principal.type is PrincipalType.USER else None
+    owner, shared = document.owner, document.shared_with_users
+    relations = (owner == asker, asker in shared, owner in shared, len(shared - {asker, owner}))
+    facts = (document.tenant, document.classification, document.shared_with_roles)
+    return (
+        principal,
+        request.action,
+        request.evaluation_tenant,
+        tuple(sorted(request.context.items())),
+        facts,
+        relations,
+    )
 
 
 def _bare_context_json(tenant: str) -> str:

@@ -9,7 +9,8 @@ import cedarpy
 import pytest
 from echo_shared.authz import AuthzRequest, Classification, DocumentMetadata, Principal, ResourceType
 from echo_shared.authz import engine as engine_module
-from echo_shared.authz.engine import Evaluation
+from echo_shared.authz.catalog import PolicyCatalog
+from echo_shared.authz.engine import DecisionEngine, Evaluation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,8 +77,10 @@ def test_a_policy_naming_a_principal_has_each_principal_decided(world: AuthzWorl
     assert [d.allowed for d in decisions] == [True, False]
 
 
-def test_an_error_names_each_principal(engine: Any, cedar: CedarCalls) -> None:
-    # Given a policy that errs for users without scopes (they have no `scopes` attribute)
+def test_an_error_names_each_principal(catalog: PolicyCatalog, cedar: CedarCalls) -> None:
+    # Given a policy that errs for users without scopes (they have no `scopes` attribute), and an
+    # engine of its own (the first principal it sees with a set of facts stands in for the others)
+    engine = DecisionEngine(catalog)
     compiled = engine.compile(
         TENANT,
         1,

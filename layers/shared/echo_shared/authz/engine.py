@@ -380,7 +380,7 @@ class _EntityCache:
         self._document_entities = _Memo(self._parse_document, capacity)
         self._capacity = capacity
         self._stand_ins: dict[object, Principal] = {}
-        self._documents: _Memo[str, cedarpy.Entities | ValueError] = _Memo(self._parse_batch, BATCH_DOCUMENTS)
+        self._documents: _Memo[str, cedarpy.Entities | str] = _Memo(self._parse_batch, BATCH_DOCUMENTS)
 
     def stand_in(self, principal: Principal) -> Principal:
         """The first principal seen with the same facts but the id (see `DecisionEngine.evaluate`)."""
@@ -396,15 +396,15 @@ class _EntityCache:
         """The entity document of these fragments, parsed (kept: batches often repeat a document).
         Raises ValueError as Cedar does when they do not parse."""
         found = self._documents(_entity_document(fragments[uid] for uid in sorted(fragments)))
-        if isinstance(found, ValueError):
-            raise found
+        if isinstance(found, str):
+            raise ValueError(found)  # a fresh one each time: a kept exception would keep tracebacks
         return found
 
-    def _parse_batch(self, document: str) -> cedarpy.Entities | ValueError:
+    def _parse_batch(self, document: str) -> cedarpy.Entities | str:
         try:
             return cedarpy.Entities.from_json_str(document, self._schema)
         except ValueError as exc:
-            return exc
+            return str(exc)
 
     def of(self, principal: Principal, resource: ResourceFacts) -> str | cedarpy.Entities:
         """The entities of one question: parsed facts reused when they parse, else the text."""

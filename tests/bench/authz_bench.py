@@ -15,7 +15,9 @@ Figures (one run, some seconds), each beside a baseline measured in the same run
 - `batch`: `check_batch` of 100 questions, against raw `is_authorized_batch` (one entity document);
 - `rbac_comparison`: one RBAC question set (roles -> actions on a tenant, tenant domains) answered
   by Echo (`check`, `check_batch`: validation and audit included) and by pycasbin's
-  RBAC-with-domains model (`enforce`, `batch_enforce`), both pre-loaded, same answers;
+  RBAC-with-domains model (`enforce`, `batch_enforce`), both pre-loaded, same answers; beside them
+  raw `is_authorized_batch` on the same chunks (baseline pre-parsed, entity lists built beforehand,
+  every question evaluated): what Cedar's batch API costs alone, against the same pycasbin figure;
 - `list`: `list_resources` over 10,000 candidate documents, and whether it equals the allowed
   single checks.
 `render()` turns them into a table with each figure, its baseline and the goal.
@@ -250,11 +252,17 @@ def _rbac_comparison(rng: random.Random, catalog: Any) -> dict[str, Any]:
     casbin_chunks = [casbin_requests[i : i + BATCH_SIZE] for i in range(0, len(casbin_requests), BATCH_SIZE)]
     echo_batch_ms = [_timed(partial(client.check_batch, c, request_id="bench")) for c in echo_chunks]
     casbin_batch_ms = [_timed(partial(enforcer.batch_enforce, [list(r) for r in c])) for c in casbin_chunks]
+    # Cedar alone on the same chunks: the baseline set pre-parsed, one entity list per chunk built
+    # beforehand, every question evaluated (no dedupe): what cedarpy's batch API costs by itself.
+    raw = _RawCedar(client.policies.get(TENANT).policy_set, catalog.schema)
+    raw_chunks = [raw.batch([_raw_rbac_question(r) for r in c]) for c in echo_chunks]
+    raw_batch_ms = [_timed(partial(raw.check_batch, *rc)) for rc in raw_chunks]
     echo, casbin_figures = _latency(echo_ms, per_call=1), _latency(casbin_ms, per_call=1)
     echo_batch, casbin_batch = (
         _latency(echo_batch_ms, per_call=BATCH_SIZE),
         _latency(casbin_batch_ms, per_call=BATCH_SIZE),
     )
+    raw_batch = _latency(raw_batch_ms, per_call=BATCH_SIZE)
     return {
         "questions": len(cases),
         "same_answers": sum(a == b for a, b in zip(echo_answers, casbin_answers, strict=True)),
@@ -267,7 +275,26 @@ def _rbac_comparison(rng: random.Random, catalog: Any) -> dict[str, Any]:
         "ratio_echo_to_casbin_batch_throughput": round(
             echo_batch["decisions_per_s"] / casbin_batch["decisions_per_s"], 2
         ),
+        "raw_cedarpy_batch_100": raw_batch,
+        "ratio_raw_cedarpy_to_casbin_batch_throughput": round(
+            raw_batch["decisions_per_s"] / casbin_batch["decisions_per_s"], 2
+        ),
     }
+
+
+def _raw_rbac_question(request: Any) -> tuple[dict[str, Any], str]:
+    """One RBAC question as raw Cedar takes it: the request, and its entities as Cedar JSON."""
+    principal, domain = request.principal, request.resource.id
+    found = _principal_entities(principal)
+    if domain != principal.tenant:
+        found.append(_cedar_entity("Tenant", domain))
+    cedar_request = {
+        "principal": {"type": principal.type.value, "id": principal.id},
+        "action": {"type": "Action", "id": request.action},
+        "resource": {"type": "Tenant", "id": domain},
+        "context": {"tenant": {"__entity": {"type": "Tenant", "id": domain}}},
+    }
+    return cedar_request, json.dumps(found)
 
 
 def _list_figures(rng: random.Random, catalog: Any, users: Sequence[Any]) -> dict[str, Any]:
@@ -545,6 +572,14 @@ def render(figures: dict[str, Any]) -> list[str]:
             f"{batch_ratio}x",
             f"≥ {GOAL_BATCH_TO_CASBIN}x",
             batch_ratio >= GOAL_BATCH_TO_CASBIN,
+        ),
+        (
+            "raw cedarpy `is_authorized_batch` of 100 on the RBAC questions, throughput",
+            f"{rbac['raw_cedarpy_batch_100']['decisions_per_s']:,}/s",
+            f"pycasbin {rbac['casbin_batch_100']['decisions_per_s']:,}/s",
+            f"{rbac['ratio_raw_cedarpy_to_casbin_batch_throughput']}x",
+            "-",
+            None,
         ),
         (
             "authz function, `POST /authz/check` handling, p50 (in process)",

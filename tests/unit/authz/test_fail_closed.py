@@ -13,6 +13,7 @@ from echo_shared.authz import (
     Principal,
     ResourceType,
 )
+from echo_shared.authz import engine as engine_module
 from echo_shared.authz.catalog import PolicyCatalog
 from echo_shared.authz.engine import CompiledPolicies, DecisionEngine, Evaluation
 from echo_shared.authz.errors import EntityStoreUnavailable, PolicyStoreUnavailable
@@ -166,3 +167,29 @@ def test_a_decision_is_never_allow_with_errors(world: AuthzWorld, tenant_policie
     ]
     for decision in world.client.check_batch(requests, request_id="r"):
         assert not (decision.allowed and decision.errors)
+
+
+def test_a_batch_whose_entities_do_not_parse_is_denied_each_time(
+    catalog: PolicyCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an entity document Cedar refuses (as it would facts that break the schema), and an
+    # engine of its own (it keeps what Cedar said of each document)
+    engine = DecisionEngine(catalog)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("entity does not conform to the schema")
+
+    monkeypatch.setattr(engine_module.cedarpy.Entities, "from_json_str", refuse)
+    compiled = engine.compile(TENANT, 1, "")
+    batch = [
+        Evaluation(
+            ask(user(name, "viewer"), "document:read", document("d1")), DocumentMetadata(TENANT, "d1", name)
+        )
+        for name in ("ann", "ben")
+    ]
+    # When the same batch is decided twice (the second time from the kept parse result)
+    first, second = engine.evaluate(compiled, batch), engine.evaluate(compiled, batch)
+    # Then every question is denied with Cedar's reason, both times
+    assert first == second
+    assert [o.effect for o in first] == [Effect.DENY, Effect.DENY]
+    assert all(o.errors == ("evaluation failed: entity does not conform to the schema",) for o in first)

@@ -48,33 +48,77 @@ def _text(value: str) -> str:
 def decision_event(
     decision: Decision, *, request_id: str, asked_by: str, baseline_version: str, clock: Clock = utc_now
 ) -> EventEnvelope:
-    request = decision.request
-    principal, resource = str(request.principal.ref), str(request.resource)
-    data: dict[str, Any] = {
-        "decision_id": decision.decision_id,
-        "kind": "check",
-        "decision": decision.effect.value,
-        "principal": principal,
-        "principal_tenant": request.principal.tenant,
-        "action": request.action,
-        "resource": resource,
-        "policy_version": decision.policy_version,
-        "baseline_version": baseline_version,
-        "reasons": list(decision.reasons),
-        "errors": list(decision.errors[:MAX_AUDITED_ERRORS]),
-        "asked_by": asked_by,
-    }
-    return _event(
-        tenant=request.evaluation_tenant,
-        actor=_text(principal_actor(request.principal)),
-        action=_text(request.action),
-        resource=_text(resource),
-        outcome=Outcome.SUCCESS if decision.effect is Effect.ALLOW else Outcome.DENIED,
-        request_id=_text(request_id),
-        data=data,
-        event_id=uuid.UUID(decision.decision_id),
-        clock=clock,
+    [event] = decision_events(
+        [decision], request_id=request_id, asked_by=asked_by, baseline_version=baseline_version, clock=clock
     )
+    return event
+
+
+def decision_events(
+    decisions: Sequence[Decision],
+    *,
+    request_id: str,
+    asked_by: str,
+    baseline_version: str,
+    clock: Clock = utc_now,
+) -> list[EventEnvelope]:
+    """One record per decision, in order: what `decision_event` builds for each, with the texts a
+    batch shares made once and each envelope copied from one built for the batch."""
+    request_text = _text(request_id)
+    shared = (asked_by, baseline_version)
+    shared_ascii, shared_length = all(map(str.isascii, shared)), sum(map(len, shared))
+    named: dict[object, tuple[str, str]] = {}  # a principal's or resource's name, and as a text
+    template: EventEnvelope | None = None
+    events = []
+    for decision in decisions:
+        request = decision.request
+        principal, actor = named.get(request.principal) or named.setdefault(
+            request.principal, (str(request.principal.ref), _text(principal_actor(request.principal)))
+        )
+        resource, resource_text = named.get(request.resource) or named.setdefault(
+            request.resource, (str(request.resource), _text(str(request.resource)))
+        )
+        reasons, errors = list(decision.reasons), list(decision.errors[:MAX_AUDITED_ERRORS])
+        data: dict[str, Any] = {
+            "decision_id": decision.decision_id,
+            "kind": "check",
+            "decision": decision.effect.value,
+            "principal": principal,
+            "principal_tenant": request.principal.tenant,
+            "action": request.action,
+            "resource": resource,
+            "policy_version": decision.policy_version,
+            "baseline_version": baseline_version,
+            "reasons": reasons,
+            "errors": errors,
+            "asked_by": asked_by,
+        }
+        tenant = request.evaluation_tenant
+        fields: dict[str, Any] = {
+            "event_id": uuid.UUID(decision.decision_id),
+            "tenant": tenant,
+            "actor": actor,
+            "action": _text(request.action),
+            "resource": resource_text,
+            "outcome": Outcome.SUCCESS if decision.effect is Effect.ALLOW else Outcome.DENIED,
+            "occurred_at": coerce_utc(clock()),
+            "request_id": request_text,
+            "data": data,
+        }
+        # `_fits`'s quick bound from its parts (the decision id, kind and decision: 46 ASCII characters).
+        variable = [principal, request.principal.tenant, request.action, resource, decision.policy_version]
+        variable += reasons + errors
+        bound = 64 * len(data) + 6 * (46 + shared_length + sum(map(len, variable))) + 3 * (len(variable) + 5)
+        quick = shared_ascii and bound <= MAX_DATA_BYTES and all(map(str.isascii, variable))
+        if not is_valid_tenant(tenant) or not (quick or _fits(data)):
+            events.append(new_event(type=DECISION_EVENT, **fields))
+        elif template is None:
+            template = EventEnvelope.model_construct(type=DECISION_EVENT, **fields)
+            events.append(template)
+        else:
+            # The fields the template does not share are all replaced: a copy is a fresh record.
+            events.append(template.model_copy(update=fields))
+    return events
 
 
 def list_event(
@@ -165,10 +209,12 @@ def _event(
 def _fits(data: dict[str, Any]) -> bool:
     """UTF-8 encodable and within the envelope's size: a quick bound first, the exact size if needed."""
     texts = [v for v in data.values() if isinstance(v, str)]
-    texts += [item for v in data.values() if isinstance(v, list) for item in v]
+    for value in data.values():
+        if isinstance(value, list):
+            texts += value
     # Canonical JSON spends at most 6 bytes on a character (an escaped control character).
-    bound = 64 * len(data) + sum(6 * len(text) + 3 for text in texts)
-    if bound <= MAX_DATA_BYTES and all(text.isascii() for text in texts):
+    bound = 64 * len(data) + 6 * sum(map(len, texts)) + 3 * len(texts)
+    if bound <= MAX_DATA_BYTES and all(map(str.isascii, texts)):
         return True
     try:
         return len(json.dumps(data, ensure_ascii=False).encode()) <= MAX_DATA_BYTES

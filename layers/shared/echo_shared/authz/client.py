@@ -9,11 +9,12 @@ import os
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
-from echo_shared.authz.audit import decision_event, list_event, publish_all
+from echo_shared.authz.audit import decision_event, decision_events, list_event, publish_all
 from echo_shared.authz.catalog import PolicyCatalog, load_catalog
 from echo_shared.authz.engine import (
     BASELINE_ONLY_VERSION,
@@ -165,6 +166,9 @@ class AuthzClient:
         self._new_id = new_id or RandomUuids()
         # Principals already found well-formed (frozen facts: the same principal stays valid).
         self._checked_principals: set[Principal] = set()
+        # Resources, tenants and shapes already found well-formed, and contexts already parsed.
+        self._checked_questions: set[tuple[object, ...]] = set()
+        self._parsed_contexts: dict[frozenset[tuple[str, type, object]], dict[str, Any]] = {}
 
     def check(self, request: AuthzRequest, *, request_id: str, asked_by: str | None = None) -> Decision:
         """Decide one request: the same answer and record as a batch of one."""
@@ -197,14 +201,13 @@ class AuthzClient:
             for index, decision in zip(indexes, self._decide(tenant, tenant_requests), strict=True):
                 decisions[index] = decision
         final = [decision for decision in decisions if decision is not None]
-        baseline = self.catalog.baseline_version
-        who = asked_by or self._asked_by
-        events = [
-            decision_event(
-                d, request_id=request_id, asked_by=who, baseline_version=baseline, clock=self._clock
-            )
-            for d in final
-        ]
+        events = decision_events(
+            final,
+            request_id=request_id,
+            asked_by=asked_by or self._asked_by,
+            baseline_version=self.catalog.baseline_version,
+            clock=self._clock,
+        )
         publish_all(self._publisher, events)
         return final
 
@@ -245,11 +248,7 @@ class AuthzClient:
                 Evaluation(AuthzRequest(principal, action, _ref(facts), probe.context, tenant), facts)
                 for facts in candidates
             ]
-            outcomes = [
-                outcome
-                for start in range(0, len(evaluations), LIST_CHUNK)
-                for outcome in self.engine.evaluate(policies, evaluations[start : start + LIST_CHUNK])
-            ]
+            outcomes = self.engine.evaluate_for_one_principal(policies, evaluations, chunk=LIST_CHUNK)
             allowed = tuple(
                 e.request.resource.id
                 for e, o in zip(evaluations, outcomes, strict=True)
@@ -291,19 +290,35 @@ class AuthzClient:
         principal = request.principal
         if principal not in self._checked_principals:
             principal.check()
-            if len(self._checked_principals) >= MAX_CHECKED_PRINCIPALS:
-                self._checked_principals.clear()
-            self._checked_principals.add(principal)
-        check_entity_id(request.resource.id, "resource id")
-        if request.tenant is not None:
-            check_tenant(request.tenant, "request tenant")
-        self.catalog.check_shape(principal.type.value, request.action, request.resource.type)
-        if request.resource.type == ResourceType.TENANT.value:
-            check_tenant(request.resource.id, "Tenant resource id")
+            _remember(self._checked_principals, principal)
+        asked = (principal.type, request.action, request.resource, request.tenant)
+        if asked not in self._checked_questions:
+            check_entity_id(request.resource.id, "resource id")
+            if request.tenant is not None:
+                check_tenant(request.tenant, "request tenant")
+            self.catalog.check_shape(principal.type.value, request.action, request.resource.type)
+            if request.resource.type == ResourceType.TENANT.value:
+                check_tenant(request.resource.id, "Tenant resource id")
+            _remember(self._checked_questions, asked)
         if not request.context:
             return request
-        context = RequestContext.parse(request.context)
-        return AuthzRequest(principal, request.action, request.resource, context, request.tenant)
+        return AuthzRequest(
+            principal, request.action, request.resource, self._context(request.context), request.tenant
+        )
+
+    def _context(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        """`RequestContext.parse`, once per distinct context (by value and type: strict parsing)."""
+        try:
+            key = frozenset((name, type(value), value) for name, value in context.items())
+        except TypeError:  # an unhashable value: parsing refuses it
+            return RequestContext.parse(context)
+        parsed = self._parsed_contexts.get(key)
+        if parsed is None:
+            parsed = RequestContext.parse(context)
+            if len(self._parsed_contexts) >= MAX_CHECKED_PRINCIPALS:
+                self._parsed_contexts.clear()
+            self._parsed_contexts[key] = parsed
+        return dict(parsed)
 
     def _decide(self, tenant: str, requests: Sequence[AuthzRequest]) -> list[Decision]:
         try:
@@ -345,6 +360,12 @@ class AuthzClient:
 
     def _denied(self, request: AuthzRequest, errors: tuple[str, ...], *, unavailable: bool) -> Decision:
         return self._decision(request, UNAVAILABLE_VERSION, Outcome(Effect.DENY, (), errors), unavailable)
+
+
+def _remember[T](checked: set[T], item: T) -> None:
+    if len(checked) >= MAX_CHECKED_PRINCIPALS:
+        checked.clear()
+    checked.add(item)
 
 
 def _describe(exc: Exception) -> str:

@@ -8,7 +8,7 @@ missing entity, an unreachable store) into a deny without evaluating at all.
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cedarpy
@@ -31,6 +31,8 @@ _POLICY_ID = re.compile(r"`(policy\d+)`")
 MAX_ERROR_LENGTH = 300
 # Principals and documents whose Cedar entities a warm container keeps (JSON text, parsed sets).
 ENTITY_CACHE_SIZE = 2048
+# Parsed entity documents of recent batches a warm container keeps.
+BATCH_DOCUMENTS = 64
 
 
 def version_label(number: int) -> str:
@@ -119,6 +121,45 @@ class DecisionEngine:
                 outcomes[index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
 
+    def evaluate_for_one_principal(
+        self, policies: CompiledPolicies, evaluations: Sequence[Evaluation], *, chunk: int
+    ) -> list[Outcome]:
+        """`evaluate` for questions of one principal (a list), `chunk` questions per Cedar call.
+
+        When policies name no entity but actions, roles and tenants, documents that differ only in
+        ids are decided alike: Cedar cannot read an id, only compare it, and of the users a
+        document names only the asker has an entity (so facts to read). What it sees of a document
+        is then its tenant, classification, roles, and how the users it names compare with the
+        asker and with each other: two documents alike in those are decided once, through the
+        first. As for principals, a stand-in that erred has its lookalikes evaluated on their own.
+        """
+        alike: dict[object, list[int]] = {}
+        for index, evaluation in enumerate(evaluations):
+            key = None if policies.slices.principal_ids_may_count else _document_up_to_ids(evaluation)
+            alike.setdefault(index if key is None else key, []).append(index)
+        stand_ins = [evaluations[members[0]] for members in alike.values()]
+        decided = [
+            outcome
+            for start in range(0, len(stand_ins), chunk)
+            for outcome in self.evaluate(policies, stand_ins[start : start + chunk])
+        ]
+        outcomes: list[Outcome] = [_NOT_DECIDED] * len(evaluations)
+        apart: list[int] = []
+        for members, outcome in zip(alike.values(), decided, strict=True):
+            outcomes[members[0]] = outcome
+            for index in members[1:]:
+                if outcome.errors:
+                    apart.append(index)
+                else:
+                    outcomes[index] = outcome
+        for start in range(0, len(apart), chunk):
+            indexes = apart[start : start + chunk]
+            for index, outcome in zip(
+                indexes, self.evaluate(policies, [evaluations[i] for i in indexes]), strict=True
+            ):
+                outcomes[index] = outcome
+        return outcomes
+
     def _decide_unique(
         self, policies: CompiledPolicies, questions: Sequence["_Question"]
     ) -> dict["_Question", Outcome]:
@@ -127,15 +168,29 @@ class DecisionEngine:
         alike: dict[object, list[_Question]] = {}
         for question in questions:
             alike.setdefault(question.up_to_principal_id, []).append(question)
-        stand_ins = [members[0] for members in alike.values()]
+        # Each set of lookalikes is asked through one principal per set of facts, the same in every
+        # batch: a batch's entity document then names few principals, and often the same ones.
+        stand_ins = [
+            members[0] if key is members[0] else self._stand_in(members[0]) for key, members in alike.items()
+        ]
         decided = dict(zip(stand_ins, self._decide(policies, stand_ins), strict=True))
-        apart = [q for members in alike.values() if decided[members[0]].errors for q in members[1:]]
+        found: dict[_Question, Outcome] = {}
+        apart: list[_Question] = []
+        for stand_in, members in zip(stand_ins, alike.values(), strict=True):
+            outcome = decided[stand_in]
+            for question in members:
+                # Errors name the principal: lookalikes of a stand-in that erred are evaluated apart.
+                if question == stand_in or not outcome.errors:
+                    found[question] = outcome
+                else:
+                    apart.append(question)
         if apart:
-            decided.update(zip(apart, self._decide(policies, apart), strict=True))
-        for members in alike.values():
-            for question in members[1:]:
-                decided.setdefault(question, decided[members[0]])
-        return decided
+            found.update(zip(apart, self._decide(policies, apart), strict=True))
+        return found
+
+    def _stand_in(self, question: "_Question") -> "_Question":
+        principal = self._entities.stand_in(question.principal)
+        return question if principal == question.principal else replace(question, principal=principal)
 
     def _decide(self, policies: CompiledPolicies, questions: Sequence["_Question"]) -> list[Outcome]:
         if len(questions) == 1:
@@ -157,7 +212,7 @@ class DecisionEngine:
         for group in groups:
             # Parsed once into a handle: given the JSON text, Cedar redoes entity work per request.
             try:
-                entities = cedarpy.Entities.from_json_str(group.entities_json(), self._catalog.schema)
+                entities = self._entities.parsed(group.entities)
             except ValueError as exc:
                 outcomes.update((question, _failed(exc)) for question in group.questions)
                 continue
@@ -199,6 +254,16 @@ class _Question:
     action: str
     resource: ResourceFacts
     context_json: str
+    # A question is a key of several dicts per batch: its hash is computed once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_hash", hash((self.principal, self.action, self.resource, self.context_json))
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def up_to_principal_id(self) -> object:
@@ -226,6 +291,27 @@ class _Question:
         }
 
 
+def _document_up_to_ids(evaluation: Evaluation) -> object:
+    """What decides a question on a document but the ids (see `evaluate_for_one_principal`), or
+    None for a question that is not on a known document."""
+    document, request = evaluation.resource, evaluation.request
+    if evaluation.problems or not isinstance(document, DocumentMetadata):
+        return None
+    principal = request.principal
+    asker = principal.id if principal.type is PrincipalType.USER else None
+    owner, shared = document.owner, document.shared_with_users
+    relations = (owner == asker, asker in shared, owner in shared, len(shared - {asker, owner}))
+    facts = (document.tenant, document.classification, document.shared_with_roles)
+    return (
+        principal,
+        request.action,
+        request.evaluation_tenant,
+        tuple(sorted(request.context.items())),
+        facts,
+        relations,
+    )
+
+
 def _bare_context_json(tenant: str) -> str:
     return _context_json(tenant, {})
 
@@ -247,9 +333,6 @@ class _Group:
         self.questions.append(question)
         for uid, fragment in fragments.items():
             self.entities.setdefault(uid, fragment)
-
-    def entities_json(self) -> str:
-        return _entity_document(self.entities.values())
 
 
 def _entity_document(fragments: Iterable[str]) -> str:
@@ -295,6 +378,33 @@ class _EntityCache:
         self._bare_context: _Memo[str, str] = _Memo(_bare_context_json, capacity)
         self._principal_entities = _Memo(self._parse_principal, capacity)
         self._document_entities = _Memo(self._parse_document, capacity)
+        self._capacity = capacity
+        self._stand_ins: dict[object, Principal] = {}
+        self._documents: _Memo[str, cedarpy.Entities | str] = _Memo(self._parse_batch, BATCH_DOCUMENTS)
+
+    def stand_in(self, principal: Principal) -> Principal:
+        """The first principal seen with the same facts but the id (see `DecisionEngine.evaluate`)."""
+        facts = (principal.type, principal.tenant, principal.roles, principal.scopes)
+        found = self._stand_ins.get(facts)
+        if found is None:
+            if len(self._stand_ins) >= self._capacity:
+                self._stand_ins.clear()
+            found = self._stand_ins[facts] = principal
+        return found
+
+    def parsed(self, fragments: Mapping[tuple[str, str], str]) -> cedarpy.Entities:
+        """The entity document of these fragments, parsed (kept: batches often repeat a document).
+        Raises ValueError as Cedar does when they do not parse."""
+        found = self._documents(_entity_document(fragments[uid] for uid in sorted(fragments)))
+        if isinstance(found, str):
+            raise ValueError(found)  # a fresh one each time: a kept exception would keep tracebacks
+        return found
+
+    def _parse_batch(self, document: str) -> cedarpy.Entities | str:
+        try:
+            return cedarpy.Entities.from_json_str(document, self._schema)
+        except ValueError as exc:
+            return str(exc)
 
     def of(self, principal: Principal, resource: ResourceFacts) -> str | cedarpy.Entities:
         """The entities of one question: parsed facts reused when they parse, else the text."""

@@ -8,7 +8,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from echo_shared.authz.audit import decision_event
+from echo_shared.authz.audit import decision_events
 from echo_shared.authz.engine import Evaluation
 from echo_shared.authz.model import AuthzRequest, Decision, Effect, EntityRef, Principal
 from echo_shared.events import EventEnvelope
@@ -63,8 +63,12 @@ def test_a_decision_record_is_the_record_validation_accepts(
     )
     # When its audit record is built
     try:
-        record = decision_event(
-            decision, request_id=request_id, asked_by="service:tests", baseline_version="b", clock=lambda: AT
+        [record] = decision_events(
+            [decision],
+            request_id=request_id,
+            asked_by="service:tests",
+            baseline_version="b",
+            clock=lambda: AT,
         )
     except ValueError:
         # Only a record the envelope itself refuses (unencodable text) may fail, and loudly.

@@ -45,15 +45,6 @@ def _text(value: str) -> str:
     return cleaned[:_MAX_TEXT] or "-"
 
 
-def decision_event(
-    decision: Decision, *, request_id: str, asked_by: str, baseline_version: str, clock: Clock = utc_now
-) -> EventEnvelope:
-    [event] = decision_events(
-        [decision], request_id=request_id, asked_by=asked_by, baseline_version=baseline_version, clock=clock
-    )
-    return event
-
-
 def decision_events(
     decisions: Sequence[Decision],
     *,
@@ -62,8 +53,8 @@ def decision_events(
     baseline_version: str,
     clock: Clock = utc_now,
 ) -> list[EventEnvelope]:
-    """One record per decision, in order: what `decision_event` builds for each, with the texts a
-    batch shares made once and each envelope copied from one built for the batch."""
+    """One `authz.decision` record per decision, in order (its event id is the decision id), with
+    the texts a batch shares made once and each envelope copied from one built for the batch."""
     request_text = _text(request_id)
     shared = (asked_by, baseline_version)
     shared_ascii, shared_length = all(map(str.isascii, shared)), sum(map(len, shared))

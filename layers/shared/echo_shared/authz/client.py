@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from echo_shared.authz.audit import decision_event, decision_events, list_event, publish_all
+from echo_shared.authz.audit import decision_events, list_event, publish_all
 from echo_shared.authz.catalog import PolicyCatalog, load_catalog
 from echo_shared.authz.engine import (
     BASELINE_ONLY_VERSION,
@@ -174,14 +174,7 @@ class AuthzClient:
         """Decide one request: the same answer and record as a batch of one."""
         checked = self._checked(request)
         [decision] = self._decide(checked.evaluation_tenant, [checked])
-        event = decision_event(
-            decision,
-            request_id=request_id,
-            asked_by=asked_by or self._asked_by,
-            baseline_version=self.catalog.baseline_version,
-            clock=self._clock,
-        )
-        publish_all(self._publisher, [event])
+        self._audit([decision], request_id=request_id, asked_by=asked_by)
         return decision
 
     def check_batch(
@@ -201,15 +194,19 @@ class AuthzClient:
             for index, decision in zip(indexes, self._decide(tenant, tenant_requests), strict=True):
                 decisions[index] = decision
         final = [decision for decision in decisions if decision is not None]
+        self._audit(final, request_id=request_id, asked_by=asked_by)
+        return final
+
+    def _audit(self, decisions: Sequence[Decision], *, request_id: str, asked_by: str | None) -> None:
+        """One record per decision, published before any decision is returned."""
         events = decision_events(
-            final,
+            decisions,
             request_id=request_id,
             asked_by=asked_by or self._asked_by,
             baseline_version=self.catalog.baseline_version,
             clock=self._clock,
         )
         publish_all(self._publisher, events)
-        return final
 
     def list_resources(
         self,

@@ -131,47 +131,41 @@ def _outbox_events(stack: dict[str, Any], aws: Callable[[str], Any], since: str)
     return [json.loads(item["event"]["S"]) for item in items if item["position"]["S"] >= since]
 
 
-def _chained_types(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, resource: str) -> list[str]:
-    """The types of the chain's document.* records about `resource` (not the decisions), in seq order."""
+def _chain_records(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str) -> Iterator[dict[str, Any]]:
+    """The tenant's chain records (seq, event id, type, resource), in seq order."""
     dynamodb = aws("dynamodb")
-    found: list[str] = []
     kwargs: dict[str, Any] = {
         "TableName": stack["tables"]["audit_chain"],
         "KeyConditionExpression": "tenant = :t",
         "ExpressionAttributeValues": {":t": {"S": tenant}},
-        "ProjectionExpression": "seq, #type, #resource",
+        "ProjectionExpression": "seq, event_id, #type, #resource",
         "ExpressionAttributeNames": {"#type": "type", "#resource": "resource"},
         "ConsistentRead": True,
     }
     while True:
         page = dynamodb.query(**kwargs)
-        found += [
-            item["type"]["S"]
-            for item in page["Items"]
-            if item["resource"]["S"] == resource and item["type"]["S"].startswith("document.")
-        ]
+        yield from page["Items"]
         if "LastEvaluatedKey" not in page:
-            return found
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _chained_types(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, resource: str) -> list[str]:
+    """The types of the chain's document.* records about `resource` (not the decisions), in seq order."""
+    return [
+        item["type"]["S"]
+        for item in _chain_records(stack, aws, tenant)
+        if item["resource"]["S"] == resource and item["type"]["S"].startswith("document.")
+    ]
 
 
 def _chained(stack: dict[str, Any], aws: Callable[[str], Any], tenant: str, event_ids: set[str]) -> list[str]:
     """The chain's event ids among `event_ids`, in seq order, once per record."""
-    dynamodb = aws("dynamodb")
-    found: list[str] = []
-    kwargs: dict[str, Any] = {
-        "TableName": stack["tables"]["audit_chain"],
-        "KeyConditionExpression": "tenant = :t",
-        "ExpressionAttributeValues": {":t": {"S": tenant}},
-        "ProjectionExpression": "seq, event_id",
-        "ConsistentRead": True,
-    }
-    while True:
-        page = dynamodb.query(**kwargs)
-        found += [item["event_id"]["S"] for item in page["Items"] if item["event_id"]["S"] in event_ids]
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [
+        item["event_id"]["S"]
+        for item in _chain_records(stack, aws, tenant)
+        if item["event_id"]["S"] in event_ids
+    ]
 
 
 def test_a_bus_outage_delays_identity_policy_and_document_events_and_loses_none(

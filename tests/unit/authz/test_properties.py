@@ -43,6 +43,9 @@ TENANT_POLICY_SHAPES = [
     "permit (principal, action, resource) when {{ context has mfa && context.mfa }};",
     'forbid (principal in Role::"{role}", action == Action::"{action}", resource);',
     'permit (principal, action, resource) unless {{ principal in Role::"{role}" }};',
+    # Policies reading another user's facts: only the asker has an entity, in a batch as alone.
+    "permit (principal, action, resource is Document) when {{ resource.owner.tenant == principal.tenant }};",
+    'permit (principal, action, resource is Document) when {{ resource.owner in Role::"{role}" }};',
 ]
 
 

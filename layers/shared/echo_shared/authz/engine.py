@@ -199,15 +199,17 @@ class DecisionEngine:
                 policies, questions, self._entities.of(question.principal, question.resource)
             )
         # Cedar takes one entity set per call: questions stating different facts about the same
-        # uid (two callers' views of one principal, golden cases) are evaluated apart.
+        # uid (two callers' views of one principal, golden cases), or naming a user another
+        # question brings an entity for (a document's owner asking too), are evaluated apart.
         groups: list[_Group] = []
         for question in questions:
             fragments = self._entities.fragments(question.principal, question.resource)
-            group = next((g for g in groups if g.accepts(fragments)), None)
+            absent = _named_users(question.principal, question.resource)
+            group = next((g for g in groups if g.accepts(fragments, absent)), None)
             if group is None:
                 group = _Group()
                 groups.append(group)
-            group.add(question, fragments)
+            group.add(question, fragments, absent)
         outcomes: dict[_Question, Outcome] = {}
         for group in groups:
             # Parsed once into a handle: given the JSON text, Cedar redoes entity work per request.
@@ -322,17 +324,41 @@ def _context_json(tenant: str, context: Mapping[str, Any]) -> str:
 
 
 class _Group:
+    """Questions that can share one entity set: no two state different facts about a uid, and no
+    uid one question must see without an entity (`absent`) is another's entity."""
+
     def __init__(self) -> None:
         self.questions: list[_Question] = []
         self.entities: dict[tuple[str, str], str] = {}
+        self.absent: set[tuple[str, str]] = set()
 
-    def accepts(self, fragments: Mapping[tuple[str, str], str]) -> bool:
-        return all(self.entities.get(uid, fragment) == fragment for uid, fragment in fragments.items())
+    def accepts(self, fragments: Mapping[tuple[str, str], str], absent: frozenset[tuple[str, str]]) -> bool:
+        return (
+            all(self.entities.get(uid, fragment) == fragment for uid, fragment in fragments.items())
+            and self.absent.isdisjoint(fragments)
+            and absent.isdisjoint(self.entities)
+        )
 
-    def add(self, question: _Question, fragments: Mapping[tuple[str, str], str]) -> None:
+    def add(
+        self,
+        question: _Question,
+        fragments: Mapping[tuple[str, str], str],
+        absent: frozenset[tuple[str, str]],
+    ) -> None:
         self.questions.append(question)
         for uid, fragment in fragments.items():
             self.entities.setdefault(uid, fragment)
+        self.absent |= absent
+
+
+def _named_users(principal: Principal, resource: ResourceFacts) -> frozenset[tuple[str, str]]:
+    """The users a document names but the asker: a single check has no entity for them (a policy
+    reading their facts errs), so neither may the batch the question is in."""
+    if not isinstance(resource, DocumentMetadata):
+        return frozenset()
+    user = PrincipalType.USER.value
+    named = {(user, owner) for owner in (resource.owner, *resource.shared_with_users)}
+    return frozenset(named - {(principal.type.value, principal.id)})
 
 
 def _entity_document(fragments: Iterable[str]) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from echo_shared.authz import Classification
-from echo_shared.dynamodb import bind_table
+from echo_shared.dynamodb import CANCELLED_CONDITION, bind_table, cancellation_codes, outbox_for
 from echo_shared.events import EventEnvelope
 from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.timeutil import format_rfc3339, parse_rfc3339
@@ -26,8 +26,6 @@ from echo_documents.errors import (
 )
 from echo_documents.records import DocumentRecord, DocumentStatus, Failure, Milestone, StatusChange
 
-# A cancelled transaction's reason for the item whose condition failed.
-_CONDITION_FAILED = "ConditionalCheckFailed"
 _PAGE_SIZE = 200
 # Where the record's write sits among a transaction's items: PynamoDB sends condition checks,
 # deletes, puts, then updates, and the record is written before its events are added, so a put or
@@ -295,16 +293,15 @@ class DynamoDocumentRepository:
         """One TransactWriteItems: the record's write and its events' outbox rows. Only the
         record's own condition failing is `refused` (a domain outcome); anything else, an outbox
         row refused included, is DocumentStoreUnavailable and nothing was written."""
-        if events and self._outbox is None:
-            raise ValueError("events given to a document store built without an outbox")
+        outbox = outbox_for(self._outbox, events)
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 write_record(transaction)
-                if self._outbox is not None:
-                    self._outbox.add_to(transaction, events)
+                if outbox is not None:
+                    outbox.add_to(transaction, events)
         except TransactWriteError as exc:
-            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
-            if codes and codes[record_at] == _CONDITION_FAILED:
+            codes = cancellation_codes(exc)
+            if codes and codes[record_at] == CANCELLED_CONDITION:
                 raise refused from None
             raise DocumentStoreUnavailable(
                 f"documents table cannot be written ({exc.cause_response_code})"

@@ -4,8 +4,10 @@ Table names come from settings, so model classes are created per adapter instead
 environment at import time. Host and region are left to botocore, which honours AWS_ENDPOINT_URL.
 """
 
+from collections.abc import Sized
+
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 
 THROTTLING_ERROR_CODES = frozenset(
@@ -19,8 +21,25 @@ def bind_table[M: Model](model: type[M], table_name: str) -> type[M]:
     return type(model.__name__, (model,), {"Meta": meta, "__module__": model.__module__})
 
 
+# A cancelled transaction's reason for an item whose condition failed.
+CANCELLED_CONDITION = "ConditionalCheckFailed"
+
+
 def is_throttling(exc: PynamoDBException) -> bool:
     return exc.cause_response_code in THROTTLING_ERROR_CODES
+
+
+def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    """Each item's cancellation reason code, in the order PynamoDB sent the items (None: no reason)."""
+    return [reason.code if reason else None for reason in exc.cancellation_reasons]
+
+
+def outbox_for[O](outbox: O | None, events: Sized) -> O | None:
+    """The outbox a store writes `events` to in its transaction (ADR 0014); a store built without
+    one takes no events."""
+    if len(events) and outbox is None:
+        raise ValueError("events given to a store built without an outbox")
+    return outbox
 
 
 class EnvelopeAttributes:

@@ -17,11 +17,17 @@ from pynamodb.transactions import TransactWrite
 from echo_shared.audit.errors import AuditError, AuditStoreThrottled, ChainConflict
 from echo_shared.audit.records import AuditRecord, ChainHead
 from echo_shared.audit.repository import MAX_RECORDS_PER_COMMIT
-from echo_shared.dynamodb import THROTTLING_ERROR_CODES, EnvelopeAttributes, bind_table, is_throttling
+from echo_shared.dynamodb import (
+    CANCELLED_CONDITION,
+    THROTTLING_ERROR_CODES,
+    EnvelopeAttributes,
+    bind_table,
+    cancellation_codes,
+    is_throttling,
+)
 from echo_shared.filters import RecordFilter
 
 _GUARD, _RECORD = 0, 1
-_CONDITION_FAILED = "ConditionalCheckFailed"
 _THROTTLING_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", *THROTTLING_ERROR_CODES})
 _CONFLICT_REASONS = frozenset({"TransactionConflict"})
 _PAGE_SIZE = 100
@@ -170,14 +176,14 @@ def _read(items: Iterable[AuditChainItem]) -> Iterator[AuditRecord]:
 
 def _classify(exc: TransactWriteError, records: Sequence[AuditRecord]) -> AuditError | None:
     if exc.cause_response_code == "TransactionCanceledException":
-        reasons = [reason.code if reason else None for reason in exc.cancellation_reasons]
+        reasons = cancellation_codes(exc)
         duplicates = frozenset(
             records[position // 2].event_id
             for position, code in enumerate(reasons[: 2 * len(records)])
-            if position % 2 == _GUARD and code == _CONDITION_FAILED
+            if position % 2 == _GUARD and code == CANCELLED_CONDITION
         )
         seq_taken = any(
-            position % 2 == _RECORD and code == _CONDITION_FAILED for position, code in enumerate(reasons)
+            position % 2 == _RECORD and code == CANCELLED_CONDITION for position, code in enumerate(reasons)
         )
         if duplicates or seq_taken:
             return ChainConflict("transaction refused", duplicates=duplicates, seq_taken=seq_taken)

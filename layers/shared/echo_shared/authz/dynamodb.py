@@ -35,7 +35,7 @@ from echo_shared.authz.store import (
     PolicyVersion,
     Report,
 )
-from echo_shared.dynamodb import bind_table
+from echo_shared.dynamodb import CANCELLED_CONDITION, bind_table, cancellation_codes, outbox_for
 from echo_shared.events import EventEnvelope
 from echo_shared.events.outbox import DynamoOutbox
 from echo_shared.timeutil import format_rfc3339, parse_rfc3339
@@ -43,7 +43,6 @@ from echo_shared.timeutil import format_rfc3339, parse_rfc3339
 VERSION_PREFIX = "version#"
 ACTIVATION_PREFIX = "activation#"
 POINTER_KEY = "active"
-_CONDITION_FAILED = "ConditionalCheckFailed"
 _CREATE_ATTEMPTS = 3
 _PAGE_SIZE = 100
 _CLASSIFICATIONS = frozenset(c.value for c in Classification)
@@ -100,11 +99,9 @@ class DynamoPolicyStore:
         self._outbox = outbox
 
     def _add_events(self, transaction: TransactWrite, events: Sequence[EventEnvelope]) -> None:
-        if not events:
-            return
-        if self._outbox is None:
-            raise ValueError("events given to a store built without an outbox")
-        self._outbox.add_to(transaction, events)
+        outbox = outbox_for(self._outbox, events)
+        if outbox is not None:
+            outbox.add_to(transaction, events)
 
     def active(self, tenant: str) -> ActivePointer | None:
         try:
@@ -174,8 +171,8 @@ class DynamoPolicyStore:
                     continue
                 raise PolicyStoreUnavailable("policy version cannot be stored") from exc
             except TransactWriteError as exc:
-                reasons = [reason.code if reason else None for reason in exc.cancellation_reasons]
-                if reasons[:1] == [_CONDITION_FAILED]:
+                reasons = cancellation_codes(exc)
+                if reasons[:1] == [CANCELLED_CONDITION]:
                     continue
                 raise PolicyStoreUnavailable("policy version cannot be stored") from exc
             return stored
@@ -278,10 +275,10 @@ class DynamoPolicyStore:
 
 def _classify(exc: TransactWriteError, number: int, *, checks_version: bool) -> Exception:
     if exc.cause_response_code == "TransactionCanceledException":
-        reasons = [reason.code if reason else None for reason in exc.cancellation_reasons]
-        if checks_version and reasons[:1] == [_CONDITION_FAILED]:
+        reasons = cancellation_codes(exc)
+        if checks_version and reasons[:1] == [CANCELLED_CONDITION]:
             return PolicyVersionNotFound(f"policy version v{number} does not exist")
-        if _CONDITION_FAILED in reasons or "TransactionConflict" in reasons:
+        if CANCELLED_CONDITION in reasons or "TransactionConflict" in reasons:
             return ConcurrentPolicyChange("the tenant's active policy version changed meanwhile")
     return PolicyStoreUnavailable("the active policy version cannot be changed right now")
 

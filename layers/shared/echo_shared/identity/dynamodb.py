@@ -33,7 +33,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from echo_shared.dynamodb import bind_table
+from echo_shared.dynamodb import CANCELLED_CONDITION, bind_table, cancellation_codes, outbox_for
 from echo_shared.identity.attempts import AttemptBudgetSpent, AttemptCounter, AttemptPolicy
 from echo_shared.identity.claims import Role
 from echo_shared.identity.clients import AuthMethod, ClientType, GrantType, OAuthClient
@@ -69,7 +69,6 @@ if TYPE_CHECKING:  # annotations only: the authorizer imports this module and ne
     from echo_shared.events.outbox import DynamoOutbox
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-_CANCELLED_CONDITION = "ConditionalCheckFailed"
 _TRANSACTION_CONFLICT = "TransactionConflict"
 _TRANSACTION_CONFLICT_ERROR = "TransactionConflictException"
 # Writes that lost to a parallel request's transaction are retried this often, with jitter.
@@ -214,15 +213,11 @@ def _store_errors() -> Iterator[None]:
         raise IdentityStoreUnavailable(f"identity store failed ({exc.cause_response_code})") from exc
 
 
-def _cancellation_codes(exc: TransactWriteError) -> list[str | None]:
-    return [reason.code if reason else None for reason in exc.cancellation_reasons]
-
-
 def _save_with_events(
     item: Model, outbox: "DynamoOutbox | None", events: Sequence["EventEnvelope"], connection: Connection
 ) -> None:
     """Put `item`, with `events` in the store's outbox in the same transaction."""
-    outbox = _outbox_of(outbox, events)
+    outbox = outbox_for(outbox, events)
     if outbox is None:
         with _store_errors():
             item.save()
@@ -237,12 +232,6 @@ def _save_with_events(
 
 def _user_key(tenant: str) -> str:
     return f"TENANT#{tenant}"
-
-
-def _outbox_of(outbox: "DynamoOutbox | None", events: Sequence["EventEnvelope"]) -> "DynamoOutbox | None":
-    if events and outbox is None:
-        raise ValueError("events given to a store built without an outbox")
-    return outbox
 
 
 class DynamoUserRepository:
@@ -271,7 +260,7 @@ class DynamoUserRepository:
         return self.get(tenant, claim.user_id)
 
     def create(self, user: User, *, events: Sequence["EventEnvelope"] = ()) -> None:
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         claim = self._emails(_user_key(user.tenant), f"EMAIL#{user.email}", user_id=user.user_id)
         item = self._users(
             _user_key(user.tenant),
@@ -293,10 +282,10 @@ class DynamoUserRepository:
                 if outbox is not None:
                     outbox.add_to(transaction, events)
         except TransactWriteError as exc:
-            codes = _cancellation_codes(exc)
-            if codes and codes[0] == _CANCELLED_CONDITION:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == CANCELLED_CONDITION:
                 raise EmailTaken("an account with this email already exists") from exc
-            if len(codes) > 1 and codes[1] == _CANCELLED_CONDITION:
+            if len(codes) > 1 and codes[1] == CANCELLED_CONDITION:
                 raise Conflict("user id taken") from exc
             raise IdentityStoreUnavailable("identity store failed") from exc
 
@@ -342,7 +331,7 @@ class DynamoUserRepository:
         )
 
     def delete(self, tenant: str, user_id: str, *, events: Sequence["EventEnvelope"] = ()) -> User:
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         user = self.get(tenant, user_id)
         if user is None:
             raise NotFound("no such user")
@@ -358,7 +347,7 @@ class DynamoUserRepository:
                 if outbox is not None:
                     outbox.add_to(transaction, events)
         except TransactWriteError as exc:
-            if _CANCELLED_CONDITION in _cancellation_codes(exc):
+            if CANCELLED_CONDITION in cancellation_codes(exc):
                 raise NotFound("no such user") from exc
             raise IdentityStoreUnavailable("identity store failed") from exc
         return user
@@ -391,7 +380,7 @@ class DynamoUserRepository:
         self, tenant: str, user_id: str, actions: list[Action], events: Sequence["EventEnvelope"]
     ) -> User:
         """An update of the user and its events in one transaction (a plain update without events)."""
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         if outbox is None:
             return _to_user(self._update(tenant, user_id, actions))
         try:
@@ -404,8 +393,8 @@ class DynamoUserRepository:
                 outbox.add_to(transaction, events)
         except TransactWriteError as exc:
             # Puts (the events) come before updates: the user's reason is the last one.
-            codes = _cancellation_codes(exc)
-            if codes and codes[-1] == _CANCELLED_CONDITION:
+            codes = cancellation_codes(exc)
+            if codes and codes[-1] == CANCELLED_CONDITION:
                 raise NotFound("no such user") from exc
             raise IdentityStoreUnavailable("identity store failed") from exc
         user = self.get(tenant, user_id)
@@ -521,7 +510,7 @@ class DynamoConsentStore:
         return [_to_consent(tenant, user_id, item) for item in items]
 
     def delete_consent(self, consent: Consent, *, events: Sequence["EventEnvelope"] = ()) -> bool:
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         item = self._consents(_consent_key(consent.tenant, consent.user_id), f"CLIENT#{consent.client_id}")
         unchanged = self._consents.updated_at == consent.updated_at
         try:
@@ -531,8 +520,8 @@ class DynamoConsentStore:
                     outbox.add_to(transaction, events)
         except TransactWriteError as exc:
             # PynamoDB sends deletes before puts: [consent, events...].
-            codes = _cancellation_codes(exc)
-            if codes and codes[0] == _CANCELLED_CONDITION:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == CANCELLED_CONDITION:
                 return False
             raise IdentityStoreUnavailable("identity store failed") from exc
         return True
@@ -720,7 +709,7 @@ class DynamoGrantStore:
         family: NewFamily | None = None,
         events: Sequence["EventEnvelope"] = (),
     ) -> None:
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         item = self._codes(f"CODE#{code_hash}", "CODE")
         actions: list[Action] = [
             self._codes.used_at.set(now),
@@ -750,8 +739,8 @@ class DynamoGrantStore:
                 )
         except TransactWriteError as exc:
             # PynamoDB sends puts before updates: [family, token, events..., code].
-            codes = _cancellation_codes(exc)
-            if len(codes) <= puts or codes[puts] != _CANCELLED_CONDITION:
+            codes = cancellation_codes(exc)
+            if len(codes) <= puts or codes[puts] != CANCELLED_CONDITION:
                 raise IdentityStoreUnavailable("identity store failed") from exc
             with _store_errors():
                 used = _get_live(self._codes, f"CODE#{code_hash}", "CODE")
@@ -791,7 +780,7 @@ class DynamoGrantStore:
         successor_salt: str,
         events: Sequence["EventEnvelope"] = (),
     ) -> None:
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         with _store_errors():
             family = _get_live(self._families, f"FAMILY#{new.family_id}", "FAMILY")
         if family is None:
@@ -819,11 +808,11 @@ class DynamoGrantStore:
                 return
             except TransactWriteError as exc:
                 # PynamoDB sends puts before updates: [new token, events..., old token, family].
-                codes = _cancellation_codes(exc)
+                codes = cancellation_codes(exc)
                 old_token, family_update = 1 + len(events), 2 + len(events)
-                if len(codes) > old_token and codes[old_token] == _CANCELLED_CONDITION:
+                if len(codes) > old_token and codes[old_token] == CANCELLED_CONDITION:
                     raise RefreshTokenReused(new.family_id) from exc
-                if len(codes) > family_update and codes[family_update] == _CANCELLED_CONDITION:
+                if len(codes) > family_update and codes[family_update] == CANCELLED_CONDITION:
                     raise FamilyRevoked(new.family_id) from exc
                 if _TRANSACTION_CONFLICT not in codes:
                     raise IdentityStoreUnavailable("identity store failed") from exc
@@ -861,7 +850,7 @@ class DynamoGrantStore:
         item = self._families(*key)
         actions: list[Action] = [self._families.revoked_at.set(now)]
         condition = self._families.pk.exists() & self._families.revoked_at.does_not_exist()
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         try:
             if outbox is None:
                 item.update(actions=actions, condition=condition)
@@ -874,8 +863,8 @@ class DynamoGrantStore:
                 raise IdentityStoreUnavailable("identity store failed") from exc
         except TransactWriteError as exc:
             # PynamoDB sends puts before updates: [events..., family].
-            codes = _cancellation_codes(exc)
-            if len(codes) <= len(events) or codes[len(events)] != _CANCELLED_CONDITION:
+            codes = cancellation_codes(exc)
+            if len(codes) <= len(events) or codes[len(events)] != CANCELLED_CONDITION:
                 raise IdentityStoreUnavailable("identity store failed") from exc
         # Revoked just now (in the transaction), before, or never there: read what is stored.
         with _store_errors():
@@ -1061,7 +1050,7 @@ class DynamoSigningKeyRepository:
             return [_to_signing_key(item) for item in self._keys.scan(consistent_read=True)]
 
     def apply(self, transitions: Sequence[KeyTransition], events: Sequence["EventEnvelope"] = ()) -> None:
-        outbox = _outbox_of(self._outbox, events)
+        outbox = outbox_for(self._outbox, events)
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 if outbox is not None:
@@ -1074,7 +1063,7 @@ class DynamoSigningKeyRepository:
                     )
                     transaction.save(self._item(transition.key), condition=condition)
         except TransactWriteError as exc:
-            if _CANCELLED_CONDITION in _cancellation_codes(exc):
+            if CANCELLED_CONDITION in cancellation_codes(exc):
                 raise Conflict("signing key state changed concurrently") from exc
             raise IdentityStoreUnavailable("signing key store failed") from exc
 

@@ -14,11 +14,12 @@ import boto3
 import pytest
 from echo_shared.lazy import reset_cached_resources
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from localstack.identity_seed import seed_identity
 from stacks.identity import LOCAL_MEMBER_EMAIL_DOMAINS
 from tests.integration.authz.conftest import DOCUMENTS_TABLE, POLICY_TABLE
-from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local
+from tests.integration.identity.dynamodb_local import CREDENTIALS, dynamodb_local, free_port
 from tests.integration.identity.gateway import ISSUER, ApiGateway
 from tests.integration.outbox_relay import capture_bus, outbox_stream
 from tests.integration.stack_template import AUTHZ, IDENTITY
@@ -87,13 +88,26 @@ def identity_env(echo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
     return echo_env | env
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server, on the state of `mock_aws` (they share it): the authorizer's DynamoDB reads
+    go over HTTP, signed, with no botocore for moto's in-process mock to catch (ADR 0017)."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
 @pytest.fixture
 def identity(
     identity_env: dict[str, str],
+    moto_endpoint: str,
     monkeypatch: pytest.MonkeyPatch,
     aws_fixture_event: Callable[[str], dict[str, Any]],
     lambda_context: Any,
 ) -> Iterator[IdentityWorld]:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_endpoint)
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
         for properties in [

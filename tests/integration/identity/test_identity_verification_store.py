@@ -1,10 +1,14 @@
-"""The authorizer's reads (botocore, no PynamoDB) see exactly what the identity stores wrote."""
+"""The authorizer's reads (signed HTTP, no botocore, no PynamoDB; ADR 0017) see exactly what the identity
+stores wrote: on moto's server and on DynamoDB Local."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 from echo_shared.identity.dynamodb import DynamoGrantStore, DynamoSigningKeyRepository
 from echo_shared.identity.errors import IdentityStoreUnavailable
+from echo_shared.identity.keys import KeyState, KeyTransition, SigningKey
 from echo_shared.identity.verification_store import RevocationList, SigningKeyReader, dynamodb_client
 
 from tests.integration.identity.conftest import IdentityWorld
@@ -39,3 +43,29 @@ def test_a_store_failure_is_unavailable_not_a_verdict(identity: IdentityWorld) -
         RevocationList("no-such-table", client).is_revoked("jti")
     with pytest.raises(IdentityStoreUnavailable):
         SigningKeyReader("no-such-table", client).list_keys()
+
+
+def test_on_dynamodb_local_the_reads_see_what_the_stores_wrote(
+    ddb_identity_table: str, ddb_signing_keys_table: str
+) -> None:
+    # Given a key written by the PynamoDB repository and a jti revoked by the grant store, both in
+    # DynamoDB Local (a real HTTP endpoint: the reads are signed JSON requests over a socket)
+    kid = f"kid-{uuid.uuid4().hex}"
+    key = SigningKey(
+        kid=kid, key_ref="arn:aws:kms:us-east-1:000000000000:key/k", state=KeyState.NEXT,
+        public_jwk={"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": kid},
+        created_at=1_700_000_000, retire_after=1_800_000_000,
+    )  # fmt: skip
+    DynamoSigningKeyRepository(ddb_signing_keys_table).apply([KeyTransition(key, expected=None)])
+    DynamoGrantStore(ddb_identity_table).revoke(f"jti-{kid}", expires_at=4_102_444_800)
+    client = dynamodb_client()
+    # Then the reader returns that key, field for field, and the revocation list sees that jti only
+    assert key in SigningKeyReader(ddb_signing_keys_table, client).list_keys()
+    assert RevocationList(ddb_identity_table, client).is_revoked(f"jti-{kid}")
+    assert not RevocationList(ddb_identity_table, client).is_revoked(f"jti-{kid}-other")
+
+
+def test_without_credentials_the_reads_fail_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    with pytest.raises(IdentityStoreUnavailable, match="NoCredentials"):
+        dynamodb_client()

@@ -1,57 +1,48 @@
-"""What token verification reads from DynamoDB, on one low-level botocore client (no PynamoDB).
+"""What token verification reads from DynamoDB, on `echo_shared.aws_json` (no botocore, no PynamoDB).
 
 The authorizer reads the published signing keys and asks whether a `jti` is revoked, nothing else;
-PynamoDB (and the botocore session it builds per model) cost a third of its cold start (ADR 0015). The items
-are the ones `echo_shared.identity.dynamodb` writes (SIGNING_KEYS_TABLE by `kid`; `JTI#<jti>` in
-IDENTITY_TABLE). Endpoint, region and credentials are botocore's (AWS_ENDPOINT_URL is honoured).
+botocore and PynamoDB cost most of its cold start (ADR 0015, ADR 0017). The items are the ones
+`echo_shared.identity.dynamodb` writes (SIGNING_KEYS_TABLE by `kid`; `JTI#<jti>` in IDENTITY_TABLE).
+Endpoint, region and credentials come from the environment, as botocore reads them
+(AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL are honoured).
 """
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
-from echo_shared import aws
+from echo_shared.aws_json import AwsCallFailed, AwsJsonClient
 from echo_shared.identity.errors import IdentityStoreUnavailable
 from echo_shared.identity.keys import KeyState, SigningKey
 
-if TYPE_CHECKING:
-    from types_boto3_dynamodb.client import DynamoDBClient
-    from types_boto3_dynamodb.type_defs import AttributeValueTypeDef
-
-# The client PynamoDB built for these reads, with its defaults: a first try and three retries
-# (standard mode), 15 s to connect, 30 s to read, no client-side parameter validation.
-_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 4},
-    connect_timeout=15,
-    read_timeout=30,
-    parameter_validation=False,
-)
+type AttributeValue = dict[str, Any]
 
 
-def dynamodb_client() -> "DynamoDBClient":
-    dynamodb: DynamoDBClient = aws.client("dynamodb", config=_CLIENT_CONFIG)
-    return dynamodb
+class DynamoDBCalls(Protocol):
+    """DynamoDB's JSON API: an operation's name and request in, its response out."""
+
+    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def dynamodb_client() -> DynamoDBCalls:
+    """The reads' client; a missing region or credentials is a store failure (fail closed)."""
+    with _store_errors():
+        return AwsJsonClient.dynamodb()
 
 
 @contextmanager
 def _store_errors() -> Iterator[None]:
     try:
         yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        raise IdentityStoreUnavailable(f"identity store failed ({code})") from exc
-    except BotoCoreError as exc:
-        raise IdentityStoreUnavailable(f"identity store failed ({type(exc).__name__})") from exc
+    except AwsCallFailed as exc:
+        raise IdentityStoreUnavailable(f"identity store failed ({exc.code})") from exc
 
 
 class SigningKeyReader:
     """Every signing key, as `SigningKeyRepository.list_keys` (a consistent scan of the key table)."""
 
-    def __init__(self, table_name: str, client: "DynamoDBClient") -> None:
+    def __init__(self, table_name: str, client: DynamoDBCalls) -> None:
         self._table = table_name
         self._client = client
 
@@ -60,7 +51,7 @@ class SigningKeyReader:
         request: dict[str, Any] = {"TableName": self._table, "ConsistentRead": True}
         with _store_errors():
             while True:
-                page = self._client.scan(**request)
+                page = self._client.call("Scan", request)
                 keys.extend(_signing_key(item) for item in page.get("Items", []))
                 if "LastEvaluatedKey" not in page:
                     return keys
@@ -71,22 +62,25 @@ class RevocationList:
     """`RevocationCheck` on the identity table: a `JTI#<jti>` item means revoked (as the grant store
     writes it; TTL deletion is lazy, and an expired token is refused on `exp` anyway)."""
 
-    def __init__(self, table_name: str, client: "DynamoDBClient") -> None:
+    def __init__(self, table_name: str, client: DynamoDBCalls) -> None:
         self._table = table_name
         self._client = client
 
     def is_revoked(self, jti: str) -> bool:
         with _store_errors():
-            found = self._client.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"JTI#{jti}"}, "sk": {"S": "JTI"}},
-                ConsistentRead=True,
-                ProjectionExpression="pk",
+            found = self._client.call(
+                "GetItem",
+                {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": f"JTI#{jti}"}, "sk": {"S": "JTI"}},
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk",
+                },
             )
         return "Item" in found
 
 
-def _signing_key(item: dict[str, "AttributeValueTypeDef"]) -> SigningKey:
+def _signing_key(item: dict[str, AttributeValue]) -> SigningKey:
     created_at = _number(item, "created_at")
     if created_at is None:
         raise IdentityStoreUnavailable("signing key item without created_at")
@@ -102,7 +96,7 @@ def _signing_key(item: dict[str, "AttributeValueTypeDef"]) -> SigningKey:
     )
 
 
-def _number(item: dict[str, "AttributeValueTypeDef"], name: str) -> int | None:
+def _number(item: dict[str, AttributeValue], name: str) -> int | None:
     """A number attribute as an int (decoded as PynamoDB's NumberAttribute does); absent or NULL is None."""
     value = item.get(name)
     if value is None or "N" not in value:

@@ -8,6 +8,7 @@ asset folder. Requirements files are fully pinned lock files (`make lock`), inst
 from __future__ import annotations
 
 import compileall
+import hashlib
 import io
 import os
 import py_compile
@@ -27,6 +28,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON_VERSION = "3.13"
 PLATFORM = "x86_64-manylinux2014"
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "requirements.in"]
+# Functions that import none of the shared layer's libraries (Powertools, pydantic, PynamoDB,
+# rfc8785): they carry `echo_shared` in their own bundle and no shared layer (ADR 0017), so they
+# ship only what they import.
+SHARED_CODE_IN_BUNDLE = frozenset({"authorizer"})
+SHARED_CODE = REPO_ROOT / "layers" / "shared" / "echo_shared"
 # numpy and onnxruntime ship manylinux_2_28 wheels only; Lambda's python3.13 is Amazon Linux 2023 (glibc 2.34).
 LAYER_PLATFORMS = {"ml": "x86_64-manylinux_2_28"}
 # Parts of the shared layer's wheels that nothing in Echo imports (not even the parts we use
@@ -128,6 +134,8 @@ def bundle_function(name: str, out: Path) -> None:
     source = REPO_ROOT / "functions" / name
     _copy_package(source, out / name)
     (out / name / "requirements.txt").unlink(missing_ok=True)
+    if name in SHARED_CODE_IN_BUNDLE:
+        _copy_package(SHARED_CODE, out / SHARED_CODE.name)
     install_requirements(source / "requirements.txt", out)
     strip_extensions(out)
     precompile(out)
@@ -181,12 +189,33 @@ def function_code(name: str) -> lambda_.Code:
     source = REPO_ROOT / "functions" / name
     if not (source / "handler.py").exists():
         raise BundlingError(f"functions/{name}/handler.py not found")
+    # A bundle that carries the shared code changes with it, so its hash covers both sources.
+    hashing: dict[str, Any] = (
+        {"asset_hash_type": cdk.AssetHashType.CUSTOM, "asset_hash": source_hash([source, SHARED_CODE])}
+        if name in SHARED_CODE_IN_BUNDLE
+        else {"asset_hash_type": cdk.AssetHashType.SOURCE}
+    )
     return lambda_.Code.from_asset(
         str(source),
         exclude=ASSET_EXCLUDES,
-        asset_hash_type=cdk.AssetHashType.SOURCE,
         bundling=_bundling(_LocalBundler(bundle_function, name)),
+        **hashing,
     )
+
+
+def source_hash(folders: list[Path]) -> str:
+    """SHA-256 over every file's path and content under `folders`, bytecode and caches excluded."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative = path.relative_to(folder.parent)
+            if path.suffix == ".pyc" or any(
+                part.endswith("_cache") or part == "__pycache__" for part in relative.parts
+            ):
+                continue
+            digest.update(f"{relative}\0{path.stat().st_size}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def layer_code(name: str) -> lambda_.Code:

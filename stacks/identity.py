@@ -23,6 +23,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.api import API_STAGE, EchoApi
+from stacks.bundling import SHARED_CODE_IN_BUNDLE
 from stacks.event_bus import NOTIFICATION_PREFIX, EventBus, dead_letter_queue
 from stacks.function import EchoFunction
 from stacks.nag import acknowledge
@@ -247,7 +248,7 @@ class IdentityService(Construct):
             settings=self._settings,
             package=package,
             description=description,
-            layers=[layer],
+            layers=[] if package in SHARED_CODE_IN_BUNDLE else [layer],
             environment=environment,
             memory_size=memory_size,
             timeout=timeout,

@@ -1,6 +1,7 @@
 """Which layers a function carries besides the shared one, and the Cedar layer they share.
 
-The shared layer holds what every function imports (Powertools, pydantic, PynamoDB, echo_shared).
+The shared layer holds what every function imports (Powertools, pydantic, PynamoDB, echo_shared),
+except the authorizer, which imports none of its libraries and carries echo_shared in its bundle.
 Cedar's engine (cedarpy, 11 MB) sits in its own layer, attached only to the functions that decide
 in-process: the others never import it, so they neither ship nor load it (docs/cold-starts.md).
 """
@@ -11,7 +12,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.bundling import layer_code
+from stacks.bundling import SHARED_CODE_IN_BUNDLE, layer_code
 from stacks.settings import StageSettings
 
 # Functions that evaluate Cedar policies in-process (echo_shared.authz's client, validator, admin).
@@ -25,6 +26,13 @@ def extra_layers(package: str) -> tuple[str, ...]:
 
     cedar = ("cedar",) if package in CEDAR_FUNCTIONS else ()
     return (*cedar, *DOCUMENT_LAYERS.get(package, ()))
+
+
+def layer_names(package: str) -> tuple[str, ...]:
+    """Every layer under layers/ that `package` carries: the shared one unless its bundle holds the
+    shared code itself (`SHARED_CODE_IN_BUNDLE`), then the extra ones."""
+    shared = () if package in SHARED_CODE_IN_BUNDLE else ("shared",)
+    return (*shared, *extra_layers(package))
 
 
 def cedar_layer(scope: Construct, settings: StageSettings) -> lambda_.ILayerVersion:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from stacks.bundling import bundle_function, bundle_layer, zipped_size
-from stacks.layers import extra_layers
+from stacks.layers import extra_layers, layer_names
 from tests.bench.common import REPO, STATE, client, contract, summary, timed_ms
 
 WARM_SAMPLES = 30
@@ -136,7 +136,7 @@ def init_time() -> dict[str, Any]:
             bundle = root / function
             bundle_function(function, bundle)
             source_bundle = _without_bytecode(bundle, root / f"source-{function}")
-            names = ("shared", *extra_layers(function))
+            names = layer_names(function)
             shipped = ":".join([str(bundle), *(str(layers[n] / "python") for n in names)])
             source = ":".join(
                 [str(source_bundle), *(str(root / f"source-layer-{n}" / "python") for n in names)]

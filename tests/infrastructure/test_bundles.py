@@ -15,8 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from stacks.bundling import REPO_ROOT, bundle_function, bundle_layer, unzipped_size, zipped_size
-from stacks.layers import CEDAR_FUNCTIONS, extra_layers
+from stacks.bundling import (
+    REPO_ROOT,
+    bundle_function,
+    bundle_layer,
+    source_hash,
+    unzipped_size,
+    zipped_size,
+)
+from stacks.layers import CEDAR_FUNCTIONS, extra_layers, layer_names
 
 RUNTIME_PYTHON = Path(
     os.environ.get("ECHO_STATE_DIR", REPO_ROOT / ".echo"), "localstack/runtimes/python3.13/bin/python"
@@ -55,10 +62,15 @@ def test_handler_imports_from_its_bundle_and_layer_only(
 ) -> None:
     # Given the function bundled exactly as CDK bundles it, with the layers CDK attaches
     bundle_function(function, tmp_path)
-    layers = [layer, *(other_layers[name] for name in extra_layers(function))]
+    layers = [layer if name == "shared" else other_layers[name] for name in layer_names(function)]
     # When a bare runtime imports the handler with only bundle + layer on the path
     result = subprocess.run(
-        [str(RUNTIME_PYTHON), "-c", f"import {function}.handler as h; assert callable(h.lambda_handler)"],
+        [
+            str(RUNTIME_PYTHON),
+            "-c",
+            f"import sys, {function}.handler as h; assert callable(h.lambda_handler); "
+            "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))",
+        ],
         cwd=tmp_path,
         env={
             "PYTHONPATH": ":".join([str(tmp_path), *(str(each / "python") for each in layers)]),
@@ -69,14 +81,29 @@ def test_handler_imports_from_its_bundle_and_layer_only(
         text=True,
         check=False,
     )
-    # Then it imports, and function + layers stay inside the size budget
+    # Then it imports, it imports every package the shared layer holds (a function that needs none
+    # of its libraries carries no shared layer: SHARED_CODE_IN_BUNDLE), and function + layers stay
+    # inside the size budget
     assert result.returncode == 0, result.stderr
+    if "shared" in layer_names(function):
+        loaded = set(result.stdout.split())
+        assert _packages(layer / "python") <= loaded, _packages(layer / "python") - loaded
     if "ml" in extra_layers(function):
         assert (
             unzipped_size(tmp_path) + sum(unzipped_size(each) for each in layers) < ML_UNZIPPED_BUDGET_BYTES
         )
     else:
         assert zipped_size(tmp_path) + sum(zipped_size(each) for each in layers) < SIZE_BUDGET_BYTES
+
+
+def _packages(site: Path) -> set[str]:
+    """The importable top-level names a layer's site directory holds."""
+    return {
+        path.name.removesuffix(".py")
+        for path in site.iterdir()
+        if path.name != "__pycache__" and not path.name.endswith(".dist-info")
+        and (path.is_dir() or path.suffix == ".py")
+    }  # fmt: skip
 
 
 def test_a_missing_dependency_is_caught(layer: Path, tmp_path: Path) -> None:
@@ -116,11 +143,12 @@ print(sorted({name.split(".")[0] for name in sys.modules}))
 """
 
 
-def test_the_authorizers_cold_path_loads_no_aws_sdk(layer: Path, tmp_path: Path) -> None:
-    # Given the authorizer bundled as CDK bundles it, with its deployed environment's variables
+def test_the_authorizers_cold_path_loads_no_aws_sdk(tmp_path: Path) -> None:
+    # Given the authorizer bundled as CDK bundles it (no layer), with its deployed environment's variables
     bundle_function("authorizer", tmp_path)
+    assert layer_names("authorizer") == ()  # its bundle is everything it runs on
     env = {
-        "PYTHONPATH": f"{tmp_path}:{layer / 'python'}",
+        "PYTHONPATH": str(tmp_path),
         "PATH": "/usr/bin:/bin",
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
@@ -182,3 +210,18 @@ def test_only_the_functions_that_decide_carry_the_cedar_layer(
     function: str, reaching_cedar: dict[str, bool]
 ) -> None:
     assert reaching_cedar[function] == (function in CEDAR_FUNCTIONS)
+
+
+def test_a_bundle_with_the_shared_code_changes_hash_with_it(tmp_path: Path) -> None:
+    # Given a function's source and the shared code, as the authorizer's asset hash covers them
+    function, shared = tmp_path / "authorizer", tmp_path / "echo_shared"
+    for folder in (function, shared):
+        (folder / "__pycache__").mkdir(parents=True)
+        (folder / "__init__.py").write_text("")
+    (shared / "aws_json.py").write_text("TIMEOUT = 5\n")
+    before = source_hash([function, shared])
+    # Then bytecode leaves it alone, and any change to the shared code changes it
+    (shared / "__pycache__" / "aws_json.cpython-313.pyc").write_bytes(b"\0")
+    assert source_hash([function, shared]) == before
+    (shared / "aws_json.py").write_text("TIMEOUT = 6\n")
+    assert source_hash([function, shared]) != before
